@@ -1,0 +1,1 @@
+//! The simulated network (PLACEHOLDER: to be built by the simulator work).

@@ -1,0 +1,1 @@
+//! Shared helpers for sockbox's integration tests and benchmarks.

@@ -1,0 +1,1 @@
+//! sockbox-wasm: the browser lab's handle over sockbox-core's simulator.
