@@ -4,4 +4,5 @@
 //! * [`driver`]: the mio event loop that carries out the apps' socket calls.
 //! * [`cli`]: the `sockbox` command line (`serve`, `connect`, `run`, ...).
 
+pub mod cli;
 pub mod driver;

@@ -35,12 +35,23 @@ use sockbox_core::app::{Action, App, Event, Io, SockId};
 use sockbox_core::time::Instant;
 
 use deadline::{Deadlines, Due};
-pub use host::{Failure, Host};
+pub use host::{Failure, Host, tcp_listener};
 use sock::{Armed, Kind, Sock, Stream};
 
 /// How long a closed socket may keep flushing bytes queued by `sendall`.
 pub const LINGER: Duration = Duration::from_secs(10);
 const WAKER: Token = Token(usize::MAX);
+
+/// Why [`Driver::run`] returned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// The condition held.
+    Done,
+    /// The [`StopHandle`] fired.
+    Stopped,
+    /// The time limit passed.
+    TimedOut,
+}
 
 /// An app's index in its driver.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -182,38 +193,41 @@ impl Driver {
         }
     }
 
-    /// Run until `done` holds (checked after every turn) or the stop handle fires.
-    /// Returns `true` if `done` held.
-    pub fn run(&mut self, mut done: impl FnMut(&Driver) -> bool) -> io::Result<bool> {
-        let mut events = Events::with_capacity(1024);
-        loop {
-            self.process_pending();
-            if done(self) {
-                return Ok(true);
-            }
-            if self.stop.swap(false, Ordering::SeqCst) {
-                return Ok(false);
-            }
-            self.turn(&mut events)?;
-        }
-    }
-
-    /// Run until every app in `apps` has exited, or `limit` passes. Returns whether
-    /// they all exited.
-    pub fn run_until_exited(
+    /// Run until `done` holds (checked after every turn), the stop handle fires,
+    /// or `limit` passes.
+    pub fn run(
         &mut self,
-        apps: &[AppId],
         limit: Option<Duration>,
-    ) -> io::Result<bool> {
+        mut done: impl FnMut(&Driver) -> bool,
+    ) -> io::Result<Outcome> {
         let end = limit.map(|l| self.now() + l);
         if let Some(end) = end {
             // A wake-up at the limit, so the loop re-checks it.
             self.deadlines.push(end, Due::Wake);
         }
-        self.run(|d| {
-            apps.iter().all(|a| d.exit_code(*a).is_some()) || end.is_some_and(|e| d.now() >= e)
-        })
-        .map(|_| apps.iter().all(|a| self.exit_code(*a).is_some()))
+        let mut events = Events::with_capacity(1024);
+        loop {
+            self.process_pending();
+            if done(self) {
+                return Ok(Outcome::Done);
+            }
+            if self.stop.swap(false, Ordering::SeqCst) {
+                return Ok(Outcome::Stopped);
+            }
+            if end.is_some_and(|e| self.now() >= e) {
+                return Ok(Outcome::TimedOut);
+            }
+            self.turn(&mut events)?;
+        }
+    }
+
+    /// Run until every app in `apps` has exited (see [`Driver::run`]).
+    pub fn run_until_exited(
+        &mut self,
+        apps: &[AppId],
+        limit: Option<Duration>,
+    ) -> io::Result<Outcome> {
+        self.run(limit, |d| apps.iter().all(|a| d.exit_code(*a).is_some()))
     }
 
     /// One wait for readiness or the next deadline, then everything that came of it.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sockbox_core::app::{App, ConnectError, Event, Io, ListenError, SockError};
 use sockbox_core::time::Instant;
 
-use super::{Driver, Failure, Host};
+use super::{AppId, Driver, Failure, Host, Outcome};
 
 /// An app made of a closure.
 struct Script<F>(F);
@@ -43,6 +43,13 @@ fn free_listener() -> (TcpListener, SocketAddr) {
 
 const LIMIT: Option<Duration> = Some(Duration::from_secs(10));
 
+/// Add `client` on a default host and run until it exits.
+fn run_client(d: &mut Driver, client: Box<dyn App>) -> AppId {
+    let id = d.add_app(client, Host::default());
+    assert_eq!(d.run_until_exited(&[id], LIMIT).unwrap(), Outcome::Done);
+    id
+}
+
 /// Echoes every byte back, reading at most `chunk` bytes per `recv`.
 fn echo_server(port: u16, chunk: usize) -> Box<dyn App> {
     app(move |_, event, io| match event {
@@ -68,7 +75,8 @@ fn echo_round_trip_with_small_reads() {
         Host::default().with_listener(addr.port(), l),
     );
     let mut got = Vec::new();
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
                 io.connect(addr, Some(Duration::from_secs(2)));
@@ -90,9 +98,7 @@ fn echo_round_trip_with_small_reads() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(d.exit_code(client), Some(0));
     assert_eq!(*lines.borrow(), ["hello, world"]);
 }
@@ -102,7 +108,8 @@ fn refused_connect_is_reported_with_the_address() {
     let (mut d, lines) = driver();
     let (l, addr) = free_listener();
     drop(l);
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
                 io.connect(addr, None);
@@ -113,9 +120,7 @@ fn refused_connect_is_reported_with_the_address() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(d.exit_code(client), Some(1));
     assert_eq!(*lines.borrow(), ["connection refused"]);
     assert_eq!(d.failure(client), Some(&Failure::Refused(addr)));
@@ -136,7 +141,8 @@ fn recv_timeout_answers_timed_out() {
         }
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |now, event, io| match event {
             Event::Start => {
                 io.connect(addr, None);
@@ -154,9 +160,7 @@ fn recv_timeout_answers_timed_out() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(
         *lines.borrow(),
         ["armed at 0", "timed out after >=150ms: true"]
@@ -166,7 +170,8 @@ fn recv_timeout_answers_timed_out() {
 #[test]
 fn timers_fire_in_order_and_cancel_and_rearm() {
     let (mut d, lines) = driver();
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |now, event, io| match event {
             Event::Start => {
                 io.set_timer(1, now + Duration::from_millis(80));
@@ -184,9 +189,7 @@ fn timers_fire_in_order_and_cancel_and_rearm() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(*lines.borrow(), ["timer 1", "timer 2"]);
 }
 
@@ -209,7 +212,8 @@ fn udp_echo_through_a_mapped_address() {
         _ => {}
     });
     d.add_app(server, Host::default().with_udp(9999, server_socket));
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
                 let s = io.bind_udp(0);
@@ -223,9 +227,7 @@ fn udp_echo_through_a_mapped_address() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     // recvfrom(3) truncates the datagram, as the OS call does.
     assert_eq!(*lines.borrow(), ["pin"]);
 }
@@ -248,7 +250,7 @@ fn listen_on_a_busy_port_fails_with_addr_in_use() {
         }),
         Host::default(),
     );
-    assert!(d.run_until_exited(&[server], LIMIT).unwrap());
+    assert_eq!(d.run_until_exited(&[server], LIMIT).unwrap(), Outcome::Done);
     assert_eq!(*lines.borrow(), ["address already in use"]);
     assert_eq!(
         d.failure(server).unwrap().to_string(),
@@ -273,7 +275,8 @@ fn close_right_after_sendall_still_delivers_every_byte() {
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
     let mut total = 0usize;
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
                 io.connect(addr, None);
@@ -291,9 +294,7 @@ fn close_right_after_sendall_still_delivers_every_byte() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(*lines.borrow(), [format!("{LEN} bytes then EOF")]);
     // The lingering socket was dropped once flushed.
     assert_eq!(d.open_streams(), 0);
@@ -311,7 +312,8 @@ fn partial_send_reports_a_count() {
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
     let big = 64 << 20;
-    let client = d.add_app(
+    let client = run_client(
+        &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
                 io.connect(addr, None);
@@ -323,9 +325,7 @@ fn partial_send_reports_a_count() {
             }
             _ => {}
         }),
-        Host::default(),
     );
-    assert!(d.run_until_exited(&[client], LIMIT).unwrap());
     assert_eq!(*lines.borrow(), ["partial: true"]);
 }
 
@@ -342,7 +342,7 @@ fn stop_handle_ends_run_and_stop_accepting_closes_listeners() {
         std::thread::sleep(Duration::from_millis(100));
         stop.stop();
     });
-    assert!(!d.run(|_| false).unwrap());
+    assert_eq!(d.run(LIMIT, |_| false).unwrap(), Outcome::Stopped);
     t.join().unwrap();
     d.stop_accepting();
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
