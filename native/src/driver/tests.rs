@@ -141,7 +141,7 @@ fn recv_timeout_answers_timed_out() {
         }
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
-    let client = run_client(
+    run_client(
         &mut d,
         app(move |now, event, io| match event {
             Event::Start => {
@@ -170,7 +170,7 @@ fn recv_timeout_answers_timed_out() {
 #[test]
 fn timers_fire_in_order_and_cancel_and_rearm() {
     let (mut d, lines) = driver();
-    let client = run_client(
+    run_client(
         &mut d,
         app(move |now, event, io| match event {
             Event::Start => {
@@ -212,7 +212,7 @@ fn udp_echo_through_a_mapped_address() {
         _ => {}
     });
     d.add_app(server, Host::default().with_udp(9999, server_socket));
-    let client = run_client(
+    run_client(
         &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
@@ -275,7 +275,7 @@ fn close_right_after_sendall_still_delivers_every_byte() {
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
     let mut total = 0usize;
-    let client = run_client(
+    run_client(
         &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
@@ -312,7 +312,7 @@ fn partial_send_reports_a_count() {
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
     let big = 64 << 20;
-    let client = run_client(
+    run_client(
         &mut d,
         app(move |_, event, io| match event {
             Event::Start => {
