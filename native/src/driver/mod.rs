@@ -20,6 +20,7 @@
 //! [`Driver::map_addr`] rewrites the addresses apps connect or send to.
 
 mod deadline;
+mod describe;
 mod host;
 mod sock;
 
@@ -260,10 +261,14 @@ impl Driver {
             if slot.exit.is_some() {
                 continue;
             }
-            tracing::debug!(app, ?event, "event");
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(app, "{}", describe::event(&event));
+            }
             slot.app.handle(now, event, &mut slot.io);
             while let Some(action) = self.apps.get_mut(app).and_then(|s| s.io.poll_action()) {
-                tracing::debug!(app, ?action, "action");
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    tracing::debug!(app, "{}", describe::action(&action));
+                }
                 self.perform(app, action);
                 if self.apps.get(app).is_some_and(|s| s.exit.is_some()) {
                     break;
