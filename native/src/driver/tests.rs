@@ -348,3 +348,32 @@ fn stop_handle_ends_run_and_stop_accepting_closes_listeners() {
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[test]
+fn loopback_only_turns_off_lab_addresses_into_unreachable_hosts() {
+    let (mut d, lines) = driver();
+    d.loopback_only();
+    let far: SocketAddr = "10.9.9.9:80".parse().unwrap();
+    run_client(
+        &mut d,
+        app(move |now, event, io| match event {
+            Event::Start => {
+                let u = io.bind_udp(0);
+                io.sendto(u, far, b"lost".to_vec());
+                io.connect(far, Some(Duration::from_millis(100)));
+                // Closed before its timeout: never answered.
+                let gone = io.connect(far, Some(Duration::from_millis(50)));
+                io.close(gone);
+            }
+            Event::ConnectFailed { sock, error } => {
+                io.print(format!(
+                    "{sock} {error} after >=100ms: {}",
+                    now.as_millis() >= 100
+                ));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), ["s1 timed out after >=100ms: true"]);
+}
