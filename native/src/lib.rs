@@ -2,7 +2,9 @@
 //! simulator from the terminal.
 //!
 //! * [`driver`]: the mio event loop that carries out the apps' socket calls.
+//! * [`lab`]: a simulated network's apps over loopback sockets (`sockbox run`).
 //! * [`cli`]: the `sockbox` command line (`serve`, `connect`, `run`, ...).
 
 pub mod cli;
 pub mod driver;
+pub mod lab;
