@@ -144,7 +144,9 @@ impl Loopback {
 
     /// What node `n` printed so far.
     pub fn console(&self, n: usize) -> &[String] {
-        self.nodes.get(n).map_or(&[], |node| node.console.as_slice())
+        self.nodes
+            .get(n)
+            .map_or(&[], |node| node.console.as_slice())
     }
 
     /// Node `n`'s exit status, once it exited.
@@ -234,7 +236,8 @@ impl Loopback {
             Wake::ConnectTimeout(n, sock) => {
                 self.connecting.remove(&(n, sock));
                 let error = ConnectError::TimedOut;
-                self.queue.push_back((n, Event::ConnectFailed { sock, error }));
+                self.queue
+                    .push_back((n, Event::ConnectFailed { sock, error }));
             }
         }
     }
@@ -336,7 +339,9 @@ impl Loopback {
                 self.datagrams += 1;
                 let from = self.udp.get(&(n, sock)).map(|u| u.local);
                 let to = self.udp_ports.get(&addr).copied();
-                if let (Some(from), Some(to), false) = (from, to, self.drop_datagrams.contains(&seq)) {
+                if let (Some(from), Some(to), false) =
+                    (from, to, self.drop_datagrams.contains(&seq))
+                {
                     if let Some(u) = self.udp.get_mut(&to) {
                         u.inbox.push_back((from, data));
                     }
@@ -376,7 +381,8 @@ impl Loopback {
         }
         let Some(&(m, listener)) = self.listeners.get(&addr) else {
             let error = ConnectError::Refused;
-            self.queue.push_back((n, Event::ConnectFailed { sock, error }));
+            self.queue
+                .push_back((n, Event::ConnectFailed { sock, error }));
             return;
         };
         let Some(server) = self.nodes.get_mut(m) else {
