@@ -24,3 +24,33 @@ fn hello_prints_trace() {
             .any(|l| l.contains("Thank you"))
     );
 }
+
+#[test]
+fn builtins_print() {
+    use sockbox_core::sim::{Scenario, Sim};
+    for (name, _) in Scenario::builtins() {
+        let sc = Scenario::builtin(name).unwrap();
+        let mut sim = Sim::new(&sc).unwrap();
+        sim.run_until_idle();
+        println!("=== {name} at {}", sim.now());
+        for h in sim.hosts() {
+            for l in &h.console {
+                println!("{} | {l}", h.name);
+            }
+            println!("{} exit {:?}", h.name, h.exit_codes);
+        }
+    }
+}
+
+#[test]
+fn dump_one() {
+    use sockbox_core::sim::{Scenario, Sim};
+    let name = std::env::var("SC").unwrap_or("hello".into());
+    let sc = Scenario::builtin(&name).unwrap();
+    let mut sim = Sim::new(&sc).unwrap();
+    sim.run_until_idle();
+    print!("{}", sim.trace_text());
+    for h in sim.hosts() {
+        println!("{h:?}");
+    }
+}

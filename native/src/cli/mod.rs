@@ -37,6 +37,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a built-in client against any TCP/UDP server.
     Connect(ConnectArgs),
+    /// Run a simulated scenario and print its packet trace.
+    Sim(crate::simcli::SimArgs),
+    /// List the built-in scenarios.
+    Scenarios,
 }
 
 /// A built-in program (`--app`).
@@ -149,6 +153,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Sim(args) => {
+            return crate::simcli::run(&args).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            });
+        }
+        Command::Scenarios => return crate::simcli::scenarios(),
         Command::Serve(args) => net::serve(args),
         Command::Connect(args) => net::connect(args),
     };
