@@ -51,6 +51,8 @@ impl fmt::Display for SpecError {
     }
 }
 
+impl core::error::Error for SpecError {}
+
 /// The kebab-case name used in specs and on the command line.
 pub fn app_name(app: AppKind) -> &'static str {
     match app {

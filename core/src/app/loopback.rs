@@ -20,6 +20,7 @@
 //! dropped. When a node exits, all its sockets close (its peers see EOF).
 
 use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -48,7 +49,6 @@ struct Udp {
 struct Node {
     app: Box<dyn App>,
     io: Io,
-    ip: IpAddr,
     start_at: Option<Instant>,
     console: Vec<String>,
     exit: Option<i32>,
@@ -129,7 +129,6 @@ impl Loopback {
         self.nodes.push(Node {
             app,
             io: Io::new(),
-            ip: Loopback::ip(n),
             start_at: Some(at),
             console: Vec::new(),
             exit: None,
@@ -279,12 +278,12 @@ impl Loopback {
         match action {
             Action::Listen { sock, port, .. } => {
                 let local = self.local(n, port);
-                if self.listeners.contains_key(&local) {
+                if let Entry::Vacant(slot) = self.listeners.entry(local) {
+                    slot.insert((n, sock));
+                    push(&mut self.queue, Event::Listening { sock, local });
+                } else {
                     let error = ListenError::AddrInUse;
                     push(&mut self.queue, Event::ListenFailed { sock, error });
-                } else {
-                    self.listeners.insert(local, (n, sock));
-                    push(&mut self.queue, Event::Listening { sock, local });
                 }
             }
             Action::Connect {
@@ -319,11 +318,8 @@ impl Loopback {
             Action::Bind { sock, port } => {
                 let port = if port == 0 { self.ephemeral() } else { port };
                 let local = self.local(n, port);
-                if self.udp_ports.contains_key(&local) {
-                    let error = ListenError::AddrInUse;
-                    push(&mut self.queue, Event::BindFailed { sock, error });
-                } else {
-                    self.udp_ports.insert(local, (n, sock));
+                if let Entry::Vacant(slot) = self.udp_ports.entry(local) {
+                    slot.insert((n, sock));
                     let inbox = VecDeque::new();
                     let udp = Udp {
                         local,
@@ -332,6 +328,9 @@ impl Loopback {
                     };
                     self.udp.insert((n, sock), udp);
                     push(&mut self.queue, Event::Bound { sock, local });
+                } else {
+                    let error = ListenError::AddrInUse;
+                    push(&mut self.queue, Event::BindFailed { sock, error });
                 }
             }
             Action::SendTo { sock, addr, data } => {
