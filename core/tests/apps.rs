@@ -37,6 +37,10 @@ fn client(app: AppKind) -> AppSpec {
     }
 }
 
+fn framed(spec: AppSpec, framing: FramingKind) -> AppSpec {
+    AppSpec { framing, ..spec }
+}
+
 fn add(lb: &mut Loopback, spec: &AppSpec) -> Result<usize, SpecError> {
     Ok(lb.add(build(spec)?))
 }
@@ -177,20 +181,8 @@ fn exchange_one_message_each_way() -> Res {
     for (framing, chunk) in [(FramingKind::Raw, usize::MAX), (FramingKind::Len32, 1)] {
         let mut lb = Loopback::new();
         lb.chunk = chunk;
-        let s = add(
-            &mut lb,
-            &AppSpec {
-                framing,
-                ..server(AppKind::Exchange)
-            },
-        )?;
-        let c = add(
-            &mut lb,
-            &AppSpec {
-                framing,
-                ..client(AppKind::Exchange)
-            },
-        )?;
+        let s = add(&mut lb, &framed(server(AppKind::Exchange), framing))?;
+        let c = add(&mut lb, &framed(client(AppKind::Exchange), framing))?;
         lb.run();
         assert_eq!(
             lines(&lb, s),
@@ -259,13 +251,7 @@ fn echo_over_every_framing_whole_and_byte_by_byte() -> Res {
         for chunk in [usize::MAX, 1] {
             let mut lb = Loopback::new();
             lb.chunk = chunk;
-            let s = add(
-                &mut lb,
-                &AppSpec {
-                    framing,
-                    ..server(AppKind::Echo)
-                },
-            )?;
+            let s = add(&mut lb, &framed(server(AppKind::Echo), framing))?;
             let c = add(&mut lb, &echo_spec(framing))?;
             lb.run();
             assert_eq!(
