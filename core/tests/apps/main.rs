@@ -8,4 +8,5 @@
 mod chat_udp;
 mod common;
 mod policy;
+mod robust;
 mod talk;
