@@ -280,3 +280,37 @@ fn oversized_frame_closes_only_that_connection() -> Res {
     assert_eq!(lines(&lb, bad), ["received []"]);
     Ok(())
 }
+
+#[test]
+fn echo_client_refuses_to_send_what_the_framing_cannot_carry() -> Res {
+    let cases = [
+        (
+            FramingKind::Len32,
+            "payload of 200 bytes is over the 100-byte limit",
+        ),
+        (
+            FramingKind::Line,
+            "payload contains the delimiter 0x0a at byte 3",
+        ),
+    ];
+    for (framing, error) in cases {
+        let mut lb = Loopback::new();
+        add(&mut lb, &framed(server(AppKind::Echo), framing))?;
+        let spec = AppSpec {
+            max_frame: 100,
+            messages: vec!["ok".into(), "two\nlines".into()],
+            sizes: vec![200],
+            ..framed(client(AppKind::Echo), framing)
+        };
+        let c = add(&mut lb, &spec)?;
+        lb.run();
+        let failed = if framing == FramingKind::Line { 2 } else { 3 };
+        let out = lines(&lb, c);
+        assert_eq!(
+            out.last().copied(),
+            Some(format!("Cannot send message {failed}: {error}").as_str())
+        );
+        assert_eq!(lb.exit_code(c), Some(1));
+    }
+    Ok(())
+}
