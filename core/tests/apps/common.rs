@@ -50,12 +50,14 @@ pub fn lines(lb: &Loopback, n: usize) -> Vec<&str> {
 }
 
 /// A hand-written client: connects, then sends bytes and waits as told, reading
-/// all along; prints `received <bytes:?>` when the server closes, `closed` when the
-/// script closes first.
+/// all along; prints `received <bytes:?>` when the server closes, `closed having
+/// received <bytes:?>` when the script closes first.
 pub struct Script {
     steps: VecDeque<Step>,
     sock: Option<SockId>,
     got: Vec<u8>,
+    /// A deaf script never reads and prints `sent <n> bytes` for each sendall done.
+    deaf: bool,
 }
 
 pub enum Step {
@@ -70,6 +72,16 @@ impl Script {
             steps: steps.into(),
             sock: None,
             got: Vec::new(),
+            deaf: false,
+        })
+    }
+
+    pub fn deaf(steps: Vec<Step>) -> Box<dyn App> {
+        Box::new(Script {
+            steps: steps.into(),
+            sock: None,
+            got: Vec::new(),
+            deaf: true,
         })
     }
 
@@ -101,10 +113,13 @@ impl App for Script {
             }
             Event::Connected { sock, .. } => {
                 self.sock = Some(sock);
-                io.recv(sock, 4096);
+                if !self.deaf {
+                    io.recv(sock, 4096);
+                }
                 self.run_steps(now, io);
             }
             Event::Timer { .. } => self.run_steps(now, io),
+            Event::SentAll { len, .. } if self.deaf => io.print(format!("sent {len} bytes")),
             Event::Received { sock, data } if data.is_empty() => {
                 io.print(format!("received {:?}", self.got));
                 io.close(sock);

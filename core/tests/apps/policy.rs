@@ -166,6 +166,66 @@ fn idle_connections_are_closed() -> Res {
     Ok(())
 }
 #[test]
+fn a_client_that_never_reads_stalls_only_itself() -> Res {
+    let mut lb = Loopback::new();
+    lb.window = 4096;
+    let s = add(&mut lb, &server(AppKind::Echo))?;
+    // Sends 1 MB of raw bytes and reads nothing: the server's echoes fill the
+    // client's window, so the server stops reading from it, and the client's own
+    // sendall never completes. Memory stays bounded by the windows.
+    let deaf = lb.add(Script::deaf(vec![Step::Send(vec![b'x'; 1 << 20])]));
+    let spec = AppSpec {
+        sizes: vec![50_000],
+        ..client(AppKind::Echo)
+    };
+    let fine = add_at(&mut lb, &spec, 10)?;
+    lb.run();
+    assert!(lb.console(deaf).is_empty(), "{:?}", lb.console(deaf));
+    assert_eq!(lb.exit_code(fine), Some(0));
+    assert_eq!(
+        lines(&lb, fine).last(),
+        Some(&"Summary: 1 messages, 50000 bytes, 0 mismatches")
+    );
+    assert_eq!(lines(&lb, s).len(), 4, "{:?}", lb.console(s));
+    Ok(())
+}
+
+#[test]
+fn chat_server_closes_a_member_that_never_reads() -> Res {
+    let mut lb = Loopback::new();
+    lb.window = 1_000;
+    // Output limit: 4 x max_frame, at least 64 KiB.
+    let spec = AppSpec {
+        max_frame: 4_096,
+        ..server(AppKind::Chat)
+    };
+    let s = add(&mut lb, &spec)?;
+    // Joins as "zed" (postcard: variant 0, length 3) and never reads.
+    let deaf = lb.add(Script::deaf(vec![Step::Send(len32(&[
+        0, 3, b'z', b'e', b'd',
+    ]))]));
+    let spec = AppSpec {
+        name: Some("ann".into()),
+        messages: vec!["x".repeat(2_000); 40],
+        interval_ms: 10,
+        ..client(AppKind::Chat)
+    };
+    let ann = add_at(&mut lb, &spec, 5)?;
+    lb.run();
+    let closing = "Closing 10.0.0.2:49152: not reading (";
+    let out = lines(&lb, s);
+    assert_eq!(
+        out.iter().filter(|l| l.starts_with(closing)).count(),
+        1,
+        "{out:?}"
+    );
+    assert!(out.contains(&"zed disconnected"), "{out:?}");
+    assert_eq!(lb.exit_code(ann), Some(0));
+    assert_eq!(lines(&lb, deaf), ["sent 9 bytes"]);
+    Ok(())
+}
+
+#[test]
 fn bad_specs_are_refused_with_a_reason() {
     let errors = [
         (
