@@ -12,7 +12,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::network::Filter;
-use super::scenario::{Conditions, FaultKind, PacketFilter};
+use super::scenario::{Conditions, FaultKind, PacketFilter, ScenarioError};
 use super::trace::{FaultRecord, Record};
 use super::{Sim, What};
 
@@ -49,12 +49,15 @@ impl Sim {
     }
 
     /// New link conditions from now on (packets in flight keep their fate).
-    pub fn set_conditions(&mut self, c: Conditions) {
+    /// Out-of-range values are refused and nothing changes.
+    pub fn set_conditions(&mut self, c: Conditions) -> Result<(), ScenarioError> {
+        c.validate("conditions.")?;
         self.net.conditions = c;
         for h in &mut self.hosts {
             h.mtu = h.cap_mtu.min(usize::from(self.net.conditions.mtu));
         }
         self.note(String::from("set conditions"));
+        Ok(())
     }
 
     /// Cut `a` and `b` apart, both ways.
@@ -191,7 +194,8 @@ impl Sim {
             FaultKind::Crash => self.crash(a),
             FaultKind::Restart => self.restart(a),
             FaultKind::SetConditions => {
-                self.set_conditions(f.conditions.unwrap_or_default());
+                // Validated with the scenario.
+                let _ = self.set_conditions(f.conditions.unwrap_or_default());
                 Ok(())
             }
         };
