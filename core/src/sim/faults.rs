@@ -48,16 +48,26 @@ impl Sim {
         &self.net.conditions
     }
 
-    /// New link conditions from now on (packets in flight keep their fate).
-    /// Out-of-range values are refused and nothing changes.
-    pub fn set_conditions(&mut self, c: Conditions) -> Result<(), ScenarioError> {
+    /// New link conditions from now on (packets in flight keep their fate);
+    /// out-of-range values are clamped into range (see [`Sim::try_set_conditions`]).
+    pub fn set_conditions(&mut self, c: Conditions) {
+        self.apply_conditions(c.clamped());
+    }
+
+    /// Like [`Sim::set_conditions`], but out-of-range values are refused, naming
+    /// the field, and nothing changes.
+    pub fn try_set_conditions(&mut self, c: Conditions) -> Result<(), ScenarioError> {
         c.validate("conditions.")?;
+        self.apply_conditions(c);
+        Ok(())
+    }
+
+    fn apply_conditions(&mut self, c: Conditions) {
         self.net.conditions = c;
         for h in &mut self.hosts {
             h.mtu = h.cap_mtu.min(usize::from(self.net.conditions.mtu));
         }
         self.note(String::from("set conditions"));
-        Ok(())
     }
 
     /// Cut `a` and `b` apart, both ways.
@@ -194,8 +204,7 @@ impl Sim {
             FaultKind::Crash => self.crash(a),
             FaultKind::Restart => self.restart(a),
             FaultKind::SetConditions => {
-                // Validated with the scenario.
-                let _ = self.set_conditions(f.conditions.unwrap_or_default());
+                self.set_conditions(f.conditions.unwrap_or_default());
                 Ok(())
             }
         };
