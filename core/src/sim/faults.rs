@@ -172,12 +172,18 @@ impl Sim {
         Ok(())
     }
 
-    /// `host` boots again and starts its apps afresh.
+    /// `host` boots again and starts its apps afresh (a host that is up is
+    /// rebooted: it loses its sockets first, as in a crash).
     pub fn restart(&mut self, host: &str) -> Result<(), UnknownHost> {
         let i = self.host_index(host)?;
         let seed = self.host_seed();
         let now = self.now;
         if let Some(h) = self.hosts.get_mut(i) {
+            if h.up {
+                h.crash(&self.pool);
+                let ip = h.ip;
+                self.tracker.forget_host(ip);
+            }
             h.restart(seed, now);
             h.wake_at = Some(now);
         }
