@@ -62,7 +62,8 @@ fn torn(from: TcpState) -> bool {
 
 impl Host {
     /// Look at the sockets the table marked (see [`super::table`]) and answer calls.
-    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
+    /// True if it answered any call (data may have moved in or out of a socket).
+    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
         let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
         let (rx, tx) = (self.rx_buffer, self.tx_buffer);
@@ -78,6 +79,7 @@ impl Host {
         let (keys, handles, answers) = scratch;
         table.scope(now, keys, handles);
         let mut accepted: Vec<(Key, Entry)> = Vec::new();
+        let mut moved = false;
         for &(i, sock) in keys.iter() {
             let Some(e) = table.entries.get_mut(&(i, sock)) else {
                 continue;
@@ -134,7 +136,9 @@ impl Host {
                         }
                         e.state = st;
                     }
+                    let queues = (s.send_queue(), s.recv_queue());
                     answer_tcp(s, e, sock, now, answers);
+                    moved |= queues != (s.send_queue(), s.recv_queue());
                 }
                 Kind::Udp(h, _) => {
                     if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now) {
@@ -144,10 +148,12 @@ impl Host {
                 }
             }
             for (event, c, r) in answers.drain(..) {
+                moved = true;
                 call(ctx, name, i, Some(sock), c, r);
                 events.push_back((i, event));
             }
         }
+        let accepted_empty = accepted.is_empty();
         for (key, entry) in accepted {
             if let (Some(l), Some(r)) = (entry.ends.local, entry.ends.remote) {
                 table.by_tuple.insert((l.port(), r), Owner::Entry(key));
@@ -157,6 +163,8 @@ impl Host {
         for &(h, touched) in handles.iter() {
             reap(ctx, name, sockets, table, (h, touched), fallback);
         }
+        moved |= !accepted_empty;
+        moved
     }
 }
 

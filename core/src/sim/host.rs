@@ -286,10 +286,16 @@ impl Host {
                 self.events.push_back((i, Event::Timer { id }));
             }
         }
-        // Bounded: each round either hands an app an event or stops.
+        // Bounded: each round either hands an app an event or stops. After the
+        // first round the interface is polled again only if an app touched a
+        // socket or a check moved data (smoltcp walks every socket per poll; an idle
+        // poll at the same instant would do nothing).
+        let mut moved = true;
         for _ in 0..10_000 {
-            self.poll(ctx);
-            self.check_sockets(ctx);
+            if moved || self.table.touched() {
+                self.poll(ctx);
+            }
+            moved = self.check_sockets(ctx);
             if self.events.is_empty() {
                 break;
             }

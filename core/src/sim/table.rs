@@ -214,6 +214,11 @@ impl Table {
             .min()
     }
 
+    /// Did an app action mark a socket since the last check?
+    pub fn touched(&self) -> bool {
+        !self.dirty.is_empty() || !self.dirty_orphans.is_empty()
+    }
+
     /// A frame arrived: mark the sockets it can concern.
     pub fn focus(&mut self, d: &Decoded) {
         let (Some(ip), Some(t)) = (&d.ipv4, &d.tcp) else {
