@@ -158,6 +158,9 @@ impl Default for HostSpec {
     }
 }
 
+/// Most memory the listening sockets of one `listen()` may hold (backlog x buffers).
+pub const LISTEN_MEMORY: usize = 256 << 20;
+
 /// Smallest and largest socket buffer a host may ask for.
 pub const BUFFER_RANGE: core::ops::RangeInclusive<usize> = 64..=(16 << 20);
 
@@ -276,6 +279,7 @@ pub enum Reason {
     NoServer,
     Missing,
     TooMany,
+    Memory,
 }
 
 impl fmt::Display for Reason {
@@ -295,6 +299,7 @@ impl fmt::Display for Reason {
             Reason::NoServer => "a client needs a server address",
             Reason::Missing => "is required for this fault",
             Reason::TooMany => "is too large",
+            Reason::Memory => "asks for too much memory (backlog x socket buffers over 256 MiB)",
         })
     }
 }
@@ -431,6 +436,12 @@ impl Scenario {
                     }
                 } else if app.port == 0 {
                     return Err(ScenarioError::invalid(field("port"), Reason::Zero));
+                } else {
+                    // Every listening socket of the backlog holds its buffers.
+                    let pool = usize::from(app.backlog.clamp(1, super::MAX_BACKLOG));
+                    if pool.saturating_mul(h.rx_buffer + h.tx_buffer) > LISTEN_MEMORY {
+                        return Err(ScenarioError::invalid(field("backlog"), Reason::Memory));
+                    }
                 }
                 if app.recv_max == 0 {
                     return Err(ScenarioError::invalid(field("recv_max"), Reason::Zero));
@@ -539,6 +550,17 @@ server = "10.0.0.1:12345"
         let dup = TWO.replace("10.0.0.2\"", "10.0.0.1\"");
         let err = Scenario::from_toml(&dup).unwrap_err().to_string();
         assert!(err.contains("hosts[1].ip"), "{err}");
+        let greedy = TWO
+            .replace(
+                "app = \"greet\"\n[[hosts]]",
+                "app = \"greet\"\nbacklog = 1000\n[[hosts]]",
+            )
+            .replace(
+                "ip = \"10.0.0.1\"",
+                "ip = \"10.0.0.1\"\nrx_buffer = 1000000",
+            );
+        let err = Scenario::from_toml(&greedy).unwrap_err().to_string();
+        assert!(err.contains("hosts[0].apps[0].backlog"), "{err}");
         let nowhere = TWO.replace("10.0.0.1:12345", "10.0.0.9:12345");
         let err = Scenario::from_toml(&nowhere).unwrap_err().to_string();
         assert!(err.contains("hosts[1].apps[0].server"), "{err}");

@@ -29,6 +29,7 @@ use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::IpEndpoint;
 
 use super::host::{Ctx, Host};
+use super::scenario::LISTEN_MEMORY;
 use super::table::{Ends, Entry, Kind, Orphan, Owner, Pending, connect_text, ephemeral};
 
 /// The socket an action is about, if any.
@@ -55,8 +56,8 @@ use crate::app::{Action, ConnectError, Event, ListenError, SockId};
 
 /// First and last ephemeral port, as IANA suggests.
 pub const EPHEMERAL: (u16, u16) = (49152, 65535);
-/// Largest number of listening sockets one `listen()` keeps.
-pub const MAX_BACKLOG: u16 = 128;
+/// Largest number of listening sockets one `listen()` keeps (larger backlogs are cut).
+pub const MAX_BACKLOG: u16 = 1024;
 const UDP_SLOTS: usize = 32;
 
 pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
@@ -252,7 +253,10 @@ impl Host {
             return;
         };
         let mut pool = Vec::new();
-        for _ in 0..backlog.clamp(1, MAX_BACKLOG) {
+        // Each listening socket holds its buffers: bound the pool's memory too.
+        let affordable = (LISTEN_MEMORY / (self.rx_buffer + self.tx_buffer).max(1)).max(1);
+        let n = usize::from(backlog.clamp(1, MAX_BACKLOG)).min(affordable);
+        for _ in 0..n {
             let mut s = new_tcp(self);
             // Cannot fail: the port is non-zero and the socket fresh.
             let _ = s.listen(port);
