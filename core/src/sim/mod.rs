@@ -13,8 +13,18 @@
 //! (partition, hold, drop-next, crash, new conditions) may be applied between steps.
 //!
 //! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
-//! `check` (smoltcp hosts and the socket-call emulation), `network` (the link),
-//! [`trace`], [`decode`], [`pcap`], [`builder`], [`view`].
+//! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
+//! with its index), `network` (the link), `faults`, [`trace`], [`mod@decode`],
+//! [`pcap`], [`builder`], [`view`].
+//!
+//! # Polling order
+//!
+//! Drive it with [`Sim::step`] / [`Sim::step_quiet`] (or the `run_*` helpers);
+//! between two steps read anything ([`Sim::trace`], [`Sim::hosts`], [`Sim::links`])
+//! and apply any fault. Each step pops the earliest event: a frame is delivered to
+//! its host (or reported dropped), and that host takes a turn following the app
+//! polling order of [`crate::app`]; frames the turn sends are judged by the link
+//! and queued as future events; the host's next wake-up is re-armed.
 
 pub mod builder;
 pub mod builtins;
