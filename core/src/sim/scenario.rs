@@ -10,6 +10,7 @@
 //! Times are whole milliseconds (`*_ms`), except latency and jitter which may be
 //! fractional milliseconds so sub-millisecond links can be described.
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -160,6 +161,9 @@ impl Default for HostSpec {
 
 /// Most memory the listening sockets of one `listen()` may hold (backlog x buffers).
 pub const LISTEN_MEMORY: usize = 256 << 20;
+
+/// Most hosts a scenario may have (each smoltcp interface holds a 1,024-entry ARP cache).
+pub const MAX_HOSTS: usize = 10_000;
 
 /// Smallest and largest socket buffer a host may ask for.
 pub const BUFFER_RANGE: core::ops::RangeInclusive<usize> = 64..=(16 << 20);
@@ -386,9 +390,11 @@ impl Scenario {
         if self.stop_ms == 0 {
             return Err(ScenarioError::invalid("stop_ms", Reason::Zero));
         }
-        if self.hosts.len() > 60_000 {
+        if self.hosts.len() > MAX_HOSTS {
             return Err(ScenarioError::invalid("hosts", Reason::TooMany));
         }
+        let mut names = BTreeSet::new();
+        let mut ips = BTreeSet::new();
         for (i, h) in self.hosts.iter().enumerate() {
             let field = |f: &str| format!("hosts[{i}].{f}");
             if h.name.is_empty() {
@@ -412,10 +418,10 @@ impl Scenario {
             if !BUFFER_RANGE.contains(&h.tx_buffer) {
                 return Err(ScenarioError::invalid(field("tx_buffer"), Reason::Buffer));
             }
-            if self.hosts.iter().take(i).any(|o| o.name == h.name) {
+            if !names.insert(h.name.as_str()) {
                 return Err(ScenarioError::invalid(field("name"), Reason::DuplicateName));
             }
-            if self.hosts.iter().take(i).any(|o| o.ip == h.ip) {
+            if !ips.insert(h.ip) {
                 return Err(ScenarioError::invalid(
                     field("ip"),
                     Reason::DuplicateAddress,
