@@ -6,6 +6,7 @@
 //! driver's tracing (every action, event and byte count) to stderr.
 
 mod net;
+mod run;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ use sockbox_core::app::AppKind;
 use sockbox_core::frame::FramingKind;
 
 pub use net::{ConnectArgs, ServeArgs};
+pub use run::RunArgs;
 
 /// A socket lab: the tutorial's socket programs over real sockets or a simulated network.
 #[derive(Parser, Debug)]
@@ -37,6 +39,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a built-in client against any TCP/UDP server.
     Connect(ConnectArgs),
+    /// Run a scenario's programs over real loopback sockets.
+    Run(RunArgs),
     /// Run a simulated scenario and print its packet trace.
     Sim(crate::simcli::SimArgs),
     /// List the built-in scenarios.
@@ -162,6 +166,7 @@ pub fn main() -> ExitCode {
         Command::Scenarios => return crate::simcli::scenarios(),
         Command::Serve(args) => net::serve(args),
         Command::Connect(args) => net::connect(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,8 @@ pub enum Due {
     Linger { token: usize },
     /// A connect to an unreachable address times out (see `Driver::loopback_only`).
     Unreachable { app: usize, sock: u32 },
+    /// A connect waiting on a host that is up again goes ahead.
+    Resume { app: usize, sock: u32 },
     /// Nothing: only makes the loop wake up and re-check its stop condition.
     Wake,
 }

@@ -26,7 +26,7 @@ mod sock;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -38,6 +38,9 @@ use sockbox_core::time::Instant;
 use deadline::{Deadlines, Due};
 pub use host::{Failure, Host, tcp_listener};
 use sock::{Armed, Kind, Sock, Stream};
+
+/// The exit code of an app stopped by [`Driver::crash`].
+pub const CRASHED: i32 = -9;
 
 /// How long a closed socket may keep flushing bytes queued by `sendall`.
 pub const LINGER: Duration = Duration::from_secs(10);
@@ -99,8 +102,10 @@ pub struct Driver {
     scratch: Vec<Event>,
     addr_map: HashMap<SocketAddr, SocketAddr>,
     loopback_only: bool,
-    /// Connects to unreachable addresses still waiting for their timeout.
-    unreachable: HashSet<(usize, SockId)>,
+    ip_map: HashMap<IpAddr, SocketAddr>,
+    down: HashSet<IpAddr>,
+    /// Connects to unreachable addresses still waiting: target and deadline.
+    unreachable: HashMap<(usize, SockId), (SocketAddr, Option<Instant>)>,
     console: Console,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -124,7 +129,9 @@ impl Driver {
             scratch: Vec::new(),
             addr_map: HashMap::new(),
             loopback_only: false,
-            unreachable: HashSet::new(),
+            ip_map: HashMap::new(),
+            down: HashSet::new(),
+            unreachable: HashMap::new(),
             console: Box::new(|_, _, line| println!("{line}")),
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -152,11 +159,67 @@ impl Driver {
 
     /// Where an app's `addr` really goes; `None` when it must not leave the lab.
     fn route(&self, addr: SocketAddr) -> Option<SocketAddr> {
+        if self.down.contains(&addr.ip()) {
+            return None;
+        }
         match self.addr_map.get(&addr) {
             Some(mapped) => Some(*mapped),
-            None if self.loopback_only && !addr.ip().is_loopback() => None,
-            None => Some(addr),
+            None => match self.ip_map.get(&addr.ip()) {
+                Some(fallback) => Some(*fallback),
+                None if self.loopback_only && !addr.ip().is_loopback() => None,
+                None => Some(addr),
+            },
         }
+    }
+
+    /// Send connects and datagrams for any port of `ip` that [`Driver::map_addr`]
+    /// does not name to `fallback` (e.g. a loopback port nobody listens on, so a
+    /// simulated host refuses connections to its closed ports).
+    pub fn map_ip(&mut self, ip: IpAddr, fallback: SocketAddr) {
+        self.ip_map.insert(ip, fallback);
+    }
+
+    /// Mark the (simulated) address `ip` as a host that is down or up again: while
+    /// down, connects to it time out and datagrams to it are lost.
+    ///
+    /// When it comes back, connects still waiting for it go ahead (as a SYN
+    /// retransmission would get through), after the apps already queued to start
+    /// on this turn have run, so a restarted server is listening by then.
+    pub fn set_down(&mut self, ip: IpAddr, down: bool) {
+        if down {
+            self.down.insert(ip);
+            return;
+        }
+        self.down.remove(&ip);
+        let now = self.now();
+        let waiting: Vec<(usize, SockId)> = self
+            .unreachable
+            .iter()
+            .filter(|(_, (addr, _))| addr.ip() == ip)
+            .map(|(k, _)| *k)
+            .collect();
+        for (app, sock) in waiting {
+            self.deadlines.push(now, Due::Resume { app, sock: sock.0 });
+        }
+    }
+
+    /// The app stops at once, as if its machine lost power: no more events, its
+    /// sockets are closed without flushing, its exit code is [`CRASHED`].
+    pub fn crash(&mut self, app: AppId) {
+        if let Some(slot) = self.apps.get_mut(app.0) {
+            slot.exit.get_or_insert(CRASHED);
+        }
+        let mine: Vec<usize> = self
+            .socks
+            .iter()
+            .filter(|(_, s)| s.app == app.0)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in mine {
+            self.drop_sock(token);
+        }
+        self.timers.retain(|(a, _), _| *a != app.0);
+        self.unreachable.retain(|(a, _), _| *a != app.0);
     }
 
     /// A handle that makes [`Driver::run`] return.
@@ -449,7 +512,7 @@ impl Driver {
             self.close(token);
         }
         self.timers.retain(|(a, _), _| *a != app);
-        self.unreachable.retain(|(a, _)| *a != app);
+        self.unreachable.retain(|(a, _), _| *a != app);
     }
 
     fn connect(&mut self, app: usize, sock: SockId, addr: SocketAddr, timeout: Option<Duration>) {
@@ -457,9 +520,9 @@ impl Driver {
             // Off the lab's loopback: an unreachable host, as in simulation. The
             // connect times out (if it has a timeout) and never reaches an OS socket.
             tracing::info!(app, %sock, %addr, "connect to an unmapped address: unreachable");
-            self.unreachable.insert((app, sock));
-            if let Some(t) = timeout {
-                let at = self.now() + t;
+            let deadline = timeout.map(|t| self.now() + t);
+            self.unreachable.insert((app, sock), (addr, deadline));
+            if let Some(at) = deadline {
                 self.deadlines
                     .push(at, Due::Unreachable { app, sock: sock.0 });
             }
@@ -649,8 +712,15 @@ impl Driver {
                     }
                 }
                 Due::Wake => {}
+                Due::Resume { app, sock } => {
+                    let sock = SockId(sock);
+                    if let Some((addr, deadline)) = self.unreachable.remove(&(app, sock)) {
+                        let left = deadline.map(|d| d.saturating_since(now));
+                        self.connect(app, sock, addr, left);
+                    }
+                }
                 Due::Unreachable { app, sock } => {
-                    if self.unreachable.remove(&(app, SockId(sock))) {
+                    if self.unreachable.remove(&(app, SockId(sock))).is_some() {
                         let (sock, error) = (SockId(sock), ConnectError::TimedOut);
                         self.pending
                             .push_back((app, Event::ConnectFailed { sock, error }));
@@ -702,7 +772,9 @@ impl Driver {
             }),
             Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
             Due::Wake => true,
-            Due::Unreachable { app, sock } => unreachable.contains(&(app, SockId(sock))),
+            Due::Unreachable { app, sock } | Due::Resume { app, sock } => {
+                unreachable.contains_key(&(app, SockId(sock)))
+            }
         });
     }
 }
