@@ -7,6 +7,8 @@
 //! rewritten to it. Any other simulated address is an unreachable host
 //! ([`Driver::loopback_only`]): nothing but 127.0.0.1 is ever touched.
 //!
+//! Servers get an OS backlog of at least [`MIN_BACKLOG`] (see there).
+//!
 //! Console lines are printed as `sockbox sim` prints its console records:
 //! `<seconds.micros> <host> | <line>`, with the driver's elapsed time.
 
@@ -76,6 +78,13 @@ pub struct Lab {
     /// The simulated server addresses and the loopback ports standing in for them.
     pub ports: Vec<(SocketAddr, SocketAddr)>,
 }
+
+/// The smallest OS backlog a lab server gets. A kernel whose accept queue is full
+/// drops the handshake's last ACK; some kernels (this lab's among them) then
+/// forget the connection while the client believes it is established and waits
+/// forever. The simulator shows the backlog lesson; over loopback every client is
+/// served.
+pub const MIN_BACKLOG: u16 = 128;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -170,7 +179,8 @@ impl Lab {
             let Ok(app) = build(spec) else { continue };
             let os_host = map
                 .iter()
-                .fold(Host::new(LOOPBACK), |acc, (p, q)| acc.map_port(*p, *q));
+                .fold(Host::new(LOOPBACK), |acc, (p, q)| acc.map_port(*p, *q))
+                .with_min_backlog(MIN_BACKLOG);
             let id = self.driver.add_app(app, os_host);
             self.owner.borrow_mut().push(h);
             if let Some(apps) = self.apps_of.get_mut(h) {

@@ -21,11 +21,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
+use sockbox_core::app::Role;
 use sockbox_core::sim::{Conditions, FaultKind, Scenario};
 
 use super::{CliError, parse_secs};
 use crate::driver::CRASHED;
-use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, console_line};
+use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, MIN_BACKLOG, console_line};
 
 /// Run a scenario's programs over real loopback sockets.
 #[derive(Args, Debug)]
@@ -113,6 +114,18 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         })
         .collect();
     let faults = lab_faults(&scenario);
+    if let Some(b) = hosts
+        .iter()
+        .flat_map(|h| &h.apps)
+        .filter(|a| a.role == Role::Server && a.backlog < MIN_BACKLOG)
+        .map(|a| a.backlog)
+        .min()
+    {
+        eprintln!(
+            "run: listen backlogs (smallest {b}) are raised to {MIN_BACKLOG} over loopback; \
+             `sockbox sim` shows the backlog itself"
+        );
+    }
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let mut lab = Lab::new(&hosts, &faults, move |h, at, line| {
         let host = names.get(h).map_or("?", String::as_str);
