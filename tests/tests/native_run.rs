@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use native_util::{Output, run, sockbox};
+use native_util::{Output, run, run_ok, sockbox};
 use sockbox_core::sim::Scenario;
 
 const T: Duration = Duration::from_secs(120);
@@ -85,14 +85,7 @@ fn exit_lines(stderr: &str) -> Vec<&str> {
 fn cli(args: &[&str]) -> Result<Output> {
     let mut cmd = sockbox();
     cmd.args(args);
-    let out = run(cmd, T)?;
-    ensure!(
-        out.status.success(),
-        "{args:?} failed: {}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    Ok(out)
+    run_ok(cmd, T)
 }
 
 /// partial-recv: the raw client's one recv is a prefix of the framed client's message.

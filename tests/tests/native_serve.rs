@@ -6,22 +6,15 @@ mod native_util;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, ensure};
-use native_util::{Output, py, run, serve, sockbox};
+use anyhow::Result;
+use native_util::{Output, py, run, run_ok, serve, sockbox};
 
 const T: Duration = Duration::from_secs(30);
 
 fn python(script: &str, args: &[String]) -> Result<Output> {
     let mut cmd = py(script);
     cmd.args(args);
-    let out = run(cmd, T)?;
-    ensure!(
-        out.status.success(),
-        "{script} failed: {}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    Ok(out)
+    run_ok(cmd, T)
 }
 
 #[test]
