@@ -208,3 +208,63 @@ fn ctrl_c_stops_accepting_lets_open_exchanges_finish_and_exits_0() -> Result<()>
     );
     Ok(())
 }
+
+/// Deterministic junk: an LCG's bytes, with a few prefixes that look like huge frames.
+fn junk(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut out: Vec<u8> = match seed % 3 {
+        0 => vec![0xff, 0xff, 0xff, 0xff],
+        1 => vec![0x00, 0x10, 0x00, 0x00, 0xc3, 0x28],
+        _ => vec![0xfe, 0xed, 0x00, b'\n', 0x80, b'\n'],
+    };
+    out.extend((0..len).map(|_| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (x >> 16) as u8
+    }));
+    out
+}
+
+#[test]
+fn junk_in_every_framing_never_stops_the_server() -> Result<()> {
+    use std::io::Write;
+    for (app, framing) in [
+        ("echo", "raw"),
+        ("echo", "line"),
+        ("echo", "len16"),
+        ("echo", "len32"),
+        ("echo", "cobs"),
+        ("chat", "len32"),
+        ("chat", "line"),
+        ("exchange", "line"),
+    ] {
+        let mut server = serve(&["--app", app, "--framing", framing, "--max-frame", "1000"])?;
+        for seed in 0..6u32 {
+            let mut s = std::net::TcpStream::connect(server.addr)?;
+            // The server may close on us mid-write: that is the point.
+            let _ = s.write_all(&junk(seed, 500 * seed as usize + 3));
+            let _ = s.shutdown(std::net::Shutdown::Write);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            server.proc.child.try_wait()?.is_none(),
+            "{app}/{framing}: server died"
+        );
+        if app == "echo" {
+            let mut cmd = sockbox();
+            cmd.arg("connect").arg(server.addr.to_string());
+            cmd.args(["--app", "echo", "--framing", framing, "--send", "still ok"]);
+            let out = run_ok(cmd, T)?;
+            assert!(
+                out.stdout.contains("0 mismatches"),
+                "{app}/{framing}: {}",
+                out.stdout
+            );
+        } else {
+            let _fresh = std::net::TcpStream::connect(server.addr)?;
+            server
+                .proc
+                .wait_line(T, |l| l.starts_with("Got connection"))?;
+        }
+    }
+    Ok(())
+}

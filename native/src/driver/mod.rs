@@ -567,7 +567,7 @@ impl Driver {
             return;
         };
         if let Err(error) = s.queue(data, all) {
-            tracing::warn!(app, %sock, %error, "send refused");
+            tracing::debug!(app, %sock, %error, "send refused");
             self.pending
                 .push_back((app, Event::SockError { sock, error }));
             return;
