@@ -19,6 +19,7 @@
 //!
 //! Timer id 0 belongs to the client (start delay and backoff); sessions use others.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -93,7 +94,7 @@ enum State {
     /// Before the first attempt (start delay) or between attempts (backoff).
     Waiting,
     Connecting(super::SockId),
-    Connected(Stream),
+    Connected(Box<Stream>),
     Done,
 }
 
@@ -159,16 +160,9 @@ impl<S: Session> Client<S> {
         if let Some(t) = self.policy.recv_timeout {
             io.settimeout(sock, Some(t));
         }
-        let mut stream = Stream::new(
-            sock,
-            peer,
-            self.framing,
-            self.recv_max,
-            self.use_send,
-            false,
-        );
+        let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
         let flow = self.session.on_connect(now, &mut stream, io);
-        self.state = State::Connected(stream);
+        self.state = State::Connected(Box::new(stream));
         self.apply(flow, io);
     }
 
