@@ -146,8 +146,13 @@ fn udp_echo_counts_a_lost_datagram() -> Res {
 #[test]
 fn udp_echo_client_stops_early_when_everything_came_back() -> Res {
     let mut lb = Loopback::new();
-    add(&mut lb, &server(AppKind::UdpEcho))?;
     let spec = AppSpec {
+        start_delay_ms: 5,
+        ..server(AppKind::UdpEcho)
+    };
+    add(&mut lb, &spec)?;
+    let spec = AppSpec {
+        start_delay_ms: 10,
         sizes: vec![0, 2_000, 60_000],
         count: 100,
         ..client(AppKind::UdpEcho)
@@ -163,6 +168,6 @@ fn udp_echo_client_stops_early_when_everything_came_back() -> Res {
             "Summary: sent 3, received 3, lost 0",
         ]
     );
-    assert_eq!(lb.now(), Instant::ZERO);
+    assert_eq!(lb.now(), Instant::from_millis(10));
     Ok(())
 }
