@@ -234,7 +234,7 @@ fn junk_in_every_framing_never_stops_the_server() -> Result<()> {
         ("echo", "len32"),
         ("echo", "cobs"),
         ("chat", "len32"),
-        ("chat", "line"),
+        ("chat", "cobs"),
         ("exchange", "line"),
     ] {
         let mut server = serve(&["--app", app, "--framing", framing, "--max-frame", "1000"])?;

@@ -127,6 +127,11 @@ pub fn secs_to_ms(secs: f64) -> u64 {
     (secs * 1000.0).round() as u64
 }
 
+/// Seconds from the command line as a `Duration` (huge values saturate).
+pub fn secs(secs: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX)
+}
+
 /// Parse a non-negative number of seconds (`2`, `0.5`).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -178,5 +183,70 @@ pub fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Split a help example like a shell would (single quotes only).
+    fn words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for ch in line.chars() {
+            match ch {
+                '\'' => quoted = !quoted,
+                c if c.is_whitespace() && !quoted => {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// Every `sockbox ...` example in every command's help parses, and the
+    /// serve/connect ones name a program `build` accepts.
+    #[test]
+    fn every_help_example_is_a_valid_command_line() {
+        let root = Cli::command();
+        let mut helps = vec![root.get_after_help().map(|h| h.to_string())];
+        helps.extend(
+            root.get_subcommands()
+                .map(|c| c.get_after_help().map(|h| h.to_string())),
+        );
+        let mut checked = 0;
+        for help in helps.into_iter().flatten() {
+            for line in help
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("sockbox "))
+            {
+                // Drop the trailing description (two or more spaces before it).
+                let example = line.split("   ").next().unwrap_or(line);
+                let cli = Cli::try_parse_from(words(example))
+                    .unwrap_or_else(|e| panic!("{example}: {e}"));
+                match cli.command {
+                    Command::Serve(a) => {
+                        assert!(net::serve_spec(&a).is_ok(), "{example}")
+                    }
+                    Command::Connect(a) => {
+                        assert!(net::connect_spec(&a).is_ok(), "{example}")
+                    }
+                    _ => {}
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "only {checked} examples");
     }
 }

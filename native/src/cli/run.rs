@@ -136,7 +136,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         eprintln!("run: {sim} is {real}");
     }
     let limit = match args.until {
-        Some(secs) => Duration::from_secs_f64(secs),
+        Some(s) => super::secs(s),
         None => Duration::from_millis(scenario.stop_ms),
     };
     lab.run(limit, SETTLE)?;
