@@ -8,7 +8,6 @@
 //! (refused, timed out) becomes the error line.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
 
 use clap::Args;
 use sockbox_core::app::{App, AppKind, AppSpec, Role, build};
