@@ -23,6 +23,7 @@ mod deadline;
 mod describe;
 mod host;
 mod sock;
+mod thread;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
@@ -38,6 +39,7 @@ use sockbox_core::time::Instant;
 use deadline::{Deadlines, Due};
 pub use host::{Failure, Host, tcp_listener};
 use sock::{Armed, Kind, Sock, Stream};
+pub use thread::ServerThread;
 
 /// The exit code of an app stopped by [`Driver::crash`].
 pub const CRASHED: i32 = -9;
