@@ -215,12 +215,18 @@ fn exited(driver: &Driver, id: AppId, what: &str) -> Result<(), CliError> {
     }
 }
 
-/// The first address `HOST:PORT` names.
+/// The address `HOST:PORT` names: its first IPv4 address if it has one (servers
+/// here default to 127.0.0.1, and `localhost` often lists `::1` first), else its
+/// first address.
 fn resolve(addr: &str) -> Result<SocketAddr, CliError> {
-    let mut addrs = addr
+    let addrs: Vec<SocketAddr> = addr
         .to_socket_addrs()
-        .map_err(|e| usage(format!("`{addr}` is not HOST:PORT ({e})")))?;
+        .map_err(|e| usage(format!("`{addr}` is not HOST:PORT ({e})")))?
+        .collect();
     addrs
-        .next()
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
         .ok_or_else(|| CliError::Runtime(format!("`{addr}` resolves to no address")))
 }
