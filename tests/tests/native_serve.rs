@@ -268,3 +268,38 @@ fn junk_in_every_framing_never_stops_the_server() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn running_out_of_file_descriptors_delays_clients_but_loses_none() -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    // A server allowed 24 descriptors; 30 clients hold their connections open.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 24 && exec \"$0\" serve --bind 127.0.0.1:0 --app echo --framing line --backlog 64")
+        .arg(env!("CARGO_BIN_EXE_sockbox-under-test"));
+    let mut server = native_util::Proc::spawn(cmd)?;
+    let line = server.line(T)?;
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap_or_default().parse()?;
+    let mut clients = Vec::new();
+    for i in 0..30 {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(T))?;
+        s.write_all(format!("client {i}\n").as_bytes())?;
+        clients.push(BufReader::new(s));
+    }
+    // Read the first ten echoes, then hang up those clients to free descriptors.
+    for (i, c) in clients.iter_mut().enumerate().take(10) {
+        let mut echo = String::new();
+        c.read_line(&mut echo)?;
+        assert_eq!(echo, format!("client {i}\n"));
+    }
+    let rest = clients.split_off(10);
+    drop(clients);
+    for (i, mut c) in rest.into_iter().enumerate() {
+        let mut echo = String::new();
+        c.read_line(&mut echo)?;
+        assert_eq!(echo, format!("client {}\n", i + 10));
+    }
+    assert!(server.child.try_wait()?.is_none(), "server died");
+    Ok(())
+}

@@ -12,6 +12,9 @@ use super::deadline::Due;
 use super::sock::{self, Armed, Kind, Stream};
 use super::{AppId, Driver, Failure};
 
+/// How soon a failed `accept` is tried again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 impl Driver {
     pub(super) fn perform(&mut self, app: usize, action: Action) {
         match action {
@@ -181,6 +184,7 @@ impl Driver {
     pub(super) fn ready(&mut self, token: usize) {
         let mut events = std::mem::take(&mut self.scratch);
         let mut accepted = Vec::new();
+        let mut retry_accept = false;
         let mut finished = false;
         let Some(sock) = self.socks.get_mut(&token) else {
             return;
@@ -193,7 +197,10 @@ impl Driver {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        tracing::warn!(app, sock = %id, error = %e, "accept failed");
+                        // E.g. out of file descriptors: the connection stays queued
+                        // in the kernel, and no new edge may come, so try again soon.
+                        tracing::warn!(app, sock = %id, error = %e, "accept failed; retrying");
+                        retry_accept = true;
                         break;
                     }
                 }
@@ -234,6 +241,10 @@ impl Driver {
         }
         for (tcp, peer) in accepted {
             self.accepted(app, id, tcp, peer);
+        }
+        if retry_accept {
+            let at = self.now() + ACCEPT_RETRY;
+            self.deadlines.push(at, Due::Retry { token });
         }
     }
 
@@ -293,6 +304,7 @@ impl Driver {
                     }
                 }
                 Due::Wake => {}
+                Due::Retry { token } => self.ready(token),
                 Due::Resume { app, sock } => {
                     let sock = SockId(sock);
                     if let Some((addr, deadline)) = self.unreachable.remove(&(app, sock)) {
@@ -353,6 +365,7 @@ impl Driver {
             }),
             Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
             Due::Wake => true,
+            Due::Retry { token } => socks.contains_key(&token),
             Due::Unreachable { app, sock } | Due::Resume { app, sock } => {
                 unreachable.contains_key(&(app, SockId(sock)))
             }
