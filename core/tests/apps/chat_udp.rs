@@ -2,6 +2,7 @@
 
 use sockbox_core::app::loopback::Loopback;
 use sockbox_core::app::{AppKind, AppSpec};
+use sockbox_core::frame::FramingKind;
 use sockbox_core::time::Instant;
 
 use crate::common::*;
@@ -101,6 +102,57 @@ fn chat_server_drops_only_a_client_that_breaks_the_protocol() -> Res {
     assert_eq!(lines(&lb, junk), ["received []"]);
     assert_eq!(lines(&lb, rude), ["received []"]);
     assert_eq!(lb.exit_code(ann), Some(0));
+    Ok(())
+}
+
+#[test]
+fn chat_over_line_framing_speaks_json_lines() -> Res {
+    let mut lb = Loopback::new();
+    lb.chunk = 7;
+    let s = add(&mut lb, &framed(server(AppKind::Chat), FramingKind::Line))?;
+    let spec = AppSpec {
+        interval_ms: 50,
+        ..chatter("ann", &["hello\nzed"])
+    };
+    let ann = add(&mut lb, &framed(spec, FramingKind::Line))?;
+    // What a learner could type into `nc`.
+    let zed = lb.add(Script::boxed(vec![
+        Step::Send(b"{\"Join\":{\"name\":\"zed\"}}\n".to_vec()),
+        Step::Wait(10),
+        Step::Send(b"{\"Say\":{\"text\":\"hi from nc\"}}\n".to_vec()),
+        Step::Wait(100),
+        Step::Send(b"\"Leave\"\n".to_vec()),
+    ]));
+    lb.run();
+    assert_eq!(
+        lines(&lb, s)[1..],
+        [
+            "Got connection from 10.0.0.2:49152",
+            "ann joined from 10.0.0.2:49152",
+            "Got connection from 10.0.0.3:49153",
+            "zed joined from 10.0.0.3:49153",
+            "zed: hi from nc",
+            "ann: hello\nzed",
+            "ann left",
+            "zed left",
+        ]
+    );
+    assert_eq!(
+        lines(&lb, ann)[1..],
+        [
+            "Joined as ann; nobody else is here",
+            "zed joined",
+            "zed: hi from nc",
+            "ann: hello\nzed",
+        ]
+    );
+    let wire = [
+        r#"{"Welcome":{"name":"zed","online":["ann"]}}"#,
+        r#"{"Said":{"from":"ann","text":"hello\nzed"}}"#,
+        r#"{"Left":{"name":"ann"}}"#,
+    ];
+    let wire = format!("{}\n", wire.join("\n")).into_bytes();
+    assert_eq!(lines(&lb, zed), [format!("received {wire:?}")]);
     Ok(())
 }
 

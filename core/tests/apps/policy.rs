@@ -265,11 +265,6 @@ fn bad_specs_are_refused_with_a_reason() {
             SpecError::ZeroRecvMax,
             "recv_max must be at least 1",
         ),
-        (
-            framed(server(AppKind::Chat), FramingKind::Line),
-            SpecError::ChatOverLine,
-            "chat messages are binary (postcard) and cannot use line framing: use len16, len32 or cobs",
-        ),
     ];
     for (spec, error, text) in errors {
         assert_eq!(build(&spec).err(), Some(error));
