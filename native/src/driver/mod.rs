@@ -67,6 +67,14 @@ pub struct AppId(pub usize);
 /// Where `print` lines go: (app, time, line).
 pub type Console = Box<dyn FnMut(AppId, Instant, &str)>;
 
+/// Print one console line on stdout. A closed stdout (`sockbox serve | head -1`)
+/// must not stop a server, so write errors are ignored rather than panicking as
+/// `println!` would.
+pub fn stdout_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 /// Stops a running [`Driver`] from another thread or a signal handler.
 #[derive(Clone)]
 pub struct StopHandle {
@@ -135,7 +143,7 @@ impl Driver {
             ip_map: HashMap::new(),
             down: HashSet::new(),
             unreachable: HashMap::new(),
-            console: Box::new(|_, _, line| println!("{line}")),
+            console: Box::new(|_, _, line| stdout_line(line)),
             stop: Arc::new(AtomicBool::new(false)),
             waker,
         })
