@@ -223,12 +223,12 @@ impl Driver {
                     None => {}
                 }
                 s.flush(id, &mut events);
-                s.try_recv(id, &mut events);
+                s.try_recv(id, &mut events, &mut self.read_buf);
                 finished = sock.closing && s.queued() == 0;
             }
             Kind::Udp(u) => {
                 u.flush();
-                u.try_recv(id, &mut events);
+                u.try_recv(id, &mut events, &mut self.read_buf);
             }
         }
         if sock.closing {

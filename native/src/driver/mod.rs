@@ -111,6 +111,8 @@ pub struct Driver {
     timers: HashMap<(usize, u32), u64>,
     pending: VecDeque<(usize, Event)>,
     scratch: Vec<Event>,
+    /// One read buffer for every socket (see `sock::Stream::try_recv`).
+    read_buf: Box<[u8]>,
     addr_map: HashMap<SocketAddr, SocketAddr>,
     loopback_only: bool,
     ip_map: HashMap<IpAddr, SocketAddr>,
@@ -138,6 +140,7 @@ impl Driver {
             timers: HashMap::new(),
             pending: VecDeque::new(),
             scratch: Vec::new(),
+            read_buf: vec![0; sock::RECV_CHUNK].into_boxed_slice(),
             addr_map: HashMap::new(),
             loopback_only: false,
             ip_map: HashMap::new(),
