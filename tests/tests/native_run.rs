@@ -203,3 +203,58 @@ fn unknown_scenario_and_bad_file_are_usage_errors() -> Result<()> {
     assert!(out.stderr.contains("stop_ms"), "{}", out.stderr);
     Ok(())
 }
+
+#[test]
+fn a_scenario_file_runs_with_its_crash_and_restart() -> Result<()> {
+    let toml = r#"
+name = "late-echo"
+stop_ms = 20000
+
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+[[hosts.apps]]
+app = "echo"
+port = 7000
+framing = "len32"
+
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+[[hosts.apps]]
+app = "echo"
+role = "client"
+server = "10.0.0.1:7000"
+framing = "len32"
+messages = ["one", "two"]
+connect_timeout_ms = 400
+retries = 4
+backoff_ms = 100
+
+[[faults]]
+at_ms = 0
+action = "crash"
+a = "server"
+[[faults]]
+at_ms = 700
+action = "restart"
+a = "server"
+"#;
+    let dir = std::env::temp_dir().join(format!("sockbox-native-toml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("late-echo.toml");
+    std::fs::write(&file, toml)?;
+    let path = file.to_string_lossy().into_owned();
+    let sim = cli(&["sim", &path])?;
+    let real = cli(&["run", &path])?;
+    std::fs::remove_dir_all(&dir)?;
+    let (want, got) = (console(&sim.stdout), console(&real.stdout));
+    assert_eq!(got, want, "run vs sim console lines differ");
+    let client = got.get("client").cloned().unwrap_or_default();
+    assert!(client.iter().any(|l| l.contains("timed out")), "{client:?}");
+    assert!(
+        client.iter().any(|l| l.contains("0 mismatches")),
+        "{client:?}"
+    );
+    Ok(())
+}
