@@ -34,6 +34,27 @@
 //! * `Listen` answers [`Event::Listening`] or [`Event::ListenFailed`]; each
 //!   incoming connection is one [`Event::Accepted`] with a fresh socket id.
 //! * `Close` is final; no event refers to a closed socket afterwards.
+//! * Per socket an app keeps at most one receive call (`Recv`/`RecvFrom`) and one
+//!   send call (`Send`/`SendAll`) outstanding: it issues the next one of a kind
+//!   only after the answer to the previous one. The two kinds may overlap (TCP is
+//!   full duplex): drivers must let a send proceed while a `recv` waits. Of the
+//!   built-in apps only chat overlaps them (the server relays to clients whose
+//!   `recv` is armed; a client says a line while waiting for others'); greet,
+//!   exchange and echo make one call at a time per socket, like the tutorial.
+//! * A socket whose `connect`, `listen` or `bind` failed is gone: the app does not
+//!   close it, and no other event refers to it.
+//!
+//! # Built-in programs
+//!
+//! [`build`] turns an [`AppSpec`] into one of the tutorial's programs. Each app's
+//! module documents its exact console lines; the shared ones are in `server`
+//! (every TCP server: listen, accept, `max_conns`, idle timeout, bad input closes
+//! only that connection) and `client` (every TCP client: start delay, connect
+//! timeout, retries with capped exponential backoff, recv timeout). Apps only
+//! use the `now` they are given and no randomness, so the same events give the
+//! same lines natively and in simulation.
+
+#![deny(clippy::indexing_slicing)]
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -47,8 +68,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Instant;
 
+mod build;
+mod chat;
+mod client;
+mod echo;
+mod exchange;
+mod greet;
+#[cfg(any(test, feature = "testkit"))]
+pub mod loopback;
+pub mod msg;
+mod server;
 mod spec;
+mod stream;
+mod udp_echo;
+pub use build::{SpecError, app_name, build, effective_framing};
+pub use chat::DEFAULT_NAME;
+pub use echo::{PER_MESSAGE_LINES, payloads};
+pub use exchange::{CLIENT_REPLY, SERVER_HELLO};
+pub use greet::GREETING;
 pub use spec::*;
+pub use udp_echo::{DEFAULT_WAIT_MS, MAX_DATAGRAM};
 
 /// A socket as the app names it. Unique within one app for its whole life.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
