@@ -73,3 +73,63 @@ fn measure_scale() {
         }
     }
 }
+
+fn bulk(bytes: usize, trace: bool) -> Sim {
+    use sockbox_core::frame::FramingKind;
+    let server = AppSpec {
+        message: Some("z".repeat(bytes)),
+        framing: FramingKind::Len32,
+        max_frame: bytes + 16,
+        ..AppSpec::default()
+    };
+    let client = AppSpec {
+        role: Role::Client,
+        server: Some("10.0.0.1:12345".parse().unwrap()),
+        framing: FramingKind::Len32,
+        max_frame: bytes + 16,
+        recv_max: 1 << 20,
+        ..AppSpec::default()
+    };
+    let big = |name: &str, ip: [u8; 4], app: AppSpec| HostSpec {
+        name: name.into(),
+        ip: ip.into(),
+        rx_buffer: 256 << 10,
+        tx_buffer: 256 << 10,
+        apps: vec![app],
+        ..HostSpec::default()
+    };
+    Builder::new()
+        .conditions(sockbox_core::sim::Conditions {
+            latency_ms: 0.1,
+            ..Default::default()
+        })
+        .host_spec(big("server", [10, 0, 0, 1], server))
+        .host_spec(big("client", [10, 0, 0, 2], client))
+        .trace(trace)
+        .capture(false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn bulk_transfer_arrives_whole() {
+    let mut sim = bulk(2 << 20, true);
+    sim.run_until_idle();
+    assert_eq!(sim.hosts()[1].exit_codes, [Some(0)]);
+    assert_eq!(sim.console("client").last().unwrap().len(), 2 << 20);
+}
+
+#[test]
+#[ignore = "a manual measurement: cargo test --release -- --ignored --nocapture"]
+fn measure_bulk() {
+    for trace in [false, true] {
+        let t = std::time::Instant::now();
+        let mut sim = bulk(20 << 20, trace);
+        let steps = sim.run_until_idle();
+        println!(
+            "bulk 20 MB trace={trace}: {steps} steps, {:?}, sim {}",
+            t.elapsed(),
+            sim.now()
+        );
+    }
+}
