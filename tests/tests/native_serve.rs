@@ -318,3 +318,13 @@ fn a_closed_stdout_does_not_stop_the_server() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn sigterm_stops_the_server_like_ctrl_c() -> Result<()> {
+    let mut server = serve(&[])?;
+    let mut kill = std::process::Command::new("kill");
+    kill.args(["-TERM", &server.proc.child.id().to_string()]);
+    assert!(run(kill, T)?.status.success());
+    assert_eq!(server.proc.wait(T)?.code(), Some(0));
+    Ok(())
+}
