@@ -190,3 +190,22 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<Output> {
         stderr,
     })
 }
+
+/// [`run`], and fail unless the command exits with 0.
+pub fn run_ok(cmd: Command, timeout: Duration) -> Result<Output> {
+    let what = format!("{cmd:?}");
+    let out = run(cmd, timeout)?;
+    if !out.status.success() {
+        bail!("{what} failed: {}\n{}", out.stdout, out.stderr);
+    }
+    Ok(out)
+}
+
+impl Proc {
+    /// Stop reading stdout: the pipe closes after the next line, so later writes
+    /// by the child fail with EPIPE.
+    pub fn close_stdout(&mut self) {
+        let (_, rx) = channel();
+        self.lines = rx;
+    }
+}
