@@ -35,6 +35,7 @@ mod host;
 mod network;
 pub mod pcap;
 pub mod scenario;
+mod sets;
 mod sockets;
 mod table;
 pub mod trace;
@@ -481,7 +482,13 @@ impl Sim {
         if fate.arrived()
             && let Some(host) = self.hosts.get_mut(to)
         {
-            host.table.focus(&f.decoded);
+            host.rx_set = host.table.focus(&f.decoded);
+            if f.decoded.arp.is_some() {
+                // A neighbor learned may unblock sockets waiting in any set.
+                for k in 0..sets::SETS {
+                    host.sockets.touch(k);
+                }
+            }
         }
         let id = f.id;
         if self.trace {
