@@ -119,12 +119,11 @@ impl Host {
                         ));
                         call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
                         let ends = Ends::default().update(s);
-                        // The connection leaves the listeners' set for a set of its own.
-                        let moved = sockets.move_to_conn(h);
-                        let mut entry = Entry::new(Kind::Tcp(moved, None), st);
+                        // The connection stays in its set; a fresh listener takes its slot.
+                        let mut entry = Entry::new(Kind::Tcp(h, None), st);
                         entry.ends = ends;
                         accepted.push(((i, id), entry));
-                        *slot = (sockets.add_home(listening(rx, tx, port)), TcpState::Listen);
+                        *slot = (sockets.add_conn(listening(rx, tx, port)), TcpState::Listen);
                     }
                 }
                 Kind::Tcp(h, _) => {

@@ -22,7 +22,7 @@ use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::check::Answer;
-use super::sets::{SETS, Sock, Sockets};
+use super::sets::{Sock, Sockets};
 use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, Record};
 use crate::app::{App, Event, Io};
@@ -309,19 +309,22 @@ impl Host {
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let first = (!self.rx.is_empty()).then_some(self.rx_set);
-        let mut polled = [false; SETS];
-        for k in first.into_iter().chain(0..SETS) {
+        let n = self.sockets.sets.len();
+        // The frame's set first; then every other set that is due (each once).
+        let order = first
+            .into_iter()
+            .chain((0..n).filter(|&k| Some(k) != first));
+        for k in order {
             let s = &mut self.sockets;
             let due = Some(k) == first
                 || s.dirty.get(k).copied().unwrap_or(false)
                 || s.wake.get(k).copied().flatten().is_some_and(|w| w <= now);
-            let (Some(done), Some(set)) = (polled.get_mut(k), s.sets.get_mut(k)) else {
+            let Some(set) = s.sets.get_mut(k) else {
                 continue;
             };
-            if !due || *done {
+            if !due {
                 continue;
             }
-            *done = true;
             let mut dev = Dev {
                 rx: &mut self.rx,
                 out: ctx.out,

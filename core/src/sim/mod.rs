@@ -482,12 +482,10 @@ impl Sim {
         if fate.arrived()
             && let Some(host) = self.hosts.get_mut(to)
         {
-            host.rx_set = host.table.focus(&f.decoded);
+            host.rx_set = host.table.focus(&host.sockets, &f.decoded);
             if f.decoded.arp.is_some() {
                 // A neighbor learned may unblock sockets waiting in any set.
-                for k in 0..sets::SETS {
-                    host.sockets.touch(k);
-                }
+                host.sockets.touch_all();
             }
         }
         let id = f.id;

@@ -260,7 +260,8 @@ impl Host {
             let mut s = new_tcp(self);
             // Cannot fail: the port is non-zero and the socket fresh.
             let _ = s.listen(port);
-            pool.push((self.sockets.add_home(s), TcpState::Listen));
+            // Spread over the connection sets: each poll walks only a share of them.
+            pool.push((self.sockets.add_conn(s), TcpState::Listen));
         }
         self.table.tcp_ports.insert(port);
         self.table.listeners.insert(port, (i, sock));

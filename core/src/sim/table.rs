@@ -216,7 +216,7 @@ impl Table {
 
     /// A frame arrived: mark the sockets it can concern; answer the socket set
     /// that must be polled with it (see [`super::sets`]).
-    pub fn focus(&mut self, d: &Decoded) -> usize {
+    pub fn focus(&mut self, sockets: &Sockets, d: &Decoded) -> usize {
         let (Some(ip), Some(t)) = (&d.ipv4, &d.tcp) else {
             if let Some(u) = &d.udp
                 && let Some(&k) = self.udp_owner.get(&u.dst_port)
@@ -244,9 +244,30 @@ impl Table {
             }
             None => {}
         }
-        // A handshake in progress lives in the listener's pool.
+        // A handshake in progress lives in the listener's pool: a SYN goes to the
+        // set of a free listening socket, the rest of a handshake to its socket's.
         if let Some(&k) = self.listeners.get(&t.dst_port) {
             self.dirty.push(k);
+            if self.by_tuple.contains_key(&(t.dst_port, remote)) {
+                return set;
+            }
+            let syn = t.flags.syn && !t.flags.ack;
+            if let Some(pool) = self.pool(t.dst_port) {
+                let mine = pool.iter().find(|&&(h, _)| {
+                    let s = sockets.get::<tcp::Socket>(h);
+                    endpoint(s.remote_endpoint()) == Some(remote)
+                });
+                let free = || {
+                    pool.iter().find(|&&(h, _)| {
+                        sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen
+                    })
+                };
+                match (mine, syn) {
+                    (Some(&(h, _)), _) => set = h.set,
+                    (None, true) => set = free().map_or(0, |&(h, _)| h.set),
+                    (None, false) => {}
+                }
+            }
         }
         set
     }
