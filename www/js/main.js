@@ -155,7 +155,7 @@ function runToEnd() {
 function play() {
   if (ui.playing) return stop();
   if (!ui.lab || ui.lab.is_done()) return;
-  $('btn-play').textContent = '\u23F8 Pause';
+  $('btn-play').textContent = '\u275A\u275A Pause';
   $('btn-play').setAttribute('aria-pressed', 'true');
   const tick = () => {
     step();
@@ -196,7 +196,7 @@ async function share() {
   } catch {
     $('btn-share').textContent = '\u2713 In address bar';
   }
-  setTimeout(() => { $('btn-share').textContent = '\u{1F517} Share'; }, 1500);
+  setTimeout(() => { $('btn-share').textContent = 'Share link'; }, 1500);
 }
 
 // ---- network controls ---------------------------------------------------

@@ -1,13 +1,16 @@
-// The wasm handle, loaded once. Every call goes through `guard`, so a Rust panic
-// (caught by the crate's panic hook) or any thrown error reaches the page's error
-// banner with its message instead of leaving a dead page.
-import init, * as wasm from '../pkg/sockbox_wasm.js';
+// The wasm handle, loaded once (dynamically, so a missing build becomes a
+// message in the error banner, not a page whose scripts never ran). Every call
+// goes through `guard`, so a Rust panic (recorded by the crate's panic hook) or
+// any thrown error reaches the banner with its message.
+export let wasm = null;
 
 let onError = (msg) => console.error(msg);
 
 export async function load(errorSink) {
   onError = errorSink;
-  await init();
+  const mod = await import('../pkg/sockbox_wasm.js');
+  await mod.default();
+  wasm = mod;
   return wasm;
 }
 
@@ -22,7 +25,7 @@ export function guard(fn, fallback = undefined) {
 }
 
 export function describe(e) {
-  const panic = wasm.take_panic ? safe(() => wasm.take_panic()) : '';
+  const panic = wasm && wasm.take_panic ? safe(() => wasm.take_panic()) : '';
   if (panic) return `internal error (please report): ${panic}. Reset or reload the page.`;
   if (e instanceof Error) return e.message;
   return String(e);
@@ -31,5 +34,3 @@ export function describe(e) {
 function safe(fn) {
   try { return fn(); } catch { return ''; }
 }
-
-export { wasm };
