@@ -5,7 +5,7 @@
 // stop midway with a cross; retransmissions are drawn thick and labelled.
 import { svg, clear } from './svg.js';
 
-const COL = 150, LEFT = 70, TOP = 30, ROW = 22;
+const LEFT = 70, TOP = 30, ROW = 22;
 
 export class Ladder {
   constructor(el, scroller, onSelect) {
@@ -16,6 +16,8 @@ export class Ladder {
 
   render(hostNames, packets, selectedIdx, currentIdx) {
     clear(this.el);
+    const avail = (this.scroller?.clientWidth || 500) - LEFT - 10;
+    const COL = Math.max(110, Math.min(260, avail / Math.max(2, hostNames.length)));
     const x = new Map(hostNames.map((n, i) => [n, LEFT + COL / 2 + i * COL]));
     const times = [...new Set(packets.flatMap((p) => [p.sentAt, p.at]))].sort((a, b) => a - b);
     const row = new Map(times.map((t, i) => [t, TOP + 12 + i * ROW]));

@@ -35,6 +35,8 @@ const editor = new Editor($('source'), $('gutter'), $('src-error'));
 
 function select(idx) {
   ui.selected = idx;
+  const p = ui.packets.find((q) => q.idx === idx);
+  if (p && !p.bytes && ui.lab) p.bytes = guard(() => ui.lab.frame(p.id), null);
   packetList.select(idx);
   drawLadder();
 }
@@ -60,7 +62,6 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   const more = guard(() => JSON.parse(lab.trace_json(start)), []);
   ui.records.push(...more);
   collectPackets(more, start, ui.packets);
-  if (fresh) ui.packets = [...ui.packets]; // a new array tells the list to rebuild
   const hosts = hostList();
   const cut = guard(() => JSON.parse(lab.partitions_json()), []);
   let moving = null;
@@ -70,7 +71,7 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   }
   const speed = Number($('speed').value);
   topology.render(hosts, cut, moving, moving ? Math.min(600, 1500 / speed) : 0);
-  packetList.update(ui.packets);
+  packetList.update(ui.packets, fresh);
   if (ui.selected !== null && !ui.packets.some((p) => p.idx === ui.selected)) ui.selected = null;
   if (ui.selected !== null) packetList.select(ui.selected);
   drawLadder();

@@ -40,29 +40,31 @@ export class PacketList {
     return true;
   }
 
-  // packets: every packet so far (normalized). Appends what is new.
-  update(packets) {
-    if (packets.length < this.shown || packets !== this.packets && packets[0] !== this.packets[0]) {
+  // packets: every packet so far (normalized). Appends what is new, or
+  // rebuilds when `fresh` (a re-simulated run) or the list shrank.
+  update(packets, fresh = false) {
+    if (fresh || packets.length < this.shown) {
       this.packets = packets;
-      return this.rebuild();
+      this.rebuild();
+      return;
     }
     this.packets = packets;
     const atBottom = this.scroll.scrollTop + this.scroll.clientHeight >= this.scroll.scrollHeight - 30;
-    for (let i = this.shown; i < packets.length; i++) {
-      if (this.matches(packets[i])) this.tbody.append(this.row(packets[i]));
-    }
-    this.shown = packets.length;
-    this.updateCount();
+    this.append(this.shown);
     if (atBottom) this.scroll.scrollTop = this.scroll.scrollHeight;
+  }
+
+  append(from) {
+    for (let i = from; i < this.packets.length; i++) {
+      if (this.matches(this.packets[i])) this.tbody.append(this.row(this.packets[i]));
+    }
+    this.shown = this.packets.length;
+    this.updateCount();
   }
 
   rebuild() {
     clear(this.tbody);
-    this.shown = 0;
-    const p = this.packets;
-    this.packets = [];
-    this.shown = 0;
-    this.update(p);
+    this.append(0);
     this.markSelected();
   }
 

@@ -18,7 +18,7 @@ export class Topology {
     const pos = new Map();
     const r = hosts.length <= 2 ? 140 : Math.min(150, 95 + hosts.length * 6);
     hosts.forEach((h, i) => {
-      const a = hosts.length <= 2 ? Math.PI * i : (2 * Math.PI * i) / hosts.length - Math.PI / 2;
+      const a = hosts.length <= 2 ? Math.PI * (1 - i) : (2 * Math.PI * i) / hosts.length - Math.PI / 2;
       pos.set(h.name, { x: CX + r * Math.cos(a), y: CY + Math.min(100, r * 0.7) * Math.sin(a) });
     });
     for (const h of hosts) {
