@@ -1,9 +1,10 @@
 // Per-host panels: status, the socket call the program is blocked in, its
-// console output exactly as printed, and its sockets with TCP state and
-// receive/send buffer fill.
+// console output exactly as printed, its sockets with TCP state and
+// receive/send buffer fill, and its latest socket calls and state changes
+// (`recent`: host name -> trace records, newest last).
 import { html, clear } from './svg.js';
 
-export function renderHosts(el, hosts) {
+export function renderHosts(el, hosts, recent = new Map()) {
   const scroll = new Map([...el.querySelectorAll('.console')].map((c) => [c.dataset.host, c.scrollTop]));
   clear(el);
   for (const h of hosts) {
@@ -28,6 +29,11 @@ export function renderHosts(el, hosts) {
       card.append(t);
     } else {
       card.append(html('p', { class: 'muted', text: 'no sockets' }));
+    }
+    const calls = recent.get(h.name) || [];
+    if (calls.length) {
+      card.append(html('ol', { class: 'calls', 'aria-label': `${h.name} recent socket calls` },
+        ...calls.map((r) => html('li', { class: `ev-${r.kind}`, text: r.kind === 'call' ? `${r.call} \u2192 ${r.result}` : `${r.local} ${r.from} \u2192 ${r.to}` }))));
     }
     el.append(card);
     const old = scroll.get(h.name);

@@ -75,7 +75,7 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   if (ui.selected !== null && !ui.packets.some((p) => p.idx === ui.selected)) ui.selected = null;
   if (ui.selected !== null) packetList.select(ui.selected);
   drawLadder();
-  renderHosts($('host-cards'), hosts);
+  renderHosts($('host-cards'), hosts, recentCalls(5));
   $('step-no').textContent = lab.step_no();
   $('sim-time').textContent = (lab.now_us() / 1e6).toFixed(6);
   const done = lab.is_done();
@@ -87,6 +87,19 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   fillConditions();
   renderOps();
   writeHash();
+}
+
+// The last `n` socket calls and TCP state changes of each host.
+function recentCalls(n) {
+  const out = new Map();
+  for (let i = ui.records.length - 1; i >= 0; i--) {
+    const r = ui.records[i];
+    if (r.kind !== 'call' && r.kind !== 'state') continue;
+    const list = out.get(r.host) || [];
+    if (list.length < n) list.unshift(r);
+    out.set(r.host, list);
+  }
+  return out;
 }
 
 // ---- scenario loading ---------------------------------------------------
