@@ -1,0 +1,1 @@
+//! Built-in scenarios: one per lesson of the tutorial.

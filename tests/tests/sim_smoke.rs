@@ -1,0 +1,26 @@
+use sockbox_core::app::{AppSpec, Role};
+use sockbox_core::sim::Builder;
+
+#[test]
+fn hello_prints_trace() {
+    let client = AppSpec {
+        role: Role::Client,
+        server: Some("10.0.0.1:12345".parse().unwrap()),
+        ..AppSpec::default()
+    };
+    let mut sim = Builder::new()
+        .host("server", [10, 0, 0, 1])
+        .app("server", AppSpec::default())
+        .host("client", [10, 0, 0, 2])
+        .app("client", client)
+        .build()
+        .unwrap();
+    sim.run_until_idle();
+    print!("{}", sim.trace_text());
+    println!("{:?}", sim.now());
+    assert!(
+        sim.console("client")
+            .iter()
+            .any(|l| l.contains("Thank you"))
+    );
+}
