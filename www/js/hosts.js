@@ -16,14 +16,15 @@ export function renderHosts(el, hosts, recent = new Map()) {
     card.append(con);
     if (h.sockets.length) {
       const t = html('table', { class: 'socks' });
-      t.append(html('tr', {}, ...['sock', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
+      t.append(html('tr', {}, ...['sock', 'proto', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
       for (const s of h.sockets) {
-        t.append(html('tr', {},
+        t.append(html('tr', { title: s.blocked ? `blocked in ${s.blocked}` : '' },
           html('td', { text: s.id }),
+          html('td', { text: s.proto }),
           html('td', { text: s.local ?? '' }),
           html('td', { text: s.remote ?? '' }),
           html('td', { class: `state ${s.state}`, text: s.state }),
-          html('td', {}, fill(s.rx)),
+          html('td', {}, fill(s.rx, s.proto === 'tcp-listen' ? 'connections waiting (backlog)' : 'bytes')),
           html('td', {}, fill(s.tx))));
       }
       card.append(t);
@@ -41,10 +42,10 @@ export function renderHosts(el, hosts, recent = new Map()) {
   }
 }
 
-function fill(buf) {
+function fill(buf, unit = 'bytes') {
   if (!buf || !buf[1]) return html('span', { class: 'muted', text: '-' });
   const [used, cap] = buf;
   const pct = Math.min(100, Math.round((100 * used) / cap));
-  return html('span', { title: `${used} / ${cap} bytes` },
+  return html('span', { title: `${used} / ${cap} ${unit}` },
     html('span', { class: 'fill' }, html('i', { style: `width:${pct}%` })), ` ${used}`);
 }

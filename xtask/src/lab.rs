@@ -124,33 +124,63 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// `wasm-opt -Os` in place when binaryen is installed; a failure only warns.
+/// `wasm-opt -Os` when binaryen is installed, kept only if the result still
+/// starts under node (old binaryen releases retype wasm-bindgen's externref
+/// table, which then fails at start-up); any failure only warns.
 fn optimize(wasm: &Path) {
     let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
         eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~10% smaller wasm)");
         return;
     };
-    let tmp = wasm.with_extension("opt.wasm");
-    let status = Command::new("wasm-opt")
-        .args(["-Os", "--all-features", "--strip-debug"])
-        .arg(wasm)
-        .arg("-o")
-        .arg(&tmp)
-        .status();
-    match status {
-        Ok(s) if s.success() => {
-            if let Err(e) = fs::rename(&tmp, wasm) {
-                eprintln!("xtask: could not replace the wasm with wasm-opt's output: {e}");
-            }
-        }
-        _ => {
-            let _ = fs::remove_file(&tmp);
-            eprintln!(
-                "xtask: {} failed; keeping the unoptimised wasm",
-                version.trim()
-            );
-        }
+    let version = version.trim().to_string();
+    let backup = wasm.with_extension("unopt.wasm");
+    if fs::copy(wasm, &backup).is_err() {
+        return;
     }
+    let ok = Command::new("wasm-opt")
+        // The features rustc's wasm32 target emits.
+        .args([
+            "-Os",
+            "--strip-debug",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg(&backup)
+        .arg("-o")
+        .arg(wasm)
+        .status()
+        .is_ok_and(|s| s.success())
+        && starts_under_node(wasm);
+    if ok {
+        eprintln!("xtask: optimised with {version}");
+    } else {
+        eprintln!("xtask: {version} output does not start; keeping the unoptimised wasm");
+        let _ = fs::copy(&backup, wasm);
+    }
+    let _ = fs::remove_file(&backup);
+}
+
+/// Instantiate the wasm-bindgen output next to `wasm` under node.
+fn starts_under_node(wasm: &Path) -> bool {
+    let Some(dir) = wasm.parent() else {
+        return false;
+    };
+    let script = "const [js, bin] = process.argv.slice(1);\
+        const m = await import(require('url').pathToFileURL(js).href);\
+        m.initSync({ module: require('fs').readFileSync(bin) });";
+    Command::new("node")
+        .args(["--input-type=commonjs", "-e"])
+        .arg(format!(
+            "(async () => {{ {script} }})().catch(() => process.exit(1))"
+        ))
+        .arg(dir.join("sockbox_wasm.js"))
+        .arg(wasm)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// cargo's target directory for this workspace.
