@@ -241,13 +241,14 @@ impl Builder {
             faults: sc.faults.clone(),
             out: Vec::new(),
         };
+        // Faults first: one at time zero sets the stage before any app starts.
+        sim.schedule_faults();
         for i in 0..n {
             if let Some(h) = sim.hosts.get_mut(i) {
                 h.wake_at = Some(Instant::ZERO);
             }
             sim.push(Instant::ZERO, What::Wake(i));
         }
-        sim.schedule_faults();
         Ok(sim)
     }
 }

@@ -5,6 +5,7 @@
 //! `sendall`/`recvfrom` calls are answered (or time out), state changes are
 //! traced, and sockets closed by their app are freed once smoltcp says CLOSED.
 
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -73,8 +74,9 @@ impl Host {
             ..
         } = self;
         let mut accepted: Vec<((usize, SockId), Entry)> = Vec::new();
+        let mut answers: Vec<Answer> = Vec::new();
         for (&(i, sock), e) in table.entries.iter_mut() {
-            let answer = match &mut e.kind {
+            match &mut e.kind {
                 Kind::Listener { port, pool } => {
                     let port = *port;
                     for slot in pool.iter_mut() {
@@ -114,13 +116,13 @@ impl Host {
                                 kind: Kind::Tcp(h, None),
                                 timeout: None,
                                 pending: Pending::None,
+                                sends: VecDeque::new(),
                                 state: st,
                                 reset: false,
                             },
                         ));
                         *slot = (sockets.add(listening(rx, tx, port)), TcpState::Listen);
                     }
-                    None
                 }
                 Kind::Tcp(h, _) => {
                     let s = sockets.get_mut::<tcp::Socket>(*h);
@@ -132,12 +134,16 @@ impl Host {
                         }
                         e.state = st;
                     }
-                    answer_tcp(s, e, sock, now)
+                    answer_tcp(s, e, sock, now, &mut answers);
                 }
-                Kind::Udp(h, _) => answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now),
-            };
-            if let Some((event, c, r)) = answer {
-                e.pending = Pending::None;
+                Kind::Udp(h, _) => {
+                    if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now) {
+                        e.pending = Pending::None;
+                        answers.push(a);
+                    }
+                }
+            }
+            for (event, c, r) in answers.drain(..) {
                 call(ctx, name, i, Some(sock), c, r);
                 events.push_back((i, event));
             }
@@ -185,14 +191,69 @@ fn reap(
     }
 }
 
-type Answer = Option<(Event, String, String)>;
+/// An answer to a call: the event for the app, the call and its result for the trace.
+type Answer = (Event, String, String);
 
-fn answer_tcp(s: &mut tcp::Socket<'_>, e: &mut Entry, sock: SockId, now: Instant) -> Answer {
+fn answer_tcp(
+    s: &mut tcp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+    out: &mut Vec<Answer>,
+) {
     let st = e.state;
-    let desc = e.pending.describe()?;
+    if let Some(desc) = e.pending.describe()
+        && let Some(ev) = answer_recv(s, e, sock, now)
+    {
+        e.pending = Pending::None;
+        out.push((ev.0, desc, ev.1));
+    }
+    while let Some(p) = e.sends.front_mut() {
+        let desc = p.describe().unwrap_or_default();
+        if e.reset || st == TcpState::Closed {
+            let error = SockError::Reset;
+            out.push((
+                Event::SockError { sock, error },
+                desc,
+                "BrokenPipeError".into(),
+            ));
+            e.sends.clear();
+            return;
+        }
+        let done = match p {
+            Pending::Send(data) if s.can_send() => {
+                let n = s.send_slice(data).unwrap_or(0);
+                (n > 0).then(|| (Event::Sent { sock, len: n }, format!("{n}")))
+            }
+            Pending::SendAll { data, off } => {
+                if s.can_send() {
+                    *off += s
+                        .send_slice(data.get(*off..).unwrap_or_default())
+                        .unwrap_or(0);
+                }
+                let len = data.len();
+                (*off >= len).then(|| (Event::SentAll { sock, len }, "ok".into()))
+            }
+            _ => None,
+        };
+        let Some((ev, r)) = done else {
+            return;
+        };
+        e.sends.pop_front();
+        out.push((ev, desc, r));
+    }
+}
+
+/// The recv side: a pending connect or recv, answered or still waiting.
+fn answer_recv(
+    s: &mut tcp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+) -> Option<(Event, String)> {
+    let st = e.state;
     let due = |d: Option<Instant>| d.is_some_and(|d| now >= d);
-    match &mut e.pending {
-        Pending::None | Pending::RecvFrom { .. } => None,
+    match &e.pending {
         Pending::Connect { deadline, .. } => match st {
             TcpState::SynSent | TcpState::SynReceived if due(*deadline) => {
                 s.abort();
@@ -200,7 +261,6 @@ fn answer_tcp(s: &mut tcp::Socket<'_>, e: &mut Entry, sock: SockId, now: Instant
                 let error = ConnectError::TimedOut;
                 Some((
                     Event::ConnectFailed { sock, error },
-                    desc,
                     "TimeoutError: timed out".into(),
                 ))
             }
@@ -208,20 +268,14 @@ fn answer_tcp(s: &mut tcp::Socket<'_>, e: &mut Entry, sock: SockId, now: Instant
             TcpState::Closed => {
                 e.reset = true;
                 let error = ConnectError::Refused;
-                Some((
-                    Event::ConnectFailed { sock, error },
-                    desc,
-                    "ConnectionRefusedError: connection refused".into(),
-                ))
+                let r = "ConnectionRefusedError: connection refused".into();
+                Some((Event::ConnectFailed { sock, error }, r))
             }
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
-                Some((
-                    Event::Connected { sock, local, peer },
-                    desc,
-                    format!("ok, local {local}"),
-                ))
+                let r = format!("ok, local {local}");
+                Some((Event::Connected { sock, local, peer }, r))
             }
         },
         Pending::Recv { max, deadline } => {
@@ -235,81 +289,38 @@ fn answer_tcp(s: &mut tcp::Socket<'_>, e: &mut Entry, sock: SockId, now: Instant
                 let mut buf = vec![0; (*max).min(s.recv_queue())];
                 let n = s.recv_slice(&mut buf).unwrap_or(0);
                 buf.truncate(n);
-                let r = format!("{n} bytes");
-                return Some((Event::Received { sock, data: buf }, desc, r));
+                return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
             }
             if e.reset {
                 let error = SockError::Reset;
                 return Some((
                     Event::SockError { sock, error },
-                    desc,
                     "ConnectionResetError".into(),
                 ));
             }
             if !s.may_recv() {
-                return Some((
-                    Event::Received {
-                        sock,
-                        data: Vec::new(),
-                    },
-                    desc,
-                    "b'' (peer closed)".into(),
-                ));
+                let data = Vec::new();
+                return Some((Event::Received { sock, data }, "b'' (peer closed)".into()));
             }
             if due(*deadline) {
                 let error = SockError::TimedOut;
                 return Some((
                     Event::SockError { sock, error },
-                    desc,
                     "TimeoutError: timed out".into(),
                 ));
             }
             None
         }
-        Pending::Send(data) => {
-            if e.reset || st == TcpState::Closed {
-                let error = SockError::Reset;
-                return Some((
-                    Event::SockError { sock, error },
-                    desc,
-                    "BrokenPipeError".into(),
-                ));
-            }
-            if !s.can_send() {
-                return None;
-            }
-            let n = s.send_slice(data).unwrap_or(0);
-            (n > 0).then(|| (Event::Sent { sock, len: n }, desc, format!("{n}")))
-        }
-        Pending::SendAll { data, off } => {
-            if e.reset || st == TcpState::Closed {
-                let error = SockError::Reset;
-                return Some((
-                    Event::SockError { sock, error },
-                    desc,
-                    "BrokenPipeError".into(),
-                ));
-            }
-            if s.can_send() {
-                *off += s
-                    .send_slice(data.get(*off..).unwrap_or_default())
-                    .unwrap_or(0);
-            }
-            (*off >= data.len()).then(|| {
-                (
-                    Event::SentAll {
-                        sock,
-                        len: data.len(),
-                    },
-                    desc,
-                    "ok".into(),
-                )
-            })
-        }
+        _ => None,
     }
 }
 
-fn answer_udp(s: &mut udp::Socket<'_>, e: &mut Entry, sock: SockId, now: Instant) -> Answer {
+fn answer_udp(
+    s: &mut udp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+) -> Option<Answer> {
     let desc = e.pending.describe()?;
     let Pending::RecvFrom { max, deadline } = &e.pending else {
         return None;

@@ -237,6 +237,12 @@ impl Sim {
         })
     }
 
+    /// Like [`Sim::step`] without copying the records (read them from [`Sim::trace`]);
+    /// false when nothing is left before the stop time.
+    pub fn step_quiet(&mut self) -> bool {
+        self.advance().is_some()
+    }
+
     fn advance(&mut self) -> Option<(Instant, StepKind)> {
         loop {
             let &Reverse(ev) = self.queue.peek()?;

@@ -18,7 +18,7 @@
 //! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
 //! until smoltcp reports it CLOSED, then its port is free again.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -103,7 +103,10 @@ fn connect_text(addr: &SocketAddr) -> String {
 pub(crate) struct Entry {
     pub kind: Kind,
     pub timeout: Option<Duration>,
+    /// The blocked connect/recv/recvfrom, if any.
     pub pending: Pending,
+    /// Queued send/sendall calls, oldest first (they run alongside a pending recv).
+    pub sends: VecDeque<Pending>,
     pub state: TcpState,
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
@@ -300,6 +303,9 @@ impl Host {
 
     fn set_pending(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, p: Pending) {
         match self.table.entries.get_mut(&(i, sock)) {
+            Some(e) if matches!(p, Pending::Send(_) | Pending::SendAll { .. }) => {
+                e.sends.push_back(p)
+            }
             Some(e) => e.pending = p,
             None => {
                 let c = p.describe().unwrap_or_default();
@@ -351,6 +357,7 @@ impl Host {
                 kind: Kind::Listener { port, pool },
                 timeout: None,
                 pending: Pending::None,
+                sends: VecDeque::new(),
                 state: TcpState::Listen,
                 reset: false,
             },
@@ -395,6 +402,7 @@ impl Host {
         let entry = Entry {
             kind: Kind::Tcp(h, Some(port)),
             timeout,
+            sends: VecDeque::new(),
             pending: Pending::Connect {
                 addr,
                 deadline: timeout.map(|t| ctx.now + t),
@@ -444,6 +452,7 @@ impl Host {
                 kind: Kind::Udp(h, port),
                 timeout: None,
                 pending: Pending::None,
+                sends: VecDeque::new(),
                 state: TcpState::Closed,
                 reset: false,
             },

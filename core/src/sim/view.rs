@@ -146,7 +146,10 @@ impl Sim {
             v.app = Some(app as u32);
             v.id = Some(id.0);
             if v.blocked_in.is_none() {
-                v.blocked_in = e.pending.describe();
+                v.blocked_in = e
+                    .pending
+                    .describe()
+                    .or_else(|| e.sends.front().and_then(|p| p.describe()));
             }
             sockets.push(v);
         }
