@@ -237,10 +237,8 @@ impl Session {
         let mut cut: Vec<(String, String)> = Vec::new();
         for op in &self.ops {
             match &op.change {
-                Change::Partition { a, b } => {
-                    if !cut.iter().any(|p| same_pair(p, a, b)) {
-                        cut.push((a.clone(), b.clone()));
-                    }
+                Change::Partition { a, b } if !cut.iter().any(|p| same_pair(p, a, b)) => {
+                    cut.push((a.clone(), b.clone()));
                 }
                 Change::Repair { a, b } => cut.retain(|p| !same_pair(p, a, b)),
                 _ => {}

@@ -36,9 +36,15 @@ pub struct LabArgs {
     /// Build only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// Run the browser and determinism tests (as `cargo xtask test` does) instead of serving.
+    #[arg(long)]
+    pub test: bool,
 }
 
 pub fn run(args: LabArgs) -> Result<()> {
+    if args.test {
+        return browser_tests();
+    }
     build()?;
     if args.no_serve {
         return Ok(());
@@ -243,7 +249,7 @@ pub fn browser_tests() -> Result<()> {
 
 /// Native traces vs wasm (node) traces of the same scenarios and seeds, byte for byte.
 fn determinism(artifacts: &Path) -> Result<()> {
-    let native = artifacts.join("traces-native.json");
+    let native = artifacts.join("traces-native.txt");
     let traces = output(cargo().args([
         "run",
         "--quiet",
