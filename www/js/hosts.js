@@ -16,11 +16,10 @@ export function renderHosts(el, hosts, recent = new Map()) {
     card.append(con);
     if (h.sockets.length) {
       const t = html('table', { class: 'socks' });
-      t.append(html('tr', {}, ...['sock', 'proto', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
+      t.append(html('tr', {}, ...['sock', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
       for (const s of h.sockets) {
         t.append(html('tr', { title: s.blocked ? `blocked in ${s.blocked}` : '' },
           html('td', { text: s.id }),
-          html('td', { text: s.proto }),
           html('td', { text: s.local ?? '' }),
           html('td', { text: s.remote ?? '' }),
           html('td', { class: `state ${s.state}`, text: s.state }),

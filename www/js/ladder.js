@@ -5,13 +5,19 @@
 // stop midway with a cross; retransmissions are drawn thick and labelled.
 import { svg, clear } from './svg.js';
 
-const LEFT = 70, TOP = 30, ROW = 22;
+const LEFT = 70, TOP = 8, ROW = 22;
 
 export class Ladder {
-  constructor(el, scroller, onSelect) {
+  // el: the diagram's <svg>; head: an <svg> above the scroller for the host
+  // names, so they stay visible while the diagram scrolls.
+  constructor(el, head, scroller, onSelect) {
     this.el = el;
+    this.head = head;
     this.scroller = scroller;
     this.onSelect = onSelect;
+    scroller.addEventListener('scroll', () => {
+      this.head.style.transform = `translateX(${-scroller.scrollLeft}px)`;
+    });
   }
 
   render(hostNames, packets, selectedIdx, currentIdx) {
@@ -26,14 +32,16 @@ export class Ladder {
     this.el.setAttribute('width', width);
     this.el.setAttribute('height', height);
     this.el.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    clear(this.head);
+    this.head.setAttribute('width', width);
     for (const [name, hx] of x) {
-      this.el.append(svg('text', { class: 'hname', x: hx, y: 16 }, name));
-      this.el.append(svg('line', { class: 'life', x1: hx, y1: TOP - 6, x2: hx, y2: height - 4 }));
+      this.head.append(svg('text', { class: 'hname', x: hx, y: 15 }, name));
+      this.el.append(svg('line', { class: 'life', x1: hx, y1: 4, x2: hx, y2: height - 4 }));
     }
     for (const [t, y] of row) this.el.append(svg('text', { class: 'tm', x: 4, y: y + 3 }, fmtTime(t)));
     const defs = svg('defs');
     for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-re', '#b35c00']]) {
-      const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+      const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
       m.append(svg('path', { d: 'M0,0L10,5L0,10z', fill: color }));
       defs.append(m);
     }

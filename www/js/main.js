@@ -29,7 +29,7 @@ window.addEventListener('unhandledrejection', (e) => showError(describe(e.reason
 
 // ---- views --------------------------------------------------------------
 const topology = new Topology($('topology'));
-const ladder = new Ladder($('ladder'), $('ladder-scroll'), (idx) => select(idx));
+const ladder = new Ladder($('ladder'), $('ladder-head'), $('ladder-scroll'), (idx) => select(idx));
 const packetList = new PacketList(document.querySelector('.packets'), (idx) => select(idx));
 const editor = new Editor($('source'), $('gutter'), $('src-error'));
 
@@ -135,6 +135,8 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
     editor.value = scenario.src;
     $('src-format').value = scenario.fmt;
   }
+  const lesson = ui.lessons.find((l) => l.name === scenario.lesson);
+  $('lesson-summary').textContent = lesson ? `${lesson.name}: ${lesson.summary}` : `${lab.name() || 'your scenario'}`;
   $('lesson-text').textContent = lab.description() || 'Your own scenario.';
   refresh({ fresh: true });
   return true;
@@ -360,7 +362,7 @@ async function main() {
   ui.lessons = JSON.parse(wasm.builtins());
   const sel = $('lesson');
   sel.append(new Option('(your own scenario)', ''));
-  for (const l of ui.lessons) sel.append(new Option(`${l.name} \u2014 ${l.summary}`, l.name));
+  for (const l of ui.lessons) sel.append(new Option(l.name, l.name));
   sel.options[0].disabled = true;
   wire();
   setSpeed(0);

@@ -61,7 +61,7 @@ export class Topology {
     const place = (t) => {
       const p = at(t);
       dot.setAttribute('cx', p.x); dot.setAttribute('cy', p.y);
-      label.setAttribute('x', p.x); label.setAttribute('y', p.y - 10);
+      label.setAttribute('x', p.x); label.setAttribute('y', p.y - 22);
     };
     const finish = () => {
       place(end);
