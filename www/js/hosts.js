@@ -12,7 +12,7 @@ export function renderHosts(el, hosts, recent = new Map()) {
     const status = h.crashed ? 'crashed' : h.exit !== null && h.exit !== undefined ? `exited (${h.exit})` : 'running';
     card.append(html('h3', {}, h.name, html('small', { text: `${h.ip}  ${h.mac ?? ''}  ${status}` })));
     card.append(html('div', { class: 'blocked', text: h.blocked ? `blocked in ${h.blocked}` : '\u00a0' }));
-    const con = html('pre', { class: 'console', 'data-host': h.name, 'aria-label': `${h.name} console`, text: h.console.join('\n') });
+    const con = html('pre', { class: 'console', 'data-host': h.name, 'aria-label': `${h.name} console`, text: h.console.length ? h.console.join('\n') : '(no output yet)' });
     card.append(con);
     if (h.sockets.length) {
       const t = html('table', { class: 'socks' });

@@ -15,6 +15,8 @@ export class Topology {
   render(hosts, cut, packet, durationMs) {
     if (this.anim) cancelAnimationFrame(this.anim);
     clear(this.el);
+    // Two hosts sit on one line: crop the empty top and bottom.
+    this.el.setAttribute('viewBox', hosts.length <= 2 ? `0 ${CY - 60} ${W} 120` : `0 0 ${W} ${H}`);
     const pos = new Map();
     const r = hosts.length <= 2 ? 140 : Math.min(150, 95 + hosts.length * 6);
     hosts.forEach((h, i) => {
