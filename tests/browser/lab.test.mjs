@@ -150,6 +150,32 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   assert.ok((await rows()).some((r) => /lost/.test(r)), 'a lost packet is listed');
 });
 
+test('crash and partition take effect at the current step; Back undoes them', async () => {
+  await openLab('#lesson=hello');
+  for (let i = 0; i < 3; i++) await page.click('#btn-step');
+  await page.selectOption('#crash-host', 'server');
+  await page.click('#btn-crash');
+  assert.equal(await bannerShown(), false);
+  assert.match(await page.textContent('#interventions'), /at step 3: crash server/);
+  assert.match(await page.textContent('#host-cards .card[data-host="server"] h3'), /crashed/);
+  await stepUntil(async () => (await rows()).some((r) => /host down/.test(r)));
+  await page.click('#btn-restart');
+  await page.click('#btn-partition');
+  assert.ok((await page.textContent('#topology')).includes('partitioned'), 'topology shows the cut');
+  await page.click('#btn-end');
+  assert.ok((await rows()).some((r) => /partition/.test(r)), 'a packet dropped by the partition');
+  assert.doesNotMatch(await consoles(), /Thank you for connecting/);
+  // Back to before the crash: the changes after that step are gone.
+  await page.fill('#conditions input[name=loss]', '1.5'); // out of range: refused, named
+  await page.click('#conditions button[type=submit]');
+  assert.match(await page.textContent('#banner-text'), /loss/);
+  for (let n = await stepNo(); n > 2; n--) await page.click('#btn-back');
+  assert.equal(await stepNo(), 2);
+  assert.equal(await page.textContent('#interventions'), '');
+  await page.click('#btn-end');
+  assert.match(await consoles(), /Thank you for connecting/);
+});
+
 test('pcap download has a libpcap header and records', async () => {
   await openLab('#lesson=hello');
   await page.click('#btn-end');

@@ -245,7 +245,7 @@ function applyConditions(e) {
     ui.lab.set_conditions(JSON.stringify(c));
     clearError();
   } catch (err) {
-    showError(`Network settings not applied: ${describe(err)}`);
+    showError(describe(err));
   }
   form.querySelector('button').focus();
   refresh();
@@ -292,8 +292,8 @@ function writeHash() {
   if (ui.scenario.lesson !== undefined) q.set('lesson', ui.scenario.lesson);
   else { q.set('src', b64(ui.scenario.src)); q.set('fmt', ui.scenario.fmt); }
   q.set('seed', String(ui.lab.seed()));
-  const ops = ui.lab.ops_json();
-  if (ops !== '[]') q.set('ops', b64(ops));
+  const ops = JSON.parse(ui.lab.ops_json()).map(({ label, ...op }) => op);
+  if (ops.length) q.set('ops', b64(JSON.stringify(ops)));
   q.set('step', String(ui.lab.step_no()));
   history.replaceState(null, '', `#${q}`);
 }
