@@ -215,10 +215,9 @@ impl Session {
         Ok(())
     }
 
-    /// Replace the op log (from a shared link) and re-simulate to the current step.
-    pub fn set_ops(&mut self, mut ops: Vec<Op>) -> Result<(), LabError> {
+    /// Replace the op log and re-simulate to step `target` (a shared link).
+    pub fn restore(&mut self, mut ops: Vec<Op>, target: u32) -> Result<(), LabError> {
         ops.sort_by_key(|op| op.step);
-        let target = self.steps;
         self.ops = ops;
         self.steps = u32::MAX; // force a rebuild in goto
         self.goto(target)
@@ -228,8 +227,8 @@ impl Session {
     pub fn set_seed(&mut self, seed: u64) -> Result<(), LabError> {
         self.scenario.seed = seed;
         let target = self.steps;
-        self.steps = u32::MAX;
-        self.goto(target)
+        let ops = core::mem::take(&mut self.ops);
+        self.restore(ops, target)
     }
 
     /// Pairs of hosts currently partitioned, from the op log.

@@ -124,8 +124,8 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
   ui.selected = null;
   clearError();
   if (seed !== null) guard(() => lab.set_seed(BigInt(seed)));
-  if (ops) guard(() => lab.set_ops_json(ops));
-  if (step) guard(() => lab.goto(step));
+  if (ops) guard(() => lab.restore(ops, step));
+  else if (step) guard(() => lab.goto(step));
   if (scenario.lesson !== undefined) {
     $('lesson').value = scenario.lesson;
     editor.value = lab.source_toml();
