@@ -100,6 +100,19 @@ test('hello: stepping shows the SYN in the packet list and the ladder', async ()
   assert.ok((await ladderLabels()).some((l) => l.includes('[SYN]')), 'ladder has a SYN arrow');
   const cur = await page.textContent('#step-no');
   assert.equal(Number(cur), n);
+  // The detail pane shows every layer and the frame as hex + text.
+  await page.click('#pk-table tbody tr.tcp');
+  const detail = await page.textContent('#detail');
+  for (const layer of ['Ethernet II', 'Internet Protocol Version 4', 'Transmission Control Protocol', 'Frame bytes']) {
+    assert.ok(detail.includes(layer), `detail has ${layer}`);
+  }
+  assert.match(await page.textContent('#detail .hex'), /^0000  [0-9a-f]{2} [0-9a-f]{2}/);
+  // The protocol filter keeps only what it names.
+  await page.selectOption('#proto-filter', 'arp');
+  const arp = await rows();
+  assert.ok(arp.length >= 1 && arp.every((r) => r.includes('ARP')), `only ARP rows: ${arp}`);
+  await page.selectOption('#proto-filter', '');
+  assert.ok((await rows()).length > arp.length);
 });
 
 test('hello: run to the end prints the greeting in the client console', async () => {
