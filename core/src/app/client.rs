@@ -160,14 +160,7 @@ impl<S: Session> Client<S> {
         if let Some(t) = self.policy.recv_timeout {
             io.settimeout(sock, Some(t));
         }
-        let mut stream = Stream::new(
-            sock,
-            peer,
-            self.framing,
-            self.recv_max,
-            self.use_send,
-            false,
-        );
+        let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
         let flow = self.session.on_connect(now, &mut stream, io);
         self.state = State::Connected(Box::new(stream));
         self.apply(flow, io);
