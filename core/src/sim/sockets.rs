@@ -110,6 +110,50 @@ pub(crate) struct Entry {
     pub state: TcpState,
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
+    pub ends: Ends,
+}
+
+impl Entry {
+    pub fn new(kind: Kind, state: TcpState) -> Entry {
+        Entry {
+            kind,
+            timeout: None,
+            pending: Pending::None,
+            sends: VecDeque::new(),
+            state,
+            reset: false,
+            ends: Ends::default(),
+        }
+    }
+}
+
+/// The last known ends of a connection (smoltcp forgets them once CLOSED).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ends {
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+impl Ends {
+    /// Remember what the socket shows now; keep the old ends where it shows none.
+    pub fn update(&mut self, s: &tcp::Socket<'_>) -> Ends {
+        if let Some(l) = endpoint(s.local_endpoint()) {
+            self.local = Some(l);
+        }
+        if let Some(r) = endpoint(s.remote_endpoint()) {
+            self.remote = Some(r);
+        }
+        *self
+    }
+}
+
+/// A TCP socket its app closed, still finishing (FIN, TIME-WAIT).
+pub(crate) struct Orphan {
+    pub handle: SocketHandle,
+    pub state: TcpState,
+    /// The ephemeral port to free once it is CLOSED.
+    pub port: Option<u16>,
+    pub ends: Ends,
 }
 
 /// One host's sockets as its apps know them.
@@ -117,7 +161,7 @@ pub(crate) struct Entry {
 pub(crate) struct Table {
     pub entries: BTreeMap<(usize, SockId), Entry>,
     /// Closed by their app, still finishing (FIN, TIME-WAIT): handle, last state, port to free.
-    pub orphans: Vec<(SocketHandle, TcpState, Option<u16>)>,
+    pub orphans: Vec<Orphan>,
     pub tcp_ports: BTreeSet<u16>,
     pub udp_ports: BTreeSet<u16>,
     next_ephemeral: u16,
@@ -353,14 +397,7 @@ impl Host {
         self.table.tcp_ports.insert(port);
         self.table.entries.insert(
             (i, sock),
-            Entry {
-                kind: Kind::Listener { port, pool },
-                timeout: None,
-                pending: Pending::None,
-                sends: VecDeque::new(),
-                state: TcpState::Listen,
-                reset: false,
-            },
+            Entry::new(Kind::Listener { port, pool }, TcpState::Listen),
         );
         let local = self.local(port);
         self.events.push_back((i, Event::Listening { sock, local }));
@@ -399,16 +436,11 @@ impl Host {
         };
         self.table.tcp_ports.insert(port);
         let h = self.sockets.add(s);
-        let entry = Entry {
-            kind: Kind::Tcp(h, Some(port)),
-            timeout,
-            sends: VecDeque::new(),
-            pending: Pending::Connect {
-                addr,
-                deadline: timeout.map(|t| ctx.now + t),
-            },
-            state: TcpState::Closed,
-            reset: false,
+        let mut entry = Entry::new(Kind::Tcp(h, Some(port)), TcpState::Closed);
+        entry.timeout = timeout;
+        entry.pending = Pending::Connect {
+            addr,
+            deadline: timeout.map(|t| ctx.now + t),
         };
         self.table.entries.insert((i, sock), entry);
     }
@@ -446,17 +478,9 @@ impl Host {
         };
         self.table.udp_ports.insert(port);
         let h = self.sockets.add(s);
-        self.table.entries.insert(
-            (i, sock),
-            Entry {
-                kind: Kind::Udp(h, port),
-                timeout: None,
-                pending: Pending::None,
-                sends: VecDeque::new(),
-                state: TcpState::Closed,
-                reset: false,
-            },
-        );
+        self.table
+            .entries
+            .insert((i, sock), Entry::new(Kind::Udp(h, port), TcpState::Closed));
         let local = self.local(port);
         self.events.push_back((i, Event::Bound { sock, local }));
         call(
@@ -502,7 +526,12 @@ impl Host {
         match e.kind {
             Kind::Tcp(h, own) => {
                 self.sockets.get_mut::<tcp::Socket>(h).close();
-                self.table.orphans.push((h, e.state, own));
+                self.table.orphans.push(Orphan {
+                    handle: h,
+                    state: e.state,
+                    port: own,
+                    ends: e.ends,
+                });
             }
             Kind::Listener { port, pool } => {
                 self.table.tcp_ports.remove(&port);
@@ -512,7 +541,13 @@ impl Host {
                         self.sockets.remove(h);
                     } else {
                         s.abort();
-                        self.table.orphans.push((h, TcpState::SynReceived, None));
+                        let ends = Ends::default().update(s);
+                        self.table.orphans.push(Orphan {
+                            handle: h,
+                            state: TcpState::SynReceived,
+                            port: None,
+                            ends,
+                        });
                     }
                 }
             }
