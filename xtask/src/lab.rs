@@ -117,37 +117,47 @@ pub fn build() -> Result<PathBuf> {
         .join("sockbox_wasm.wasm");
     let pkg = pkg_dir();
     fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
-    util::run(
-        Command::new("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&raw),
-    )?;
     let out = pkg.join("sockbox_wasm_bg.wasm");
-    optimize(&out);
+    match optimize(&raw) {
+        Some(opt) => {
+            bindgen(&opt, &pkg)?;
+            if !starts_under_node(&out) {
+                eprintln!("xtask: the wasm-opt output does not start; using the unoptimised wasm");
+                bindgen(&raw, &pkg)?;
+            }
+        }
+        None => bindgen(&raw, &pkg)?,
+    }
     let size = fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("xtask: lab built: {} ({size} bytes)", out.display());
     Ok(out)
 }
 
-/// `wasm-opt -Os` when binaryen is installed, kept only if the result still
-/// starts under node (old binaryen releases retype wasm-bindgen's externref
-/// table, which then fails at start-up); any failure only warns.
-fn optimize(wasm: &Path) {
+fn bindgen(wasm: &Path, pkg: &Path) -> Result<()> {
+    util::run(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(pkg)
+            .arg(wasm),
+    )
+}
+
+/// `wasm-opt -Os` of rustc's output (before wasm-bindgen, whose externref table
+/// old binaryen releases would retype) into target/lab-opt/, when binaryen is
+/// installed. `None` (with a notice) when it is not or it fails.
+fn optimize(raw: &Path) -> Option<PathBuf> {
     let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
-        eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~10% smaller wasm)");
-        return;
+        eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~12% smaller wasm)");
+        return None;
     };
-    let version = version.trim().to_string();
-    let backup = wasm.with_extension("unopt.wasm");
-    if fs::copy(wasm, &backup).is_err() {
-        return;
-    }
+    let dir = target_dir().join("lab-opt");
+    fs::create_dir_all(&dir).ok()?;
+    // Same file name: wasm-bindgen names its output after its input.
+    let opt = dir.join("sockbox_wasm.wasm");
     let ok = Command::new("wasm-opt")
         // The features rustc's wasm32 target emits.
         .args([
             "-Os",
-            "--strip-debug",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",
@@ -155,22 +165,25 @@ fn optimize(wasm: &Path) {
             "--enable-reference-types",
             "--enable-multivalue",
         ])
-        .arg(&backup)
+        .arg(raw)
         .arg("-o")
-        .arg(wasm)
+        .arg(&opt)
         .status()
-        .is_ok_and(|s| s.success())
-        && starts_under_node(wasm);
+        .is_ok_and(|s| s.success());
     if ok {
-        eprintln!("xtask: optimised with {version}");
+        eprintln!("xtask: optimised with {}", version.trim());
+        Some(opt)
     } else {
-        eprintln!("xtask: {version} output does not start; keeping the unoptimised wasm");
-        let _ = fs::copy(&backup, wasm);
+        eprintln!(
+            "xtask: {} failed; using the unoptimised wasm",
+            version.trim()
+        );
+        None
     }
-    let _ = fs::remove_file(&backup);
 }
 
-/// Instantiate the wasm-bindgen output next to `wasm` under node.
+/// Instantiate the wasm-bindgen output next to `wasm` under node (false
+/// without node: then the unoptimised build is used).
 fn starts_under_node(wasm: &Path) -> bool {
     let Some(dir) = wasm.parent() else {
         return false;
