@@ -143,6 +143,11 @@ impl Lab {
         self.s.run_to_end()
     }
 
+    /// What the last step was: `packet 3 delivered`, `timer on client`, ...
+    pub fn last_step(&self) -> String {
+        self.s.last_step().into()
+    }
+
     pub fn step_no(&self) -> u32 {
         self.s.steps()
     }

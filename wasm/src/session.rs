@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
-use sockbox_core::sim::{Conditions, Scenario, Sim};
+use sockbox_core::sim::{Conditions, Scenario, Sim, StepKind};
 
 /// The most steps `run_to_end` takes, so a scenario that never ends cannot hang the page.
 pub const MAX_STEPS: u32 = 200_000;
@@ -104,6 +104,7 @@ pub struct Session {
     steps: u32,
     ended: bool,
     ops: Vec<Op>,
+    last: String,
 }
 
 impl Session {
@@ -115,6 +116,7 @@ impl Session {
             steps: 0,
             ended: false,
             ops: Vec::new(),
+            last: String::new(),
         })
     }
 
@@ -150,6 +152,11 @@ impl Session {
         &self.ops
     }
 
+    /// What the last step was: `packet 3 delivered`, `timer on client`, ...
+    pub fn last_step(&self) -> &str {
+        &self.last
+    }
+
     /// Nothing is left to happen (or the stop time passed).
     pub fn is_done(&self) -> bool {
         self.ended || self.sim.is_done()
@@ -160,8 +167,9 @@ impl Session {
         if self.ended {
             return false;
         }
-        if self.sim.step().is_some() {
+        if let Some(step) = self.sim.step() {
             self.steps = self.steps.saturating_add(1);
+            self.last = describe(&step.kind);
             true
         } else {
             self.ended = true;
@@ -189,6 +197,7 @@ impl Session {
         self.sim = build(&self.scenario)?;
         self.steps = 0;
         self.ended = false;
+        self.last.clear();
         let mut next = 0;
         loop {
             while let Some(op) = ops.get(next).filter(|op| op.step <= self.steps) {
@@ -244,6 +253,14 @@ impl Session {
             }
         }
         cut
+    }
+}
+
+fn describe(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Packet { id, fate } => alloc::format!("packet {id} {}", fate.as_str()),
+        StepKind::Wake { host } => alloc::format!("timer on {host}"),
+        StepKind::Fault { index } => alloc::format!("scripted fault {index}"),
     }
 }
 

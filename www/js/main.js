@@ -77,6 +77,7 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   drawLadder();
   renderHosts($('host-cards'), hosts, recentCalls(5));
   $('step-no').textContent = lab.step_no();
+  $('last-step').textContent = lab.last_step();
   $('sim-time').textContent = (lab.now_us() / 1e6).toFixed(6);
   const done = lab.is_done();
   $('done-flag').hidden = !done;
