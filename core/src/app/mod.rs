@@ -54,6 +54,8 @@
 //! use the `now` they are given and no randomness, so the same events give the
 //! same lines natively and in simulation.
 
+#![deny(clippy::indexing_slicing)]
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
