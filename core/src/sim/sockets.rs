@@ -156,6 +156,17 @@ pub(crate) struct Orphan {
     pub ends: Ends,
 }
 
+/// What a host does with an incoming SYN.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SynFate {
+    /// A new connection attempt (a listening socket takes it, or RST if none).
+    New,
+    /// Every listening socket of the port is busy: dropped, as Linux drops it.
+    BacklogFull,
+    /// A repeat of a SYN for a connection the host already has.
+    Known,
+}
+
 /// One host's sockets as its apps know them.
 #[derive(Default)]
 pub(crate) struct Table {
@@ -187,19 +198,54 @@ impl Table {
             .min()
     }
 
-    /// Would a SYN from `from` to `port` be dropped because every listening socket is busy?
-    pub fn backlog_full(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> bool {
-        let Some(pool) = self.entries.values().find_map(|e| match &e.kind {
+    /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
+    pub fn syn_fate(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> SynFate {
+        let known = sockets.iter().any(|(_, s)| {
+            <tcp::Socket as smoltcp::socket::AnySocket>::downcast(s).is_some_and(|t| {
+                t.state() != tcp::State::Listen
+                    && t.local_endpoint().map(|l| l.port) == Some(port)
+                    && endpoint(t.remote_endpoint()) == Some(from)
+            })
+        });
+        if known {
+            return SynFate::Known;
+        }
+        match self.pool(port) {
+            Some(pool)
+                if !pool
+                    .iter()
+                    .any(|&(h, _)| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen) =>
+            {
+                SynFate::BacklogFull
+            }
+            _ => SynFate::New,
+        }
+    }
+
+    fn pool(&self, port: u16) -> Option<&Vec<(SocketHandle, TcpState)>> {
+        self.entries.values().find_map(|e| match &e.kind {
             Kind::Listener { port: p, pool } if *p == port => Some(pool),
             _ => None,
-        }) else {
-            return false;
-        };
-        !pool.iter().any(|&(h, _)| {
-            let s = sockets.get::<tcp::Socket>(h);
-            s.state() == tcp::State::Listen
-                || s.remote_endpoint().map(SocketAddr::from) == Some(from)
         })
+    }
+
+    /// Stop `port`'s idle listening sockets from taking the next SYN (a repeated SYN
+    /// must reach the connection it belongs to, which smoltcp ignores, as it should);
+    /// the next socket check puts them back to LISTEN.
+    pub fn mute_listeners(&mut self, sockets: &mut SocketSet<'_>, port: u16) {
+        for e in self.entries.values_mut() {
+            if let Kind::Listener { port: p, pool } = &mut e.kind
+                && *p == port
+            {
+                for slot in pool.iter_mut() {
+                    let s = sockets.get_mut::<tcp::Socket>(slot.0);
+                    if s.state() == tcp::State::Listen {
+                        s.abort();
+                        slot.1 = TcpState::Closed;
+                    }
+                }
+            }
+        }
     }
 }
 
