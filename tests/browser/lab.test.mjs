@@ -233,10 +233,10 @@ test('a bad scenario shows an error at its line, the page stays usable', async (
   assert.match(await page.textContent('#src-error'), /line 3/);
   assert.equal(await page.textContent('#gutter .bad'), '3');
   // A field error (no line from the parser) is located at its field.
-  await page.fill('#source', 'name = "mine"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.1"\n\n[[hosts]]\nname = "b"\nip = "10.0.0.255"\n');
+  await page.fill('#source', 'name = "mine"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.1"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.2"\n');
   await page.click('#btn-load');
-  assert.match(await page.textContent('#src-error'), /hosts\[1\]\.ip/);
-  assert.equal(await page.textContent('#gutter .bad'), '9');
+  assert.match(await page.textContent('#src-error'), /hosts\[1\]\.name/);
+  assert.equal(await page.textContent('#gutter .bad'), '8');
   await page.click('#btn-step'); // the previous run carries on
   assert.equal(await stepNo(), 1);
 });
