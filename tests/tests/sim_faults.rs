@@ -217,3 +217,25 @@ fn small_send_buffer_makes_send_partial_and_small_mss_splits_segments() {
         "{got:?}"
     );
 }
+
+#[test]
+fn set_conditions_clamps_try_set_conditions_refuses() {
+    let mut sim = hello();
+    let bad = Conditions {
+        loss: 2.0,
+        ..Conditions::default()
+    };
+    let err = sim.try_set_conditions(bad.clone()).unwrap_err().to_string();
+    assert!(err.contains("conditions.loss"), "{err}");
+    assert_eq!(sim.conditions(), &Conditions::default());
+    sim.set_conditions(bad);
+    assert_eq!(sim.conditions().loss, 1.0, "clamped");
+    let slow = Conditions {
+        latency_ms: 50.0,
+        ..Conditions::default()
+    };
+    sim.try_set_conditions(slow).unwrap();
+    sim.run_until_idle();
+    let arp = sim.trace().iter().find_map(Record::as_packet).unwrap();
+    assert_eq!(arp.at - arp.sent_at, Duration::from_millis(50));
+}

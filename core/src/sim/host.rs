@@ -17,11 +17,12 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::Ipv4Addr;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
-use super::sockets::Table;
+use super::check::Answer;
+use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, Record};
 use crate::app::{App, Event, Io};
 use crate::time::Instant;
@@ -88,7 +89,11 @@ pub(crate) struct Host {
     pub console: Vec<String>,
     /// The wake-up currently scheduled in the simulator's queue.
     pub wake_at: Option<Instant>,
+    /// Reused buffers of a socket check: keys, orphan handles, answers.
+    pub scratch: Scratch,
 }
+
+pub(crate) type Scratch = (Vec<Key>, Vec<(SocketHandle, bool)>, Vec<Answer>);
 
 /// The smoltcp device: frames in from `rx`, out to `out`, buffers from the pool.
 struct Dev<'a> {
@@ -231,6 +236,7 @@ impl Host {
             events: VecDeque::new(),
             console: Vec::new(),
             wake_at: None,
+            scratch: Default::default(),
         }
     }
 

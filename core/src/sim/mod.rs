@@ -26,6 +26,7 @@ mod network;
 pub mod pcap;
 pub mod scenario;
 mod sockets;
+mod table;
 pub mod trace;
 pub mod view;
 
@@ -54,7 +55,7 @@ use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
-use sockets::SynFate;
+use table::SynFate;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum What {
@@ -466,6 +467,11 @@ impl Sim {
                     SynFate::Known => host.table.mute_listeners(&mut host.sockets, dport),
                 }
             }
+        }
+        if fate.arrived()
+            && let Some(host) = self.hosts.get_mut(to)
+        {
+            host.table.focus(&f.decoded);
         }
         let id = f.id;
         if self.trace {

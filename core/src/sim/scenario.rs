@@ -65,6 +65,30 @@ impl Default for Conditions {
 pub const MTU_RANGE: core::ops::RangeInclusive<u16> = 576..=9000;
 
 impl Conditions {
+    /// The same conditions with every value forced into its valid range
+    /// (NaN probabilities and durations become 0).
+    pub fn clamped(&self) -> Conditions {
+        let p = |x: f64| if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
+        let ms = |x: f64| {
+            if x.is_nan() {
+                0.0
+            } else {
+                x.clamp(0.0, 3_600_000.0)
+            }
+        };
+        Conditions {
+            latency_ms: ms(self.latency_ms),
+            jitter_ms: ms(self.jitter_ms),
+            bandwidth_bps: self.bandwidth_bps,
+            queue: self.queue.max(1),
+            loss: p(self.loss),
+            dup: p(self.dup),
+            reorder: p(self.reorder),
+            corrupt: p(self.corrupt),
+            mtu: self.mtu.clamp(*MTU_RANGE.start(), *MTU_RANGE.end()),
+        }
+    }
+
     /// Check ranges; `field` prefixes the field names in the error.
     pub fn validate(&self, field: &str) -> Result<(), ScenarioError> {
         let probs = [
