@@ -29,7 +29,7 @@ impl RawDecoder {
 
     /// Appends to the last waiting chunk while it has room, then starts new ones.
     pub(super) fn push(&mut self, mut bytes: &[u8], frames: &mut Frames<'_>) {
-        if let Some(last) = frames.queue.back_mut() {
+        if let Some((last, _)) = frames.queue.back_mut() {
             let room = self.chunk.saturating_sub(last.len());
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
             last.extend_from_slice(now);
