@@ -16,8 +16,9 @@ use super::sock::RECV_CHUNK;
 
 /// Reads at least this long hand over the buffer instead of copying.
 pub const HANDOFF_MIN: usize = 16 * 1024;
-/// Spare buffers kept for reads.
-pub const POOL_MAX: usize = 8;
+/// Spare buffers kept for reads (enough for a frame in progress on each of 16
+/// busy connections).
+pub const POOL_MAX: usize = 16;
 
 /// See the module docs.
 #[derive(Default)]
