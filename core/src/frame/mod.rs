@@ -333,10 +333,11 @@ impl Decoder {
         }
     }
 
-    /// As [`push`](Decoder::push), taking the buffer: a wire decoder (see
-    /// [`Framing::wire_decoder`]) keeps it as the frame's own buffer, without a
-    /// copy, when it starts a `len16`/`len32` frame, holds nothing past that
-    /// frame and reserves no more than the frame's length.
+    /// As [`push`](Decoder::push), taking the buffer, which may become a frame's
+    /// own buffer without a copy: with `raw` when no chunk is waiting and it is
+    /// within the limit (reserving at most twice its length); with a wire
+    /// decoder (see [`Framing::wire_decoder`]) when it starts a `len16`/`len32`
+    /// frame, holds nothing past that frame and reserves no more than it.
     pub fn push_owned(&mut self, bytes: Vec<u8>) {
         if self.error.is_some() || bytes.is_empty() {
             return;
@@ -349,7 +350,14 @@ impl Decoder {
                 };
                 d.adopt(bytes, &mut frames)
             }
-            Codec::Raw(_) | Codec::Line(_) | Codec::Cobs(_) => Some(bytes),
+            Codec::Raw(d) => {
+                let mut frames = Frames {
+                    queue: &mut self.frames,
+                    queued: &mut self.queued,
+                };
+                d.adopt(bytes, &mut frames)
+            }
+            Codec::Line(_) | Codec::Cobs(_) => Some(bytes),
         };
         if let Some(bytes) = rest {
             self.push(&bytes);
