@@ -3,10 +3,10 @@
 //!
 //! Contract: [`ReadBufs::slice`] gives an initialized buffer of the requested
 //! length; after a read of `n` bytes into it, [`ReadBufs::take`] returns those
-//! bytes as an owned `Vec`. Reads of at least [`HANDOFF_MIN`] bytes hand over the
-//! buffer itself (its capacity at most [`RECV_CHUNK`](super::sock::RECV_CHUNK) or
-//! that of a recycled buffer, so at most a few times `n`) and a spare takes its
-//! place; smaller reads are copied out. Buffers the driver has finished writing
+//! bytes as an owned `Vec`. A read of at least [`HANDOFF_MIN`] bytes that fills
+//! at least half the buffer's capacity hands over the buffer itself (so the app
+//! never gets more than twice the memory it was given) and a spare takes its
+//! place; other reads are copied out and the buffer stays. Buffers the driver has finished writing
 //! come back through [`ReadBufs::recycle`]; at most [`POOL_MAX`] are kept, each
 //! no larger than `RECV_CHUNK`, so the pool holds at most `POOL_MAX * RECV_CHUNK`
 //! bytes. Everything stays safe Rust: a buffer's bytes are always initialized
@@ -38,7 +38,7 @@ impl ReadBufs {
 
     /// The first `n` bytes of the buffer (as written by the last read), owned.
     pub fn take(&mut self, n: usize) -> Vec<u8> {
-        if n < HANDOFF_MIN || n > self.buf.len() {
+        if n < HANDOFF_MIN || n > self.buf.len() || n < self.buf.capacity() / 2 {
             return self.buf.get(..n).unwrap_or_default().to_vec();
         }
         let spare = self.pool.pop().unwrap_or_default();
@@ -95,6 +95,17 @@ mod tests {
         assert_eq!(b.pooled(), 0, "the recycled buffer took its place");
         b.slice(len).fill(3);
         assert_eq!(b.take(len), vec![3; len]);
+    }
+
+    #[test]
+    fn a_large_buffer_mostly_unused_is_not_handed_over() {
+        let mut b = ReadBufs::default();
+        let len = HANDOFF_MIN * 4;
+        b.slice(len).fill(4);
+        let data = b.take(HANDOFF_MIN);
+        assert_eq!(data, vec![4; HANDOFF_MIN]);
+        assert!(data.capacity() < len);
+        assert_eq!(b.slice(len), &vec![4; len][..], "the buffer stayed");
     }
 
     #[test]
