@@ -1,10 +1,11 @@
 //! Property tests of the framing codecs: for every codec, any set of payloads
 //! survives encode -> decode under any chunking (1-byte chunks included), and for
 //! any bytes at all, valid or not, the frames and the error a decoder reports do
-//! not depend on how the bytes were chunked.
+//! not depend on how the bytes were chunked. A wire decoder decodes alike, and
+//! the wire bytes it keeps are exactly the encoding of the payload.
 
 use proptest::prelude::*;
-use sockbox_core::frame::{DecodeError, Framing, FramingKind};
+use sockbox_core::frame::{DecodeError, Decoder, Frame, Framing, FramingKind};
 
 /// Every framing configuration worth telling apart.
 fn framing() -> impl Strategy<Value = Framing> {
@@ -51,12 +52,54 @@ struct Outcome {
 }
 
 fn decode(framing: &Framing, pieces: &[&[u8]]) -> Outcome {
-    let mut d = framing.decoder();
+    read(
+        framing,
+        framing.decoder(),
+        pieces,
+        |d, p| d.push(p),
+        Decoder::pop,
+    )
+}
+
+/// As [`decode`] with [`Framing::wire_decoder`], fed owned chunks (which it may
+/// keep as frame buffers); also checks that each frame whose wire bytes were
+/// kept is exactly the encoding of its payload.
+fn decode_wire(framing: &Framing, pieces: &[&[u8]]) -> Outcome {
+    let pop = |d: &mut Decoder| {
+        d.pop_frame()
+            .map(|r| r.map(|frame| checked_payload(framing, frame)))
+    };
+    read(
+        framing,
+        framing.wire_decoder(),
+        pieces,
+        |d, p| d.push_owned(p.to_vec()),
+        pop,
+    )
+}
+
+fn checked_payload(framing: &Framing, frame: Frame) -> Vec<u8> {
+    let payload = frame.payload().to_vec();
+    match frame.into_wire() {
+        Ok(wire) => assert_eq!(framing.encode_to_vec(&payload), Ok(wire)),
+        Err(frame) => assert_eq!(frame.into_payload(), payload),
+    }
+    payload
+}
+
+/// Feed every piece, popping frames after each, until the first error.
+fn read(
+    framing: &Framing,
+    mut d: Decoder,
+    pieces: &[&[u8]],
+    push: impl Fn(&mut Decoder, &[u8]),
+    mut pop: impl FnMut(&mut Decoder) -> Option<Result<Vec<u8>, DecodeError>>,
+) -> Outcome {
     let mut frames = Vec::new();
     let mut end = Ok(());
     'read: for piece in pieces {
-        d.push(piece);
-        while let Some(frame) = d.pop() {
+        push(&mut d, piece);
+        while let Some(frame) = pop(&mut d) {
             match frame {
                 Ok(f) => frames.push(f),
                 Err(e) => {
@@ -107,6 +150,7 @@ proptest! {
             framing.encode(p, &mut wire).unwrap();
         }
         let got = decode(&framing, &chunks(&wire, &sizes));
+        prop_assert_eq!(&decode_wire(&framing, &chunks(&wire, &sizes)), &got);
         prop_assert_eq!(got.end, Ok(()));
         if framing.kind == FramingKind::Raw {
             prop_assert_eq!(got.frames, vec![payloads.concat()]);
@@ -129,6 +173,19 @@ proptest! {
         for frame in whole.frames.iter().filter(|_| framing.kind != FramingKind::Raw) {
             prop_assert!(frame.len() <= max);
         }
+    }
+
+    #[test]
+    fn wire_decoder_decodes_alike_and_keeps_exact_wire_bytes(
+        framing in framing(),
+        max in prop_oneof![Just(0usize), 1usize..40, Just(1 << 20)],
+        bytes in prop::collection::vec(prop_oneof![Just(0u8), Just(b'\n'), any::<u8>()], 0..400),
+        sizes in chunking(),
+    ) {
+        let framing = framing.with_max_frame(max);
+        let plain = decode(&framing, &chunks(&bytes, &sizes));
+        let wire = decode_wire(&framing, &chunks(&bytes, &sizes));
+        prop_assert_eq!(wire, plain);
     }
 
     #[test]

@@ -171,12 +171,14 @@ impl<S: Session> Client<S> {
         let State::Connected(stream) = &mut self.state else {
             return;
         };
-        stream.feed(&data);
+        stream.feed(data);
         let mut flow = Flow::Continue;
         while flow == Flow::Continue && self.exit_code.is_none() {
             flow = match stream.next_input() {
                 None => break,
-                Some(Input::Frame(frame)) => self.session.on_frame(now, stream, frame, io),
+                Some(Input::Frame(frame)) => {
+                    self.session.on_frame(now, stream, frame.into_payload(), io)
+                }
                 Some(Input::Eof) => self.session.on_eof(now, stream, io),
                 Some(Input::Error(e)) => {
                     io.print(format!("Bad data from {}: {e}", stream.peer));

@@ -27,7 +27,7 @@ use super::client::{Flow, Session};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io};
-use crate::frame::FramingKind;
+use crate::frame::{Frame, FramingKind};
 use crate::time::Instant;
 
 /// Up to this many messages the echo and udp-echo clients print one line each.
@@ -61,6 +61,25 @@ pub(crate) struct EchoService;
 
 impl Service for EchoService {
     type State = ();
+    const KEEP_WIRE: bool = true;
+
+    /// A frame that kept its wire bytes goes back as it came, without a copy
+    /// (they are exactly what framing its payload again would give).
+    fn on_wire_frame(
+        &mut self,
+        conn: &mut Conn<()>,
+        others: &mut Conns<()>,
+        frame: Frame,
+        io: &mut Io,
+    ) -> Result<(), Reject> {
+        match frame.into_wire() {
+            Ok(wire) => {
+                conn.stream.write(io, wire);
+                Ok(())
+            }
+            Err(frame) => self.on_frame(conn, others, frame.into_payload(), io),
+        }
+    }
 
     fn on_frame(
         &mut self,

@@ -35,7 +35,7 @@ use super::msg::MsgError;
 use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockId};
 use crate::frame::text::Utf8Error;
-use crate::frame::{EncodeError, Framing};
+use crate::frame::{EncodeError, Frame, Framing};
 use crate::time::Instant;
 
 /// The servers' start-delay timer (socket ids, which name the idle timers, never get here).
@@ -92,6 +92,22 @@ pub(crate) trait Service {
         _io: &mut Io,
     ) -> Result<(), Reject> {
         Ok(())
+    }
+
+    /// Whether frames keep their wire bytes for [`Service::on_wire_frame`].
+    const KEEP_WIRE: bool = false;
+
+    /// A whole frame arrived on `conn`, as decoded (its wire bytes kept when
+    /// [`Service::KEEP_WIRE`] and the framing allow). By default its payload
+    /// goes to [`Service::on_frame`].
+    fn on_wire_frame(
+        &mut self,
+        conn: &mut Conn<Self::State>,
+        others: &mut Conns<Self::State>,
+        frame: Frame,
+        io: &mut Io,
+    ) -> Result<(), Reject> {
+        self.on_frame(conn, others, frame.into_payload(), io)
     }
 
     /// A whole frame arrived on `conn`.
@@ -165,7 +181,10 @@ impl<S: Service> Server<S> {
             return;
         }
         io.print(format!("Got connection from {peer}"));
-        let stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
+        let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
+        if S::KEEP_WIRE {
+            stream = stream.keep_wire();
+        }
         let mut conn = Conn {
             stream,
             state: S::State::default(),
@@ -184,12 +203,15 @@ impl<S: Service> Server<S> {
         if !data.is_empty() {
             self.arm_idle(now, sock, io);
         }
-        conn.stream.feed(&data);
+        conn.stream.feed(data);
         while !conn.stream.is_closed() {
             match conn.stream.next_input() {
                 None => break,
                 Some(Input::Frame(frame)) => {
-                    if let Err(why) = self.service.on_frame(&mut conn, &mut self.conns, frame, io) {
+                    let handled = self
+                        .service
+                        .on_wire_frame(&mut conn, &mut self.conns, frame, io);
+                    if let Err(why) = handled {
                         reject(&mut conn, &why, io);
                     }
                 }

@@ -22,13 +22,13 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use super::{Io, SockId};
-use crate::frame::{DecodeError, Decoder, EncodeError, Framing};
+use crate::frame::{DecodeError, Decoder, EncodeError, Frame, Framing};
 
 /// One thing read from a stream.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Input {
     /// A whole frame (with raw framing: whatever one `recv` returned).
-    Frame(Vec<u8>),
+    Frame(Frame),
     /// The peer closed its side cleanly (after its last whole frame).
     Eof,
     /// The bytes broke the framing (oversized, malformed, or cut off by EOF).
@@ -87,6 +87,13 @@ impl Stream {
             closing: false,
             closed: false,
         }
+    }
+
+    /// Decode with [`Framing::wire_decoder`], so frames keep their wire bytes
+    /// where the framing allows (for programs that send frames back as they came).
+    pub fn keep_wire(mut self) -> Self {
+        self.decoder = self.framing.wire_decoder();
+        self
     }
 
     pub fn is_closed(&self) -> bool {
@@ -177,19 +184,20 @@ impl Stream {
         false
     }
 
-    /// The answer to a `recv`: bytes, or empty for the peer's close.
-    pub fn feed(&mut self, data: &[u8]) {
+    /// The answer to a `recv`: bytes, or empty for the peer's close. The
+    /// buffer itself may become a frame's (see [`Decoder::push_owned`]).
+    pub fn feed(&mut self, data: Vec<u8>) {
         self.recv_armed = false;
         if data.is_empty() {
             self.eof = true;
         } else {
-            self.decoder.push(data);
+            self.decoder.push_owned(data);
         }
     }
 
     /// The next whole frame, end of stream or framing error.
     pub fn next_input(&mut self) -> Option<Input> {
-        match self.decoder.pop() {
+        match self.decoder.pop_frame() {
             Some(Ok(frame)) => return Some(Input::Frame(frame)),
             Some(Err(e)) => return Some(Input::Error(e)),
             None => {}

@@ -315,7 +315,7 @@ mod tests {
             .iter()
             .try_for_each(|&b| d.feed(b, &mut frames))
             .and_then(|()| d.finish());
-        (queue.into_iter().collect(), end)
+        (queue.into_iter().map(|(f, _)| f).collect(), end)
     }
 
     proptest::proptest! {

@@ -14,6 +14,10 @@
 //! size is ever reserved; the payload buffer grows only with bytes that actually
 //! arrive. End of stream inside the prefix is [`DecodeError::TruncatedPrefix`],
 //! inside the payload [`DecodeError::Truncated`].
+//!
+//! A decoder that keeps the wire bytes (see `Framing::wire_decoder`) holds the
+//! prefix in front of the payload in the same buffer and emits both: the frame
+//! is then exactly its own encoding.
 
 use alloc::vec::Vec;
 
@@ -43,9 +47,12 @@ pub(super) struct LenDecoder {
     /// Prefix bytes so far, left-aligned.
     header: [u8; 4],
     header_have: usize,
-    /// `Some(n)` once a prefix announced n bytes; the payload so far is `body`.
+    /// `Some(n)` once a prefix announced n bytes; the payload so far is `body`
+    /// from `skip` on.
     need: Option<usize>,
     body: Vec<u8>,
+    /// 0, or the prefix width when the prefix is kept in front of the payload.
+    skip: usize,
 }
 
 impl LenDecoder {
@@ -57,7 +64,22 @@ impl LenDecoder {
             header_have: 0,
             need: None,
             body: Vec::new(),
+            skip: 0,
         }
+    }
+
+    /// Keep each frame's prefix in front of its payload (emitted at `skip`).
+    pub(super) fn keep_wire(&mut self) {
+        self.skip = self.prefix.width();
+    }
+
+    pub(super) fn keeps_wire(&self) -> bool {
+        self.skip > 0
+    }
+
+    /// Payload bytes of the frame in progress.
+    fn have(&self) -> usize {
+        self.body.len().saturating_sub(self.skip)
     }
 
     pub(super) fn push(
@@ -80,21 +102,61 @@ impl LenDecoder {
                     if self.header_have == width {
                         self.need = Some(self.announced()?);
                         self.header_have = 0;
+                        if self.skip > 0 {
+                            self.body.extend(self.header.iter().take(self.skip));
+                        }
                     }
                 }
                 Some(need) => {
-                    let take = need.saturating_sub(self.body.len()).min(bytes.len());
+                    let take = need.saturating_sub(self.have()).min(bytes.len());
                     let (now, rest) = bytes.split_at(take);
-                    extend_capped(&mut self.body, now, need);
+                    let total = need.saturating_add(self.skip);
+                    if self.have() == 0 && take < need {
+                        // A frame that came in part: room for twice what came
+                        // (as doubling would give, capped at the announced
+                        // length), so the rest lands without moving it again.
+                        let room = self.skip.saturating_add(take.saturating_mul(2).min(need));
+                        self.body
+                            .reserve_exact(room.saturating_sub(self.body.len()));
+                    }
+                    extend_capped(&mut self.body, now, total);
                     bytes = rest;
-                    if self.body.len() == need {
-                        frames.emit(core::mem::take(&mut self.body));
+                    if self.have() == need {
+                        frames.emit_at(core::mem::take(&mut self.body), self.skip);
                         self.need = None;
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Keeping wire bytes, between frames: take `chunk` as the next frame's
+    /// buffer if it starts with a whole prefix within the limit, holds nothing
+    /// past that frame and reserves no more than it. Otherwise the chunk comes
+    /// back untouched, for [`LenDecoder::push`] (which reports any error).
+    pub(super) fn adopt(&mut self, chunk: Vec<u8>, frames: &mut Frames<'_>) -> Option<Vec<u8>> {
+        let width = self.prefix.width();
+        if self.skip == 0 || self.need.is_some() || self.header_have > 0 {
+            return Some(chunk);
+        }
+        for (slot, &b) in self.header.iter_mut().zip(chunk.iter().take(width)) {
+            *slot = b;
+        }
+        let Some(need) = chunk.get(..width).and(self.announced().ok()) else {
+            return Some(chunk);
+        };
+        let total = need.saturating_add(width);
+        if chunk.len() > total || chunk.capacity() > total {
+            return Some(chunk);
+        }
+        if chunk.len() == total {
+            frames.emit_at(chunk, width);
+        } else {
+            self.body = chunk;
+            self.need = Some(need);
+        }
+        None
     }
 
     /// The length in the completed header, checked against the limit.
@@ -116,7 +178,7 @@ impl LenDecoder {
     pub(super) fn finish(&self) -> Result<(), DecodeError> {
         match self.need {
             Some(need) => Err(DecodeError::Truncated {
-                have: self.body.len(),
+                have: self.have(),
                 need,
             }),
             None if self.header_have > 0 => Err(DecodeError::TruncatedPrefix {
@@ -128,7 +190,7 @@ impl LenDecoder {
     }
 
     pub(super) fn partial_len(&self) -> usize {
-        self.header_have.saturating_add(self.body.len())
+        self.header_have.saturating_add(self.have())
             + if self.need.is_some() {
                 self.prefix.width()
             } else {
@@ -274,6 +336,70 @@ mod tests {
         d.push(b"x");
         assert!(d.capacity() < 64, "reserved {} bytes", d.capacity());
         assert_eq!(d.buffered(), 5);
+    }
+
+    #[test]
+    fn wire_decoder_keeps_the_prefix_and_counts_alike() {
+        let f = Framing::new(FramingKind::Len32);
+        let mut d = f.wire_decoder();
+        d.push(b"\x00\x00\x00\x02h");
+        assert_eq!(d.buffered(), 5);
+        d.push(b"i\x00\x00\x00\x00\x00\x00\x00\x03ab");
+        let frame = d.pop_frame().unwrap().unwrap();
+        assert_eq!(frame.payload(), b"hi");
+        assert_eq!(frame.into_wire().unwrap(), b"\x00\x00\x00\x02hi");
+        let empty = d.pop_frame().unwrap().unwrap();
+        assert_eq!(empty.clone().into_wire().unwrap(), b"\x00\x00\x00\x00");
+        assert_eq!(empty.into_payload(), b"");
+        assert!(d.pop().is_none());
+        assert_eq!(d.buffered(), 6);
+        assert_eq!(d.finish(), Err(DecodeError::Truncated { have: 2, need: 3 }));
+        // The plain decoder hands out payloads only, never wire bytes.
+        let mut d = f.decoder();
+        d.push(b"\x00\x00\x00\x01x");
+        assert!(d.pop_frame().unwrap().unwrap().into_wire().is_err());
+    }
+
+    #[test]
+    fn wire_decoder_adopts_owned_chunks_that_start_a_frame() {
+        let f = Framing::new(FramingKind::Len32);
+        let mut d = f.wire_decoder();
+        // A whole frame: handed back as the very same buffer.
+        let chunk = b"\x00\x00\x00\x03abc".to_vec();
+        let at = chunk.as_ptr();
+        d.push_owned(chunk);
+        let wire = d.pop_frame().unwrap().unwrap().into_wire().unwrap();
+        assert_eq!(
+            (wire.as_slice(), wire.as_ptr()),
+            (&b"\x00\x00\x00\x03abc"[..], at)
+        );
+        // A frame's start with room for the rest: the rest lands in it.
+        let mut chunk = Vec::with_capacity(7);
+        chunk.extend_from_slice(b"\x00\x00\x00\x03a");
+        let at = chunk.as_ptr();
+        d.push_owned(chunk);
+        assert_eq!(d.buffered(), 5);
+        d.push_owned(b"bc".to_vec());
+        let wire = d.pop_frame().unwrap().unwrap().into_wire().unwrap();
+        assert_eq!(
+            (wire.as_slice(), wire.as_ptr()),
+            (&b"\x00\x00\x00\x03abc"[..], at)
+        );
+        // Reserving more than the frame, or holding more: copied as usual.
+        let mut chunk = Vec::with_capacity(64);
+        chunk.extend_from_slice(b"\x00\x00\x00\x01x\x00\x00");
+        d.push_owned(chunk);
+        assert_eq!(d.pop(), Some(Ok(b"x".to_vec())));
+        assert_eq!(d.buffered(), 2);
+        assert!(d.capacity() < 64);
+        // An oversized prefix is still refused.
+        let mut d = f.with_max_frame(2).wire_decoder();
+        d.push_owned(b"\x00\x00\x00\x03abc".to_vec());
+        let err = DecodeError::PrefixTooLong {
+            announced: 3,
+            max: 2,
+        };
+        assert_eq!(d.pop(), Some(Err(err)));
     }
 
     #[test]

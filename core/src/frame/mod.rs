@@ -22,6 +22,11 @@
 //!   further input is dropped. Callers close the connection.
 //! * [`Decoder::finish`] marks the end of the stream: a partial frame is then
 //!   its own error ([`DecodeError::Truncated`], [`DecodeError::Unterminated`]).
+//! * A decoder made by [`Framing::wire_decoder`] decodes the same frames but
+//!   hands them out as [`Frame`]s that, for `raw`, `len16` and `len32`, keep the
+//!   frame's own wire bytes (a length prefix in front of the payload), so a
+//!   program that sends a frame back unchanged (echo) needs no copy:
+//!   [`Frame::into_wire`] is exactly what [`Framing::encode`] would give.
 //!
 //! Nothing here panics on any input: the module denies indexing.
 #![deny(clippy::indexing_slicing)]
@@ -188,6 +193,17 @@ impl Framing {
         }
     }
 
+    /// A decoder whose [`Decoder::pop_frame`] keeps each frame's wire bytes
+    /// where the codec allows it (`raw`, `len16`, `len32`). Same frames, same
+    /// errors and limits (a held frame also counts its prefix).
+    pub fn wire_decoder(&self) -> Decoder {
+        let mut decoder = self.decoder();
+        if let Codec::Len(d) = &mut decoder.codec {
+            d.keep_wire();
+        }
+        decoder
+    }
+
     /// Appends `payload`, framed, to `out`. On error `out` is left as it was.
     pub fn encode(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self.kind {
@@ -210,16 +226,52 @@ impl Framing {
     }
 }
 
-/// Where codecs put whole frames.
+/// One decoded frame. See [`Framing::wire_decoder`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Frame {
+    /// The payload from `start` on; before it, the frame's length prefix.
+    buf: Vec<u8>,
+    start: usize,
+    /// `buf` is exactly the frame as encoded.
+    wire: bool,
+}
+
+impl Frame {
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// The payload, owned (moved, not copied, unless a prefix is held in front).
+    pub fn into_payload(mut self) -> Vec<u8> {
+        if self.start > 0 {
+            self.buf.drain(..self.start.min(self.buf.len()));
+        }
+        self.buf
+    }
+
+    /// The frame's exact wire bytes (what [`Framing::encode`] of the payload
+    /// gives), when the decoder kept them; otherwise the frame back.
+    pub fn into_wire(self) -> Result<Vec<u8>, Frame> {
+        if self.wire { Ok(self.buf) } else { Err(self) }
+    }
+}
+
+/// Where codecs put whole frames: each buffer with where its payload starts.
 pub(crate) struct Frames<'a> {
-    queue: &'a mut VecDeque<Vec<u8>>,
+    queue: &'a mut VecDeque<(Vec<u8>, usize)>,
     queued: &'a mut usize,
 }
 
 impl Frames<'_> {
     fn emit(&mut self, frame: Vec<u8>) {
+        self.emit_at(frame, 0);
+    }
+
+    /// A frame whose payload starts at `start` (a kept length prefix before it).
+    fn emit_at(&mut self, frame: Vec<u8>, start: usize) {
         *self.queued = self.queued.saturating_add(frame.len());
-        self.queue.push_back(frame);
+        self.queue.push_back((frame, start));
     }
 }
 
@@ -252,7 +304,7 @@ enum Codec {
 #[derive(Debug)]
 pub struct Decoder {
     codec: Codec,
-    frames: VecDeque<Vec<u8>>,
+    frames: VecDeque<(Vec<u8>, usize)>,
     queued: usize,
     error: Option<DecodeError>,
 }
@@ -281,12 +333,54 @@ impl Decoder {
         }
     }
 
+    /// As [`push`](Decoder::push), taking the buffer, which may become a frame's
+    /// own buffer without a copy: with `raw` when no chunk is waiting and it is
+    /// within the limit (reserving at most twice its length); with a wire
+    /// decoder (see [`Framing::wire_decoder`]) when it starts a `len16`/`len32`
+    /// frame, holds nothing past that frame and reserves no more than it.
+    pub fn push_owned(&mut self, bytes: Vec<u8>) {
+        if self.error.is_some() || bytes.is_empty() {
+            return;
+        }
+        let rest = match &mut self.codec {
+            Codec::Len(d) => {
+                let mut frames = Frames {
+                    queue: &mut self.frames,
+                    queued: &mut self.queued,
+                };
+                d.adopt(bytes, &mut frames)
+            }
+            Codec::Raw(d) => {
+                let mut frames = Frames {
+                    queue: &mut self.frames,
+                    queued: &mut self.queued,
+                };
+                d.adopt(bytes, &mut frames)
+            }
+            Codec::Line(_) | Codec::Cobs(_) => Some(bytes),
+        };
+        if let Some(bytes) = rest {
+            self.push(&bytes);
+        }
+    }
+
     /// The next whole frame, or the error that poisoned the decoder, or `None`
     /// when more bytes are needed.
     pub fn pop(&mut self) -> Option<Result<Vec<u8>, DecodeError>> {
-        if let Some(frame) = self.frames.pop_front() {
-            self.queued = self.queued.saturating_sub(frame.len());
-            return Some(Ok(frame));
+        self.pop_frame().map(|r| r.map(Frame::into_payload))
+    }
+
+    /// As [`pop`](Decoder::pop), the frame as a [`Frame`] (see
+    /// [`Framing::wire_decoder`]).
+    pub fn pop_frame(&mut self) -> Option<Result<Frame, DecodeError>> {
+        if let Some((buf, start)) = self.frames.pop_front() {
+            self.queued = self.queued.saturating_sub(buf.len());
+            let wire = match &self.codec {
+                Codec::Raw(_) => true,
+                Codec::Len(d) => d.keeps_wire(),
+                Codec::Line(_) | Codec::Cobs(_) => false,
+            };
+            return Some(Ok(Frame { buf, start, wire }));
         }
         self.error.map(Err)
     }
@@ -349,7 +443,7 @@ impl Decoder {
             Codec::Len(d) => d.capacity(),
             Codec::Cobs(d) => d.capacity(),
         };
-        self.frames.iter().map(Vec::capacity).sum::<usize>() + partial
+        self.frames.iter().map(|(f, _)| f.capacity()).sum::<usize>() + partial
     }
 }
 

@@ -29,7 +29,7 @@ impl RawDecoder {
 
     /// Appends to the last waiting chunk while it has room, then starts new ones.
     pub(super) fn push(&mut self, mut bytes: &[u8], frames: &mut Frames<'_>) {
-        if let Some(last) = frames.queue.back_mut() {
+        if let Some((last, _)) = frames.queue.back_mut() {
             let room = self.chunk.saturating_sub(last.len());
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
             last.extend_from_slice(now);
@@ -39,6 +39,18 @@ impl RawDecoder {
         for piece in bytes.chunks(self.chunk) {
             frames.emit(piece.to_vec());
         }
+    }
+
+    /// Keeps an owned chunk as a frame of its own, without a copy, when no chunk
+    /// is waiting, it is within the limit and it reserves at most twice its
+    /// length. Otherwise the chunk comes back for [`RawDecoder::push`].
+    pub(super) fn adopt(&self, chunk: Vec<u8>, frames: &mut Frames<'_>) -> Option<Vec<u8>> {
+        let fits = chunk.len() <= self.chunk && chunk.capacity() <= chunk.len().saturating_mul(2);
+        if !frames.queue.is_empty() || !fits {
+            return Some(chunk);
+        }
+        frames.emit(chunk);
+        None
     }
 }
 
@@ -90,6 +102,28 @@ mod tests {
             drain(&mut d),
             vec![b"abcd".to_vec(), b"efgh".to_vec(), b"ij".to_vec()]
         );
+    }
+
+    #[test]
+    fn owned_chunks_become_frames_without_a_copy() {
+        let f = Framing::new(FramingKind::Raw).with_max_frame(4);
+        let mut d = f.wire_decoder();
+        let chunk = b"abc".to_vec();
+        let at = chunk.as_ptr();
+        d.push_owned(chunk);
+        // A chunk is waiting: the next one joins it as before.
+        d.push_owned(b"de".to_vec());
+        let frame = d.pop_frame().unwrap().unwrap();
+        assert_eq!(frame.payload().as_ptr(), at);
+        assert_eq!(frame.into_wire().unwrap(), b"abcd");
+        assert_eq!(drain(&mut d), vec![b"e".to_vec()]);
+        // Over the limit, or reserving too much: copied in pieces as before.
+        d.push_owned(b"fghij".to_vec());
+        let mut roomy = Vec::with_capacity(64);
+        roomy.extend_from_slice(b"k");
+        d.push_owned(roomy);
+        assert_eq!(drain(&mut d), vec![b"fghi".to_vec(), b"jk".to_vec()]);
+        assert_eq!(d.capacity(), 0);
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl Driver {
                     }
                     None => {}
                 }
-                s.flush(id, &mut events);
+                s.flush(id, &mut events, &mut self.read_buf);
                 s.try_recv(id, &mut events, &mut self.read_buf);
                 finished = sock.closing && s.queued() == 0;
             }

@@ -20,6 +20,7 @@
 //! [`Driver::map_addr`] rewrites the addresses apps connect or send to.
 
 mod actions;
+mod bufs;
 mod deadline;
 mod describe;
 mod host;
@@ -122,8 +123,8 @@ pub struct Driver {
     timers: HashMap<(usize, u32), u64>,
     pending: VecDeque<(usize, Event)>,
     scratch: Vec<Event>,
-    /// One read buffer for every socket (see `sock::Stream::try_recv`).
-    read_buf: Box<[u8]>,
+    /// One read buffer for every socket, and spares (see `bufs`).
+    read_buf: bufs::ReadBufs,
     addr_map: HashMap<SocketAddr, SocketAddr>,
     loopback_only: bool,
     ip_map: HashMap<IpAddr, SocketAddr>,
@@ -152,7 +153,7 @@ impl Driver {
             timers: HashMap::new(),
             pending: VecDeque::new(),
             scratch: Vec::new(),
-            read_buf: vec![0; sock::RECV_CHUNK].into_boxed_slice(),
+            read_buf: bufs::ReadBufs::default(),
             addr_map: HashMap::new(),
             loopback_only: false,
             ip_map: HashMap::new(),

@@ -16,6 +16,8 @@ use std::time::Duration;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use sockbox_core::app::{ConnectError, Event, SockError, SockId};
 
+use super::bufs::ReadBufs;
+
 /// Largest buffer handed to one `recv`, whatever `max` the app asked for.
 pub const RECV_CHUNK: usize = 256 * 1024;
 /// Queued outgoing bytes above which a stream's `recv`s wait (a blocked `sendall`).
@@ -138,7 +140,8 @@ impl Stream {
     }
 
     /// Write queued bytes until the OS pushes back; report finished sends.
-    pub fn flush(&mut self, id: SockId, events: &mut Vec<Event>) {
+    /// Each buffer written to the end goes back to `bufs` for later reads.
+    pub fn flush(&mut self, id: SockId, events: &mut Vec<Event>, bufs: &mut ReadBufs) {
         if self.connecting.is_some() {
             return;
         }
@@ -166,32 +169,37 @@ impl Stream {
             };
             tracing::trace!(sock = %id, bytes = written, "wrote");
             self.queued = self.queued.saturating_sub(written);
-            match front {
+            let finished = match front {
                 Out::Send(_) => {
                     events.push(Event::Sent {
                         sock: id,
                         len: written,
                     });
-                    self.out.pop_front();
+                    true
                 }
                 Out::All { data, done } => {
                     *done += written;
-                    if *done >= data.len() {
+                    let all = *done >= data.len();
+                    if all {
                         events.push(Event::SentAll {
                             sock: id,
                             len: data.len(),
                         });
-                        self.out.pop_front();
                     }
+                    all
                 }
+            };
+            if finished && let Some(Out::Send(data) | Out::All { data, .. }) = self.out.pop_front()
+            {
+                bufs.recycle(data);
             }
         }
     }
 
     /// Answer an armed `recv` if data (or end of stream, or an error) is there.
-    /// `scratch` is the driver's read buffer ([`RECV_CHUNK`] bytes), reused so a
-    /// small read does not allocate and zero `max` bytes.
-    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, scratch: &mut [u8]) {
+    /// `bufs` holds the driver's read buffer, reused so a small read does not
+    /// allocate and zero `max` bytes, and handed over whole for a large read.
+    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, bufs: &mut ReadBufs) {
         let Some(armed) = self.recv else { return };
         if self.connecting.is_some() || self.queued > SEND_SOFT_CAP {
             return;
@@ -204,17 +212,16 @@ impl Stream {
             });
             return;
         }
-        let len = armed.max.min(scratch.len());
-        let buf = &mut scratch[..len];
+        let len = armed.max.min(RECV_CHUNK);
         loop {
-            match self.tcp.read(buf) {
+            match self.tcp.read(bufs.slice(len)) {
                 Ok(n) => {
                     self.peer_closed = n == 0;
                     tracing::trace!(sock = %id, bytes = n, "read");
                     self.recv = None;
                     events.push(Event::Received {
                         sock: id,
-                        data: buf.get(..n).unwrap_or_default().to_vec(),
+                        data: bufs.take(n),
                     });
                     return;
                 }
@@ -271,12 +278,12 @@ impl Udp {
         }
     }
 
-    /// `scratch` as for [`Stream::try_recv`].
-    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, scratch: &mut [u8]) {
+    /// `bufs` as for [`Stream::try_recv`] (datagrams are always copied out).
+    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, bufs: &mut ReadBufs) {
         let Some(armed) = self.recv else { return };
         // One byte at least, so a datagram is read (and truncated) even for max 0.
-        let len = armed.max.clamp(1, scratch.len());
-        let buf = &mut scratch[..len];
+        let len = armed.max.clamp(1, RECV_CHUNK);
+        let buf = bufs.slice(len);
         // ICMP errors from earlier sends surface here; skip a bounded number of them.
         for _ in 0..64 {
             match self.udp.recv_from(buf) {
