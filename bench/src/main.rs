@@ -36,6 +36,9 @@ fn sim_suite(plan: Plan, wants: &dyn Fn(&str) -> bool) {
     if wants("floor") {
         sockbox_bench::sim_rows::floor(plan);
     }
+    if wants("sockbox") {
+        sockbox_bench::sim_rows::sockbox(plan);
+    }
     #[cfg(not(target_family = "wasm"))]
     if wants("turmoil") {
         sockbox_bench::sim_rows::turmoil(plan);

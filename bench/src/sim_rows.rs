@@ -66,3 +66,23 @@ pub fn turmoil(plan: Plan) {
         crate::turmoil_base::greet,
     );
 }
+
+/// sockbox's simulator (`sockbox_core::sim`).
+pub fn sockbox(plan: Plan) {
+    let _ = plan;
+    for row in ROW_KEYS {
+        crate::report::emit_na(row, "sockbox", "simulator not landed");
+    }
+}
+
+/// Every row key this module prints.
+pub const ROW_KEYS: [&str; 8] = [
+    "sim.bulk",
+    "sim.greet.serial",
+    "sim.greet.concurrent",
+    "sim.greet.hosts",
+    "sim.conc.10",
+    "sim.conc.100",
+    "sim.conc.1000",
+    "sim.conc.10000",
+];
