@@ -1,3 +1,4 @@
-fn main() {
-    println!("sockbox: under construction");
+//! The `sockbox` binary: see [`sockbox::cli`].
+fn main() -> std::process::ExitCode {
+    sockbox::cli::main()
 }

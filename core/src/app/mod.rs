@@ -47,8 +47,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Instant;
 
+mod build;
+mod chat;
+mod client;
+mod echo;
+mod exchange;
+mod greet;
+pub mod msg;
+mod server;
 mod spec;
+mod stream;
+mod udp_echo;
+pub use build::{SpecError, app_name, build, effective_framing};
+pub use chat::DEFAULT_NAME;
+pub use echo::{PER_MESSAGE_LINES, payloads};
+pub use exchange::{CLIENT_REPLY, SERVER_HELLO};
+pub use greet::GREETING;
 pub use spec::*;
+pub use udp_echo::{DEFAULT_WAIT_MS, MAX_DATAGRAM};
 
 /// A socket as the app names it. Unique within one app for its whole life.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]

@@ -86,6 +86,8 @@ pub struct AppSpec {
     pub name: Option<String>,
     /// Use `send()` (which may be partial) instead of `sendall()`: the partial-send lesson.
     pub use_send: bool,
+    /// Chat client: the pause before each line it says (and before leaving).
+    pub interval_ms: u64,
 }
 
 impl Default for AppSpec {
@@ -113,6 +115,7 @@ impl Default for AppSpec {
             idle_timeout_ms: None,
             name: None,
             use_send: false,
+            interval_ms: 100,
         }
     }
 }

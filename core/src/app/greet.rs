@@ -1,0 +1,108 @@
+//! greet: the tutorial's first program.
+//!
+//! Server ([`GreetService`] under the shared [`Server`](super::server) policy): for
+//! each connection, sendall the greeting (`Thank you for connecting`, or the spec's
+//! `message`) framed by the spec's framing, then close. It never reads.
+//!
+//! Client ([`GreetSession`], used by both `greet` and `raw` clients under the shared
+//! [`Client`](super::client) policy): one `recv(recv_max)`, or with a framing one
+//! whole frame, printed as text; then close and exit 0.
+//!
+//! Console lines (besides the shared server/client ones):
+//! * client: `<the text received>`, exit 0;
+//! * client: `Invalid UTF-8 from <peer>: <error>`, exit 1;
+//! * client: `Connection closed by <peer> before any data`, exit 1.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use super::client::{Flow, Session};
+use super::server::{Conn, Conns, Reject, Service};
+use super::stream::{Stream, utf8};
+use super::{AppSpec, Io};
+use crate::time::Instant;
+
+/// The lesson's greeting.
+pub const GREETING: &str = "Thank you for connecting";
+
+/// Greets each connection and closes it.
+pub(crate) struct GreetService {
+    message: Vec<u8>,
+}
+
+impl GreetService {
+    pub fn new(spec: &AppSpec) -> Self {
+        let text = spec.message.as_deref().unwrap_or(GREETING);
+        GreetService {
+            message: text.as_bytes().to_vec(),
+        }
+    }
+}
+
+impl Service for GreetService {
+    type State = ();
+    const READS: bool = false;
+
+    fn on_open(
+        &mut self,
+        conn: &mut Conn<()>,
+        _: &mut Conns<()>,
+        io: &mut Io,
+    ) -> Result<(), Reject> {
+        conn.stream
+            .send_frame(io, &self.message)
+            .map_err(Reject::Encode)?;
+        conn.stream.close_when_flushed(io);
+        Ok(())
+    }
+
+    fn on_frame(
+        &mut self,
+        _: &mut Conn<()>,
+        _: &mut Conns<()>,
+        _: Vec<u8>,
+        _: &mut Io,
+    ) -> Result<(), Reject> {
+        Ok(())
+    }
+}
+
+/// Receives one message, prints it, and is done.
+pub(crate) struct GreetSession;
+
+/// Print a received text frame: the client side of greet, and of exchange's first step.
+pub(crate) fn print_text(s: &Stream, frame: &[u8], prefix: &str, io: &mut Io) -> Flow {
+    match utf8(frame) {
+        Ok(text) => {
+            io.print(format!("{prefix}{text}"));
+            Flow::Continue
+        }
+        Err(e) => {
+            io.print(format!("Invalid UTF-8 from {}: {e}", s.peer));
+            Flow::Exit(1)
+        }
+    }
+}
+
+/// The server closed before sending anything.
+pub(crate) fn closed_early(s: &Stream, io: &mut Io) -> Flow {
+    io.print(format!("Connection closed by {} before any data", s.peer));
+    Flow::Exit(1)
+}
+
+impl Session for GreetSession {
+    fn on_connect(&mut self, _: Instant, _: &mut Stream, _: &mut Io) -> Flow {
+        Flow::Continue
+    }
+
+    fn on_frame(&mut self, _: Instant, s: &mut Stream, frame: Vec<u8>, io: &mut Io) -> Flow {
+        match print_text(s, &frame, "", io) {
+            Flow::Continue => Flow::Exit(0),
+            done => done,
+        }
+    }
+
+    fn on_eof(&mut self, _: Instant, s: &mut Stream, io: &mut Io) -> Flow {
+        closed_early(s, io)
+    }
+}

@@ -1,0 +1,292 @@
+//! The policy every built-in TCP server shares; each app supplies a [`Service`].
+//!
+//! [`Server`] listens on the spec's port and serves many connections at once.
+//! It owns accepting, the connection limit, idle timeouts, framing errors and
+//! closing; the service only sees whole frames of connections in good standing.
+//!
+//! Console lines (exact):
+//! * `Server listening on <local>` once `listen()` succeeded.
+//! * `Could not listen on port <port>: <error>`, then exit 1.
+//! * `Got connection from <peer>` for each accepted connection.
+//! * `Refused <peer>: too many connections (limit <n>)` when `max_conns` are open;
+//!   that connection is closed at once.
+//! * `Closing <peer>: idle for <ms> ms` when a connection sent nothing for
+//!   `idle_timeout_ms`.
+//! * `Closing <peer>: <reason>` when its bytes broke the framing (oversized,
+//!   malformed, cut off), were not what the app accepts (invalid UTF-8, a bad
+//!   message), or it let more than its output limit pile up unread.
+//! * `Connection closed by <peer>` when the peer closed its side.
+//! * `Connection from <peer> failed: <error>` when the socket failed (reset, ...).
+//!
+//! Only the offending connection is closed; every other one carries on. Timer
+//! ids are the connections' socket ids (one idle timer per connection).
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use super::msg::MsgError;
+use super::stream::{Input, Stream};
+use super::{App, AppSpec, Event, Io, SockId};
+use crate::frame::{EncodeError, Framing};
+use crate::time::Instant;
+
+/// Why a service refuses a connection's input; closes that connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Reject {
+    /// A text app got bytes that are not UTF-8.
+    Utf8(core::str::Utf8Error),
+    /// A structured app got bytes that do not decode as its messages.
+    Msg(MsgError),
+    /// A message that is not allowed at this point of the conversation.
+    Protocol(&'static str),
+    /// An answer could not be framed (e.g. larger than the frame limit).
+    Encode(EncodeError),
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reject::Utf8(e) => write!(f, "invalid UTF-8: {e}"),
+            Reject::Msg(e) => write!(f, "{e}"),
+            Reject::Protocol(why) => f.write_str(why),
+            Reject::Encode(e) => write!(f, "cannot send: {e}"),
+        }
+    }
+}
+
+/// One connection: its stream and the service's state for it.
+pub(crate) struct Conn<T> {
+    pub stream: Stream,
+    pub state: T,
+}
+
+/// Every open connection but the one being handled.
+pub(crate) type Conns<T> = BTreeMap<SockId, Conn<T>>;
+
+/// What one app's server does with its connections.
+pub(crate) trait Service {
+    /// Per-connection state.
+    type State: Default;
+    /// Whether connections are read at all (greet only writes).
+    const READS: bool = true;
+    /// Whether the service writes to connections other than the one it handles
+    /// (then their output limits are checked after every call).
+    const BROADCASTS: bool = false;
+
+    /// A connection was accepted (and announced).
+    fn on_open(
+        &mut self,
+        conn: &mut Conn<Self::State>,
+        others: &mut Conns<Self::State>,
+        io: &mut Io,
+    ) -> Result<(), Reject>;
+
+    /// A whole frame arrived on `conn`.
+    fn on_frame(
+        &mut self,
+        conn: &mut Conn<Self::State>,
+        others: &mut Conns<Self::State>,
+        frame: Vec<u8>,
+        io: &mut Io,
+    ) -> Result<(), Reject>;
+
+    /// `conn` is closed (for whatever reason) and gone.
+    fn on_close(
+        &mut self,
+        _conn: Conn<Self::State>,
+        _others: &mut Conns<Self::State>,
+        _io: &mut Io,
+    ) {
+    }
+}
+
+/// A listening TCP server running service `S`. See the module docs.
+pub(crate) struct Server<S: Service> {
+    service: S,
+    port: u16,
+    backlog: u16,
+    framing: Framing,
+    recv_max: usize,
+    use_send: bool,
+    max_conns: Option<u32>,
+    idle: Option<u64>,
+    /// Output a connection may leave unread before it is closed.
+    out_limit: usize,
+    conns: Conns<S::State>,
+    done: bool,
+}
+
+impl<S: Service> Server<S> {
+    pub fn new(spec: &AppSpec, framing: Framing, service: S) -> Self {
+        Server {
+            service,
+            port: spec.port,
+            backlog: spec.backlog,
+            framing,
+            recv_max: spec.recv_max,
+            use_send: spec.use_send,
+            max_conns: spec.max_conns,
+            idle: spec.idle_timeout_ms,
+            out_limit: spec.max_frame.saturating_mul(4).max(64 * 1024),
+            conns: Conns::new(),
+            done: false,
+        }
+    }
+
+    fn arm_idle(&self, now: Instant, sock: SockId, io: &mut Io) {
+        if let Some(ms) = self.idle {
+            io.set_timer(sock.0, now + Duration::from_millis(ms));
+        }
+    }
+
+    fn accept(&mut self, now: Instant, sock: SockId, peer: SocketAddr, io: &mut Io) {
+        if let Some(limit) = self.max_conns
+            && self.conns.len() >= limit as usize
+        {
+            io.print(format!(
+                "Refused {peer}: too many connections (limit {limit})"
+            ));
+            io.close(sock);
+            return;
+        }
+        io.print(format!("Got connection from {peer}"));
+        let stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
+        let mut conn = Conn {
+            stream,
+            state: S::State::default(),
+        };
+        self.arm_idle(now, sock, io);
+        if let Err(why) = self.service.on_open(&mut conn, &mut self.conns, io) {
+            reject(&mut conn, &why, io);
+        }
+        self.settle(conn, io);
+    }
+
+    fn received(&mut self, now: Instant, sock: SockId, data: Vec<u8>, io: &mut Io) {
+        let Some(mut conn) = self.conns.remove(&sock) else {
+            return;
+        };
+        if !data.is_empty() {
+            self.arm_idle(now, sock, io);
+        }
+        conn.stream.feed(&data);
+        while !conn.stream.is_closed() {
+            match conn.stream.next_input() {
+                None => break,
+                Some(Input::Frame(frame)) => {
+                    if let Err(why) = self.service.on_frame(&mut conn, &mut self.conns, frame, io) {
+                        reject(&mut conn, &why, io);
+                    }
+                }
+                Some(Input::Eof) => {
+                    io.print(format!("Connection closed by {}", conn.stream.peer));
+                    conn.stream.close_when_flushed(io);
+                }
+                Some(Input::Error(e)) => reject(&mut conn, &e, io),
+            }
+        }
+        self.settle(conn, io);
+    }
+
+    /// Put a handled connection back (arming its next read), or finish it.
+    fn settle(&mut self, mut conn: Conn<S::State>, io: &mut Io) {
+        if conn.stream.is_closed() {
+            self.finish(conn, io);
+        } else {
+            if S::READS {
+                conn.stream.want_read(io);
+            }
+            self.conns.insert(conn.stream.sock, conn);
+        }
+        if S::BROADCASTS {
+            self.close_slow_readers(io);
+        }
+    }
+
+    /// A closed connection leaves: its timer is cancelled, the service told.
+    fn finish(&mut self, conn: Conn<S::State>, io: &mut Io) {
+        if self.idle.is_some() {
+            io.cancel_timer(conn.stream.sock.0);
+        }
+        self.service.on_close(conn, &mut self.conns, io);
+    }
+
+    /// Close every connection whose unread output passed the limit.
+    fn close_slow_readers(&mut self, io: &mut Io) {
+        loop {
+            let limit = self.out_limit;
+            let slow = self
+                .conns
+                .iter()
+                .find(|(_, c)| c.stream.queued_bytes() > limit)
+                .map(|(id, _)| *id);
+            let Some(mut conn) = slow.and_then(|id| self.conns.remove(&id)) else {
+                return;
+            };
+            io.print(format!(
+                "Closing {}: not reading ({} bytes queued, limit {})",
+                conn.stream.peer,
+                conn.stream.queued_bytes(),
+                limit
+            ));
+            conn.stream.close(io);
+            self.finish(conn, io);
+        }
+    }
+
+    fn with_conn(&mut self, sock: SockId, io: &mut Io, f: impl FnOnce(&mut Stream, &mut Io)) {
+        if let Some(mut conn) = self.conns.remove(&sock) {
+            f(&mut conn.stream, io);
+            self.settle(conn, io);
+        }
+    }
+}
+
+/// Close `conn` at once, printing why.
+fn reject<T>(conn: &mut Conn<T>, why: &dyn fmt::Display, io: &mut Io) {
+    io.print(format!("Closing {}: {}", conn.stream.peer, why));
+    conn.stream.close(io);
+}
+
+impl<S: Service> App for Server<S> {
+    fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
+        if self.done {
+            return;
+        }
+        match event {
+            Event::Start => {
+                io.listen(self.port, self.backlog);
+            }
+            Event::Listening { local, .. } => io.print(format!("Server listening on {local}")),
+            Event::ListenFailed { error, .. } => {
+                io.print(format!("Could not listen on port {}: {error}", self.port));
+                io.exit(1);
+                self.done = true;
+            }
+            Event::Accepted { sock, peer, .. } => self.accept(now, sock, peer, io),
+            Event::Received { sock, data } => self.received(now, sock, data, io),
+            Event::Sent { sock, len } => self.with_conn(sock, io, |s, io| {
+                s.on_sent(io, len);
+            }),
+            Event::SentAll { sock, len } => self.with_conn(sock, io, |s, io| {
+                s.on_sent_all(io, len);
+            }),
+            Event::SockError { sock, error } => self.with_conn(sock, io, |s, io| {
+                io.print(format!("Connection from {} failed: {error}", s.peer));
+                s.close(io);
+            }),
+            Event::Timer { id } => {
+                let idle = self.idle.unwrap_or(0);
+                self.with_conn(SockId(id), io, |s, io| {
+                    io.print(format!("Closing {}: idle for {idle} ms", s.peer));
+                    s.close(io);
+                });
+            }
+            _ => {}
+        }
+    }
+}

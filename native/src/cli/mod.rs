@@ -1,0 +1,164 @@
+//! The `sockbox` command line: clap types, logging set-up, and the mapping of
+//! outcomes to exit codes (0 success, 1 runtime failure, 2 usage error) with
+//! one-line `error: ...` messages on stderr.
+//!
+//! Human output (the apps' console lines) goes to stdout; `-v`/`-vv` send the
+//! driver's tracing (every action, event and byte count) to stderr.
+
+mod net;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sockbox_core::app::AppKind;
+use sockbox_core::frame::FramingKind;
+
+pub use net::{ConnectArgs, ServeArgs};
+
+/// A socket lab: the tutorial's socket programs over real sockets or a simulated network.
+#[derive(Parser, Debug)]
+#[command(name = "sockbox", version, propagate_version = true)]
+#[command(after_help = "Examples:
+  sockbox serve                                 greet server on 127.0.0.1:12345
+  sockbox connect 127.0.0.1:12345               the tutorial's client: print what arrives
+  sockbox serve --app echo --framing len32      a length-prefixed echo server
+  sockbox -v connect 127.0.0.1:12345 --app echo --framing len32 --send hi")]
+pub struct Cli {
+    /// More detail on stderr: -v shows each socket call, -vv each read and write.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a built-in server over real sockets (Ctrl-C stops it).
+    Serve(ServeArgs),
+    /// Run a built-in client against any TCP/UDP server.
+    Connect(ConnectArgs),
+}
+
+/// A built-in program (`--app`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum AppArg {
+    /// "Thank you for connecting", then close.
+    Greet,
+    /// One message each way.
+    Exchange,
+    /// Framed echo; the client checks every echo.
+    Echo,
+    /// Broadcast chat with join/leave notices.
+    Chat,
+    /// Datagram echo over UDP.
+    UdpEcho,
+    /// Client only: receive once (up to --recv-max bytes) and print it.
+    Raw,
+}
+
+impl From<AppArg> for AppKind {
+    fn from(a: AppArg) -> AppKind {
+        match a {
+            AppArg::Greet => AppKind::Greet,
+            AppArg::Exchange => AppKind::Exchange,
+            AppArg::Echo => AppKind::Echo,
+            AppArg::Chat => AppKind::Chat,
+            AppArg::UdpEcho => AppKind::UdpEcho,
+            AppArg::Raw => AppKind::Raw,
+        }
+    }
+}
+
+/// How messages are delimited on the stream (`--framing`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum FramingArg {
+    /// No framing: whatever one recv returns.
+    Raw,
+    /// One message per line (`\n`).
+    Line,
+    /// 2-byte big-endian length, then the bytes.
+    Len16,
+    /// 4-byte big-endian length, then the bytes (Python's struct.pack('>I', n)).
+    Len32,
+    /// COBS-encoded, 0x00-terminated.
+    Cobs,
+}
+
+impl From<FramingArg> for FramingKind {
+    fn from(f: FramingArg) -> FramingKind {
+        match f {
+            FramingArg::Raw => FramingKind::Raw,
+            FramingArg::Line => FramingKind::Line,
+            FramingArg::Len16 => FramingKind::Len16,
+            FramingArg::Len32 => FramingKind::Len32,
+            FramingArg::Cobs => FramingKind::Cobs,
+        }
+    }
+}
+
+/// How a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments or a bad spec/scenario: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The program ran and failed: exit 1.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Runtime(e.to_string())
+    }
+}
+
+/// Seconds from the command line as whole milliseconds.
+pub fn secs_to_ms(secs: f64) -> u64 {
+    // Float-to-int `as` saturates; negative values are rejected by the parser.
+    (secs * 1000.0).round() as u64
+}
+
+/// Parse a non-negative number of seconds (`2`, `0.5`).
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds (like 2 or 0.5)")),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "sockbox=debug",
+        _ => "sockbox=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Parse the command line, run it, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Serve(args) => net::serve(args),
+        Command::Connect(args) => net::connect(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Runtime(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

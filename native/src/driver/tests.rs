@@ -1,0 +1,350 @@
+//! Driver tests over loopback with small scripted apps (closures), independent of
+//! the built-in apps: each checks one promise of the app contract.
+
+use std::cell::RefCell;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::rc::Rc;
+use std::time::Duration;
+
+use sockbox_core::app::{App, ConnectError, Event, Io, ListenError, SockError};
+use sockbox_core::time::Instant;
+
+use super::{AppId, Driver, Failure, Host, Outcome};
+
+/// An app made of a closure.
+struct Script<F>(F);
+
+impl<F: FnMut(Instant, Event, &mut Io)> App for Script<F> {
+    fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
+        (self.0)(now, event, io)
+    }
+}
+
+fn app(f: impl FnMut(Instant, Event, &mut Io) + 'static) -> Box<dyn App> {
+    Box::new(Script(f))
+}
+
+/// A driver whose console lines are collected.
+fn driver() -> (Driver, Rc<RefCell<Vec<String>>>) {
+    let mut d = Driver::new().unwrap();
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = lines.clone();
+    d.set_console(Box::new(move |_, _, line| {
+        sink.borrow_mut().push(line.to_owned())
+    }));
+    (d, lines)
+}
+
+fn free_listener() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    (l, addr)
+}
+
+const LIMIT: Option<Duration> = Some(Duration::from_secs(10));
+
+/// Add `client` on a default host and run until it exits.
+fn run_client(d: &mut Driver, client: Box<dyn App>) -> AppId {
+    let id = d.add_app(client, Host::default());
+    assert_eq!(d.run_until_exited(&[id], LIMIT).unwrap(), Outcome::Done);
+    id
+}
+
+/// Echoes every byte back, reading at most `chunk` bytes per `recv`.
+fn echo_server(port: u16, chunk: usize) -> Box<dyn App> {
+    app(move |_, event, io| match event {
+        Event::Start => {
+            io.listen(port, 5);
+        }
+        Event::Accepted { sock, .. } => io.recv(sock, chunk),
+        Event::Received { sock, data } if data.is_empty() => io.close(sock),
+        Event::Received { sock, data } => {
+            io.sendall(sock, data);
+            io.recv(sock, chunk);
+        }
+        _ => {}
+    })
+}
+
+#[test]
+fn echo_round_trip_with_small_reads() {
+    let (mut d, lines) = driver();
+    let (l, addr) = free_listener();
+    d.add_app(
+        echo_server(addr.port(), 4),
+        Host::default().with_listener(addr.port(), l),
+    );
+    let mut got = Vec::new();
+    let client = run_client(
+        &mut d,
+        app(move |_, event, io| match event {
+            Event::Start => {
+                io.connect(addr, Some(Duration::from_secs(2)));
+            }
+            Event::Connected { sock, peer, .. } => {
+                assert_eq!(peer, addr);
+                io.sendall(sock, b"hello, world".to_vec());
+                io.recv(sock, 100);
+            }
+            Event::Received { sock, data } => {
+                got.extend_from_slice(&data);
+                if got.len() < 12 {
+                    io.recv(sock, 100);
+                } else {
+                    io.print(String::from_utf8_lossy(&got));
+                    io.close(sock);
+                    io.exit(0);
+                }
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(d.exit_code(client), Some(0));
+    assert_eq!(*lines.borrow(), ["hello, world"]);
+}
+
+#[test]
+fn refused_connect_is_reported_with_the_address() {
+    let (mut d, lines) = driver();
+    let (l, addr) = free_listener();
+    drop(l);
+    let client = run_client(
+        &mut d,
+        app(move |_, event, io| match event {
+            Event::Start => {
+                io.connect(addr, None);
+            }
+            Event::ConnectFailed { error, .. } => {
+                io.print(format!("{error}"));
+                io.exit(if error == ConnectError::Refused { 1 } else { 2 });
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(d.exit_code(client), Some(1));
+    assert_eq!(*lines.borrow(), ["connection refused"]);
+    assert_eq!(d.failure(client), Some(&Failure::Refused(addr)));
+    assert_eq!(
+        d.failure(client).unwrap().to_string(),
+        format!("connection refused by {addr} (is a server listening?)")
+    );
+}
+
+#[test]
+fn recv_timeout_answers_timed_out() {
+    let (mut d, lines) = driver();
+    let (l, addr) = free_listener();
+    // The server accepts and never sends.
+    let server = app(move |_, event, io| {
+        if event == Event::Start {
+            io.listen(addr.port(), 5);
+        }
+    });
+    d.add_app(server, Host::default().with_listener(addr.port(), l));
+    run_client(
+        &mut d,
+        app(move |now, event, io| match event {
+            Event::Start => {
+                io.connect(addr, None);
+            }
+            Event::Connected { sock, .. } => {
+                io.settimeout(sock, Some(Duration::from_millis(150)));
+                io.recv(sock, 10);
+                io.set_timer(0, now);
+            }
+            Event::Timer { .. } => io.print(format!("armed at {}", now.as_millis() / 1000)),
+            Event::SockError { error, .. } => {
+                assert_eq!(error, SockError::TimedOut);
+                io.print(format!("{error} after >=150ms: {}", now.as_millis() >= 150));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(
+        *lines.borrow(),
+        ["armed at 0", "timed out after >=150ms: true"]
+    );
+}
+
+#[test]
+fn timers_fire_in_order_and_cancel_and_rearm() {
+    let (mut d, lines) = driver();
+    run_client(
+        &mut d,
+        app(move |now, event, io| match event {
+            Event::Start => {
+                io.set_timer(1, now + Duration::from_millis(80));
+                io.set_timer(2, now + Duration::from_millis(30));
+                io.set_timer(3, now + Duration::from_millis(20));
+                io.cancel_timer(3);
+                io.set_timer(1, now + Duration::from_millis(10));
+            }
+            Event::Timer { id } => {
+                io.print(format!("timer {id}"));
+                if id == 2 {
+                    io.set_timer(4, now + Duration::from_millis(100));
+                    io.exit(0);
+                }
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), ["timer 1", "timer 2"]);
+}
+
+#[test]
+fn udp_echo_through_a_mapped_address() {
+    let (mut d, lines) = driver();
+    let server_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let real = server_socket.local_addr().unwrap();
+    let fake: SocketAddr = "10.0.0.1:9999".parse().unwrap();
+    d.map_addr(fake, real);
+    let server = app(move |_, event, io| match event {
+        Event::Start => {
+            let s = io.bind_udp(9999);
+            io.recvfrom(s, 1500);
+        }
+        Event::Datagram { sock, from, data } => {
+            io.sendto(sock, from, data);
+            io.recvfrom(sock, 1500);
+        }
+        _ => {}
+    });
+    d.add_app(server, Host::default().with_udp(9999, server_socket));
+    run_client(
+        &mut d,
+        app(move |_, event, io| match event {
+            Event::Start => {
+                let s = io.bind_udp(0);
+                io.sendto(s, fake, b"ping 1".to_vec());
+                io.recvfrom(s, 3);
+            }
+            Event::Datagram { from, data, .. } => {
+                assert_eq!(from, real);
+                io.print(String::from_utf8_lossy(&data));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    // recvfrom(3) truncates the datagram, as the OS call does.
+    assert_eq!(*lines.borrow(), ["pin"]);
+}
+
+#[test]
+fn listen_on_a_busy_port_fails_with_addr_in_use() {
+    let (mut d, lines) = driver();
+    let (_busy, addr) = free_listener();
+    let server = d.add_app(
+        app(move |_, event, io| match event {
+            Event::Start => {
+                io.listen(addr.port(), 5);
+            }
+            Event::ListenFailed { error, .. } => {
+                assert_eq!(error, ListenError::AddrInUse);
+                io.print(format!("{error}"));
+                io.exit(1);
+            }
+            _ => {}
+        }),
+        Host::default(),
+    );
+    assert_eq!(d.run_until_exited(&[server], LIMIT).unwrap(), Outcome::Done);
+    assert_eq!(*lines.borrow(), ["address already in use"]);
+    assert_eq!(
+        d.failure(server).unwrap().to_string(),
+        format!("address {addr} already in use")
+    );
+}
+
+#[test]
+fn close_right_after_sendall_still_delivers_every_byte() {
+    const LEN: usize = 3 << 20;
+    let (mut d, lines) = driver();
+    let (l, addr) = free_listener();
+    let server = app(move |_, event, io| match event {
+        Event::Start => {
+            io.listen(addr.port(), 5);
+        }
+        Event::Accepted { sock, .. } => {
+            io.sendall(sock, vec![7u8; LEN]);
+            io.close(sock);
+        }
+        _ => {}
+    });
+    d.add_app(server, Host::default().with_listener(addr.port(), l));
+    let mut total = 0usize;
+    run_client(
+        &mut d,
+        app(move |_, event, io| match event {
+            Event::Start => {
+                io.connect(addr, None);
+            }
+            Event::Connected { sock, .. } => io.recv(sock, 65536),
+            Event::Received { sock, data } if data.is_empty() => {
+                io.print(format!("{total} bytes then EOF"));
+                io.close(sock);
+                io.exit(0);
+            }
+            Event::Received { sock, data } => {
+                assert!(data.iter().all(|b| *b == 7));
+                total += data.len();
+                io.recv(sock, 65536);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), [format!("{LEN} bytes then EOF")]);
+    // The lingering socket was dropped once flushed.
+    assert_eq!(d.open_streams(), 0);
+}
+
+#[test]
+fn partial_send_reports_a_count() {
+    let (mut d, lines) = driver();
+    let (l, addr) = free_listener();
+    // The server accepts and never reads, so the client's buffers fill up.
+    let server = app(move |_, event, io| {
+        if event == Event::Start {
+            io.listen(addr.port(), 5);
+        }
+    });
+    d.add_app(server, Host::default().with_listener(addr.port(), l));
+    let big = 64 << 20;
+    run_client(
+        &mut d,
+        app(move |_, event, io| match event {
+            Event::Start => {
+                io.connect(addr, None);
+            }
+            Event::Connected { sock, .. } => io.send(sock, vec![1u8; big]),
+            Event::Sent { len, .. } => {
+                io.print(format!("partial: {}", len > 0 && len < big));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), ["partial: true"]);
+}
+
+#[test]
+fn stop_handle_ends_run_and_stop_accepting_closes_listeners() {
+    let (mut d, _) = driver();
+    let (l, addr) = free_listener();
+    d.add_app(
+        echo_server(addr.port(), 16),
+        Host::default().with_listener(addr.port(), l),
+    );
+    let stop = d.stop_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        stop.stop();
+    });
+    assert_eq!(d.run(LIMIT, |_| false).unwrap(), Outcome::Stopped);
+    t.join().unwrap();
+    d.stop_accepting();
+    let refused = std::net::TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}
