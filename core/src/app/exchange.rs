@@ -9,9 +9,9 @@
 //!
 //! Console lines (besides the shared server/client ones):
 //! * server and client: `Received: <text>`;
-//! * client: `Invalid UTF-8 from <peer>: <error>` or
+//! * client: `Bad text from <peer>: <error>` or
 //!   `Connection closed by <peer> before any data`, exit 1; the server closes a
-//!   connection that sends invalid UTF-8 with `Closing <peer>: invalid UTF-8: ...`.
+//!   connection that sends invalid UTF-8 with `Closing <peer>: invalid UTF-8 at byte <i>`.
 //!
 //! With raw framing a reply split across segments prints only its first piece:
 //! the lesson that `recv` returns what has arrived, not a message.
@@ -21,8 +21,9 @@ use alloc::vec::Vec;
 use super::client::{Flow, Session};
 use super::greet::{closed_early, print_text};
 use super::server::{Conn, Conns, Reject, Service};
-use super::stream::{Stream, utf8};
+use super::stream::Stream;
 use super::{AppSpec, Io};
+use crate::frame::text::utf8;
 use crate::time::Instant;
 
 pub const SERVER_HELLO: &str = "Hello, client! This is a longer message.";

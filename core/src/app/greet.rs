@@ -10,7 +10,7 @@
 //!
 //! Console lines (besides the shared server/client ones):
 //! * client: `<the text received>`, exit 0;
-//! * client: `Invalid UTF-8 from <peer>: <error>`, exit 1;
+//! * client: `Bad text from <peer>: <error>` (invalid UTF-8), exit 1;
 //! * client: `Connection closed by <peer> before any data`, exit 1.
 
 use alloc::format;
@@ -18,8 +18,9 @@ use alloc::vec::Vec;
 
 use super::client::{Flow, Session};
 use super::server::{Conn, Conns, Reject, Service};
-use super::stream::{Stream, utf8};
+use super::stream::Stream;
 use super::{AppSpec, Io};
+use crate::frame::text::utf8;
 use crate::time::Instant;
 
 /// The lesson's greeting.
@@ -78,7 +79,7 @@ pub(crate) fn print_text(s: &Stream, frame: &[u8], prefix: &str, io: &mut Io) ->
             Flow::Continue
         }
         Err(e) => {
-            io.print(format!("Invalid UTF-8 from {}: {e}", s.peer));
+            io.print(format!("Bad text from {}: {e}", s.peer));
             Flow::Exit(1)
         }
     }

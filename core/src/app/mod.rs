@@ -53,6 +53,8 @@ mod client;
 mod echo;
 mod exchange;
 mod greet;
+#[cfg(any(test, feature = "testkit"))]
+pub mod loopback;
 pub mod msg;
 mod server;
 mod spec;

@@ -31,6 +31,7 @@ use core::time::Duration;
 use super::msg::MsgError;
 use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockId};
+use crate::frame::text::Utf8Error;
 use crate::frame::{EncodeError, Framing};
 use crate::time::Instant;
 
@@ -38,7 +39,7 @@ use crate::time::Instant;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Reject {
     /// A text app got bytes that are not UTF-8.
-    Utf8(core::str::Utf8Error),
+    Utf8(Utf8Error),
     /// A structured app got bytes that do not decode as its messages.
     Msg(MsgError),
     /// A message that is not allowed at this point of the conversation.
@@ -50,7 +51,7 @@ pub(crate) enum Reject {
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reject::Utf8(e) => write!(f, "invalid UTF-8: {e}"),
+            Reject::Utf8(e) => write!(f, "{e}"),
             Reject::Msg(e) => write!(f, "{e}"),
             Reject::Protocol(why) => f.write_str(why),
             Reject::Encode(e) => write!(f, "cannot send: {e}"),

@@ -220,8 +220,3 @@ impl Stream {
         }
     }
 }
-
-/// Check that a frame is UTF-8 text.
-pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, core::str::Utf8Error> {
-    core::str::from_utf8(bytes)
-}

@@ -1,0 +1,537 @@
+//! Scenarios: a whole simulated network described as data.
+//!
+//! A [`Scenario`] names its hosts (name, IPv4 address, socket sizes, the apps they
+//! run as [`AppSpec`]s), the link [`Conditions`], scripted [`FaultSpec`]s at given
+//! times, the PRNG seed and the stop time. It reads from TOML ([`Scenario::from_toml`])
+//! or JSON ([`Scenario::from_json`]); every field has a default and unknown fields are
+//! errors. [`Scenario::validate`] checks what serde cannot (ranges, unique names and
+//! addresses, client targets that exist) and names the offending field.
+//!
+//! Times are whole milliseconds (`*_ms`), except latency and jitter which may be
+//! fractional milliseconds so sub-millisecond links can be described.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::{AppSpec, Role};
+
+/// The network between the hosts, the same in every direction unless a fault
+/// changes it. Probabilities are in `0.0..=1.0`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Conditions {
+    /// One-way propagation delay, milliseconds (fractions allowed).
+    pub latency_ms: f64,
+    /// Extra delay drawn uniformly from `0..=jitter_ms` per packet.
+    pub jitter_ms: f64,
+    /// Link speed in bits per second; 0 means no serialization delay.
+    pub bandwidth_bps: u64,
+    /// Packets that may wait for the link per direction before drop-tail (with a bandwidth).
+    pub queue: usize,
+    /// Probability that a packet is lost.
+    pub loss: f64,
+    /// Probability that a packet is delivered twice.
+    pub dup: f64,
+    /// Probability that a packet is held back so later packets overtake it.
+    pub reorder: f64,
+    /// Probability that one bit of a packet is flipped (the receiver drops it on its checksum).
+    pub corrupt: f64,
+    /// Largest IP packet a link carries, bytes (576..=9000).
+    pub mtu: u16,
+}
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Conditions {
+            latency_ms: 1.0,
+            jitter_ms: 0.0,
+            bandwidth_bps: 0,
+            queue: 64,
+            loss: 0.0,
+            dup: 0.0,
+            reorder: 0.0,
+            corrupt: 0.0,
+            mtu: 1500,
+        }
+    }
+}
+
+/// Smallest and largest [`Conditions::mtu`].
+pub const MTU_RANGE: core::ops::RangeInclusive<u16> = 576..=9000;
+
+impl Conditions {
+    /// Check ranges; `field` prefixes the field names in the error.
+    pub fn validate(&self, field: &str) -> Result<(), ScenarioError> {
+        let probs = [
+            ("loss", self.loss),
+            ("dup", self.dup),
+            ("reorder", self.reorder),
+            ("corrupt", self.corrupt),
+        ];
+        for (name, p) in probs {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}{name}"),
+                    Reason::Probability,
+                ));
+            }
+        }
+        for (name, ms) in [
+            ("latency_ms", self.latency_ms),
+            ("jitter_ms", self.jitter_ms),
+        ] {
+            if !(0.0..=3_600_000.0).contains(&ms) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}{name}"),
+                    Reason::Duration,
+                ));
+            }
+        }
+        if !MTU_RANGE.contains(&self.mtu) {
+            return Err(ScenarioError::invalid(format!("{field}mtu"), Reason::Mtu));
+        }
+        if self.queue == 0 {
+            return Err(ScenarioError::invalid(
+                format!("{field}queue"),
+                Reason::Zero,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One simulated machine.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostSpec {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    /// TCP maximum segment size this host announces and sends (sets its MTU to mss + 40).
+    pub mss: Option<u16>,
+    /// Per-socket receive buffer, bytes (also sets the advertised window).
+    pub rx_buffer: usize,
+    /// Per-socket send buffer, bytes (a small one makes `send()` partial).
+    pub tx_buffer: usize,
+    /// The programs this host runs, started at time zero in this order.
+    pub apps: Vec<AppSpec>,
+}
+
+impl Default for HostSpec {
+    fn default() -> Self {
+        HostSpec {
+            name: String::new(),
+            ip: Ipv4Addr::UNSPECIFIED,
+            mss: None,
+            rx_buffer: 65_535,
+            tx_buffer: 65_535,
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// Smallest and largest socket buffer a host may ask for.
+pub const BUFFER_RANGE: core::ops::RangeInclusive<usize> = 64..=(16 << 20);
+
+/// What a scripted fault does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Cut `a` and `b` apart both ways (packets are dropped).
+    #[default]
+    Partition,
+    /// Cut traffic from `a` to `b` only.
+    PartitionOneway,
+    /// Undo partitions between `a` and `b` (both ways).
+    Repair,
+    /// Hold packets between `a` and `b` (both ways) until released.
+    Hold,
+    /// Deliver what was held between `a` and `b`.
+    Release,
+    /// Drop the next packet matching `filter`.
+    DropNext,
+    /// Host `a` crashes: its sockets vanish without a FIN, its apps stop.
+    Crash,
+    /// Host `a` comes back and starts its apps again.
+    Restart,
+    /// Replace the link conditions with `conditions`.
+    SetConditions,
+}
+
+/// Which packets a [`FaultKind::DropNext`] matches; unset fields match anything.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PacketFilter {
+    /// Sending host name.
+    pub from: Option<String>,
+    /// Receiving host name.
+    pub to: Option<String>,
+    /// "arp", "tcp" or "udp".
+    pub proto: Option<Proto>,
+    /// Source or destination port.
+    pub port: Option<u16>,
+    /// TCP SYN flag set (true) or not (false).
+    pub syn: Option<bool>,
+    /// Carries payload (true) or not (false).
+    pub data: Option<bool>,
+}
+
+/// A protocol a [`PacketFilter`] can name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Arp,
+    Tcp,
+    Udp,
+}
+
+/// A fault applied at a given time.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at_ms: u64,
+    pub action: FaultKind,
+    /// First host (the only one for crash/restart; the sender for partition-oneway).
+    pub a: Option<String>,
+    /// Second host.
+    pub b: Option<String>,
+    /// For drop-next.
+    pub filter: Option<PacketFilter>,
+    /// For set-conditions.
+    pub conditions: Option<Conditions>,
+}
+
+/// A whole simulated network.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// What to watch for, for the lab (1-3 sentences).
+    pub description: String,
+    /// Seeds every random choice: same seed, same run.
+    pub seed: u64,
+    /// Virtual time at which the run stops, milliseconds.
+    pub stop_ms: u64,
+    pub conditions: Conditions,
+    pub hosts: Vec<HostSpec>,
+    pub faults: Vec<FaultSpec>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: String::new(),
+            description: String::new(),
+            seed: 1,
+            stop_ms: 60_000,
+            conditions: Conditions::default(),
+            hosts: Vec::new(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// What is wrong with a field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reason {
+    Probability,
+    Duration,
+    Mtu,
+    Mss,
+    Buffer,
+    Zero,
+    Empty,
+    DuplicateName,
+    DuplicateAddress,
+    BadAddress,
+    UnknownHost,
+    NoServer,
+    Missing,
+    TooMany,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::Probability => "must be a probability between 0.0 and 1.0",
+            Reason::Duration => "must be between 0 and 3600000 milliseconds",
+            Reason::Mtu => "must be between 576 and 9000",
+            Reason::Mss => "must be between 64 and 8960",
+            Reason::Buffer => "must be between 64 bytes and 16 MiB",
+            Reason::Zero => "must not be zero",
+            Reason::Empty => "must not be empty",
+            Reason::DuplicateName => "names a host twice",
+            Reason::DuplicateAddress => "gives two hosts the same address",
+            Reason::BadAddress => "must be a unicast IPv4 address",
+            Reason::UnknownHost => "names no host of the scenario",
+            Reason::NoServer => "a client needs a server address",
+            Reason::Missing => "is required for this fault",
+            Reason::TooMany => "is too large",
+        })
+    }
+}
+
+/// A scenario that could not be read or makes no sense.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ScenarioError {
+    /// The text is not valid TOML/JSON or does not fit the format.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A field has a value the simulator cannot use.
+    Invalid { field: String, reason: Reason },
+}
+
+impl ScenarioError {
+    fn invalid(field: impl Into<String>, reason: Reason) -> Self {
+        ScenarioError::Invalid {
+            field: field.into(),
+            reason,
+        }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScenarioError::Syntax {
+                line,
+                column,
+                message,
+            } => write!(f, "scenario line {line}:{column}: {message}"),
+            ScenarioError::Invalid { field, reason } => {
+                write!(f, "scenario field `{field}` {reason}")
+            }
+        }
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+impl Scenario {
+    /// Read a scenario from TOML and validate it.
+    pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
+        let sc: Scenario = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            ScenarioError::Syntax {
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        sc.validate()?;
+        Ok(sc)
+    }
+
+    /// Read a scenario from JSON and validate it.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let sc: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        sc.validate()?;
+        Ok(sc)
+    }
+
+    /// The index of the host called `name`.
+    pub fn host_index(&self, name: &str) -> Option<usize> {
+        self.hosts.iter().position(|h| h.name == name)
+    }
+
+    /// Check everything serde cannot: ranges, unique names/addresses, targets that exist.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        self.conditions.validate("conditions.")?;
+        if self.stop_ms == 0 {
+            return Err(ScenarioError::invalid("stop_ms", Reason::Zero));
+        }
+        if self.hosts.len() > 60_000 {
+            return Err(ScenarioError::invalid("hosts", Reason::TooMany));
+        }
+        for (i, h) in self.hosts.iter().enumerate() {
+            let field = |f: &str| format!("hosts[{i}].{f}");
+            if h.name.is_empty() {
+                return Err(ScenarioError::invalid(field("name"), Reason::Empty));
+            }
+            let octets = h.ip.octets();
+            if h.ip.is_unspecified()
+                || h.ip.is_broadcast()
+                || h.ip.is_multicast()
+                || h.ip.is_loopback()
+                || octets[3] == 0
+                || octets[3] == 255
+            {
+                return Err(ScenarioError::invalid(field("ip"), Reason::BadAddress));
+            }
+            if let Some(mss) = h.mss
+                && !(64..=8960).contains(&mss)
+            {
+                return Err(ScenarioError::invalid(field("mss"), Reason::Mss));
+            }
+            if !BUFFER_RANGE.contains(&h.rx_buffer) {
+                return Err(ScenarioError::invalid(field("rx_buffer"), Reason::Buffer));
+            }
+            if !BUFFER_RANGE.contains(&h.tx_buffer) {
+                return Err(ScenarioError::invalid(field("tx_buffer"), Reason::Buffer));
+            }
+            if self.hosts.iter().take(i).any(|o| o.name == h.name) {
+                return Err(ScenarioError::invalid(field("name"), Reason::DuplicateName));
+            }
+            if self.hosts.iter().take(i).any(|o| o.ip == h.ip) {
+                return Err(ScenarioError::invalid(
+                    field("ip"),
+                    Reason::DuplicateAddress,
+                ));
+            }
+            for (j, app) in h.apps.iter().enumerate() {
+                let field = |f: &str| format!("hosts[{i}].apps[{j}].{f}");
+                if app.role == Role::Client {
+                    let Some(server) = app.server else {
+                        return Err(ScenarioError::invalid(field("server"), Reason::NoServer));
+                    };
+                    let known = match server.ip() {
+                        IpAddr::V4(ip) => self.hosts.iter().any(|o| o.ip == ip),
+                        IpAddr::V6(_) => false,
+                    };
+                    if !known || server.port() == 0 {
+                        return Err(ScenarioError::invalid(field("server"), Reason::UnknownHost));
+                    }
+                } else if app.port == 0 {
+                    return Err(ScenarioError::invalid(field("port"), Reason::Zero));
+                }
+                if app.recv_max == 0 {
+                    return Err(ScenarioError::invalid(field("recv_max"), Reason::Zero));
+                }
+            }
+        }
+        for (i, fault) in self.faults.iter().enumerate() {
+            self.validate_fault(i, fault)?;
+        }
+        Ok(())
+    }
+
+    fn validate_fault(&self, i: usize, fault: &FaultSpec) -> Result<(), ScenarioError> {
+        let field = |f: &str| format!("faults[{i}].{f}");
+        let host = |name: &Option<String>, f: &str| match name {
+            None => Err(ScenarioError::invalid(field(f), Reason::Missing)),
+            Some(n) if self.host_index(n).is_none() => {
+                Err(ScenarioError::invalid(field(f), Reason::UnknownHost))
+            }
+            Some(_) => Ok(()),
+        };
+        match fault.action {
+            FaultKind::Partition
+            | FaultKind::PartitionOneway
+            | FaultKind::Repair
+            | FaultKind::Hold
+            | FaultKind::Release => {
+                host(&fault.a, "a")?;
+                host(&fault.b, "b")?;
+            }
+            FaultKind::Crash | FaultKind::Restart => host(&fault.a, "a")?,
+            FaultKind::DropNext => {
+                let Some(filter) = &fault.filter else {
+                    return Err(ScenarioError::invalid(field("filter"), Reason::Missing));
+                };
+                for (name, f) in [(&filter.from, "filter.from"), (&filter.to, "filter.to")] {
+                    if name.is_some() {
+                        host(name, f)?;
+                    }
+                }
+            }
+            FaultKind::SetConditions => match &fault.conditions {
+                None => return Err(ScenarioError::invalid(field("conditions"), Reason::Missing)),
+                Some(c) => c.validate(&field("conditions."))?,
+            },
+        }
+        Ok(())
+    }
+}
+
+/// serde_json appends " at line L column C"; the error carries those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"
+name = "t"
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+[[hosts.apps]]
+app = "greet"
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+[[hosts.apps]]
+app = "greet"
+role = "client"
+server = "10.0.0.1:12345"
+"#;
+
+    #[test]
+    fn reads_toml_with_defaults() {
+        let sc = Scenario::from_toml(TWO).unwrap();
+        assert_eq!(sc.hosts.len(), 2);
+        assert_eq!(sc.conditions, Conditions::default());
+        assert_eq!(sc.hosts[1].apps[0].role, Role::Client);
+    }
+
+    #[test]
+    fn unknown_field_names_line_and_column() {
+        let err = Scenario::from_toml("name = \"x\"\nlatncy = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2:1"), "{text}");
+        assert!(text.contains("latncy"), "{text}");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let bad = TWO.replace("name = \"t\"", "name = \"t\"\n[conditions]\nloss = 1.5");
+        let err = Scenario::from_toml(&bad).unwrap_err();
+        assert_eq!(
+            err,
+            ScenarioError::Invalid {
+                field: "conditions.loss".into(),
+                reason: Reason::Probability
+            }
+        );
+        let dup = TWO.replace("10.0.0.2\"", "10.0.0.1\"");
+        let err = Scenario::from_toml(&dup).unwrap_err().to_string();
+        assert!(err.contains("hosts[1].ip"), "{err}");
+        let nowhere = TWO.replace("10.0.0.1:12345", "10.0.0.9:12345");
+        let err = Scenario::from_toml(&nowhere).unwrap_err().to_string();
+        assert!(err.contains("hosts[1].apps[0].server"), "{err}");
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let sc = Scenario::from_toml(TWO).unwrap();
+        let json = serde_json::to_string(&sc).unwrap();
+        assert_eq!(Scenario::from_json(&json).unwrap(), sc);
+        let err = Scenario::from_json("{\"seed\": \"x\"}").unwrap_err();
+        assert!(
+            matches!(err, ScenarioError::Syntax { line: 1, .. }),
+            "{err}"
+        );
+    }
+}

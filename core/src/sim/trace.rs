@@ -1,0 +1,456 @@
+//! The trace: every event of a run as a typed [`Record`].
+//!
+//! Records are `serde::Serialize` with stable field names (JSON lines via
+//! `serde_json::to_string`, one record per line) and render as tcpdump-like text
+//! with [`to_text`]. Times serialize as whole microseconds of virtual time.
+//!
+//! * [`Record::Packet`]: one frame's journey, emitted when its fate is known
+//!   (arrival or drop): stable `id`, `sent_at` and `at`, sender and receiver host,
+//!   decoded Ethernet/ARP/IPv4/TCP/UDP headers, [`Fate`], retransmission mark.
+//! * [`Record::State`]: a TCP socket changed state.
+//! * [`Record::Call`]: an app's socket call and its outcome (`accept() -> 10.0.0.2:49152`).
+//! * [`Record::Console`]: a line an app printed.
+//! * [`Record::Fault`]: a fault applied (partition, crash, ...).
+
+use alloc::string::String;
+use core::fmt::{self, Write};
+use core::net::{Ipv4Addr, SocketAddr};
+
+use serde::{Serialize, Serializer};
+
+use crate::time::Instant;
+
+fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(t.as_micros())
+}
+
+/// What became of a packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// Arrived intact.
+    Delivered,
+    /// An extra copy made by the network (`dup`), delivered.
+    Duplicated,
+    /// Arrived with a flipped bit; the receiver drops it on its checksum.
+    Corrupted,
+    /// Lost on the link (`loss`).
+    Lost,
+    /// Dropped because the two hosts are partitioned.
+    Partitioned,
+    /// Dropped because the link queue was full (drop-tail).
+    QueueFull,
+    /// Dropped by a `drop_next` filter.
+    Filtered,
+    /// A SYN dropped because the listener's backlog was full.
+    BacklogFull,
+    /// The receiving host was down (crashed).
+    HostDown,
+    /// No host has the destination address.
+    NoRoute,
+    /// Larger than the link MTU.
+    TooBig,
+}
+
+impl Fate {
+    /// Did the frame reach the receiver's stack?
+    pub fn arrived(self) -> bool {
+        matches!(self, Fate::Delivered | Fate::Duplicated | Fate::Corrupted)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Delivered => "delivered",
+            Fate::Duplicated => "duplicate",
+            Fate::Corrupted => "corrupted",
+            Fate::Lost => "lost",
+            Fate::Partitioned => "dropped: partition",
+            Fate::QueueFull => "dropped: queue full",
+            Fate::Filtered => "dropped: filter",
+            Fate::BacklogFull => "dropped: backlog full",
+            Fate::HostDown => "dropped: host down",
+            Fate::NoRoute => "dropped: no route",
+            Fate::TooBig => "dropped: too big",
+        }
+    }
+}
+
+fn mac<S: Serializer>(m: &[u8; 6], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&Mac(*m))
+}
+
+/// Formats a MAC address as `02:00:00:00:00:01`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+/// Ethernet II header. MACs serialize as `02:00:00:00:00:01`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct EthHeader {
+    #[serde(serialize_with = "mac")]
+    pub src: [u8; 6],
+    #[serde(serialize_with = "mac")]
+    pub dst: [u8; 6],
+    pub ethertype: u16,
+}
+
+/// ARP over Ethernet/IPv4.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ArpHeader {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    #[serde(serialize_with = "mac")]
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    #[serde(serialize_with = "mac")]
+    pub target_mac: [u8; 6],
+    pub target_ip: Ipv4Addr,
+}
+
+/// IPv4 header.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Ipv4Header {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ident: u16,
+    pub ttl: u8,
+    pub protocol: u8,
+    pub total_len: u16,
+    pub checksum_ok: bool,
+}
+
+/// TCP header; `seq`/`ack` are relative to each side's ISN as Wireshark shows them.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct TcpHeader {
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Serializes as tcpdump's flag letters: `S`, `S.`, `.`, `P.`, `F.`, `R.`.
+    pub flags: TcpFlags,
+    pub seq: u32,
+    pub ack: u32,
+    pub raw_seq: u32,
+    pub raw_ack: u32,
+    pub window: u16,
+    /// MSS option, on SYNs.
+    pub mss: Option<u16>,
+    pub checksum_ok: bool,
+}
+
+/// UDP header.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct UdpHeader {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub len: u16,
+    pub checksum_ok: bool,
+}
+
+/// TCP flags; `Display`/serde give tcpdump's letters (`S.` is SYN+ACK).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub fin: bool,
+    pub psh: bool,
+    pub rst: bool,
+    pub ack: bool,
+}
+
+impl fmt::Display for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (on, c) in [
+            (self.syn, "S"),
+            (self.fin, "F"),
+            (self.psh, "P"),
+            (self.rst, "R"),
+            (self.ack, "."),
+        ] {
+            if on {
+                f.write_str(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for TcpFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One frame from one host to another.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct PacketRecord {
+    /// Stable per run, in sending order; copies made by `dup` get their own id.
+    pub id: u64,
+    #[serde(serialize_with = "micros")]
+    pub sent_at: Instant,
+    /// Arrival time, or when the drop happened.
+    #[serde(serialize_with = "micros")]
+    pub at: Instant,
+    pub from: String,
+    pub to: String,
+    pub fate: Fate,
+    /// Wireshark's `[TCP Retransmission]`: this data/SYN/FIN was sent before.
+    pub retransmission: bool,
+    /// Frame length in bytes.
+    pub len: usize,
+    pub eth: EthHeader,
+    pub arp: Option<ArpHeader>,
+    pub ipv4: Option<Ipv4Header>,
+    pub tcp: Option<TcpHeader>,
+    pub udp: Option<UdpHeader>,
+    /// TCP/UDP payload length.
+    pub payload_len: usize,
+    /// The first payload bytes, printable ASCII as is, the rest as `.`.
+    pub preview: String,
+}
+
+/// TCP states as RFC 793 names them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub enum TcpState {
+    #[serde(rename = "CLOSED")]
+    Closed,
+    #[serde(rename = "LISTEN")]
+    Listen,
+    #[serde(rename = "SYN-SENT")]
+    SynSent,
+    #[serde(rename = "SYN-RECEIVED")]
+    SynReceived,
+    #[serde(rename = "ESTABLISHED")]
+    Established,
+    #[serde(rename = "FIN-WAIT-1")]
+    FinWait1,
+    #[serde(rename = "FIN-WAIT-2")]
+    FinWait2,
+    #[serde(rename = "CLOSE-WAIT")]
+    CloseWait,
+    #[serde(rename = "CLOSING")]
+    Closing,
+    #[serde(rename = "LAST-ACK")]
+    LastAck,
+    #[serde(rename = "TIME-WAIT")]
+    TimeWait,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::Closed => "CLOSED",
+            TcpState::Listen => "LISTEN",
+            TcpState::SynSent => "SYN-SENT",
+            TcpState::SynReceived => "SYN-RECEIVED",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN-WAIT-1",
+            TcpState::FinWait2 => "FIN-WAIT-2",
+            TcpState::CloseWait => "CLOSE-WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST-ACK",
+            TcpState::TimeWait => "TIME-WAIT",
+        }
+    }
+}
+
+impl From<smoltcp::socket::tcp::State> for TcpState {
+    fn from(s: smoltcp::socket::tcp::State) -> Self {
+        use smoltcp::socket::tcp::State as S;
+        match s {
+            S::Closed => TcpState::Closed,
+            S::Listen => TcpState::Listen,
+            S::SynSent => TcpState::SynSent,
+            S::SynReceived => TcpState::SynReceived,
+            S::Established => TcpState::Established,
+            S::FinWait1 => TcpState::FinWait1,
+            S::FinWait2 => TcpState::FinWait2,
+            S::CloseWait => TcpState::CloseWait,
+            S::Closing => TcpState::Closing,
+            S::LastAck => TcpState::LastAck,
+            S::TimeWait => TcpState::TimeWait,
+        }
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A TCP socket changed state.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct StateRecord {
+    #[serde(serialize_with = "micros")]
+    pub at: Instant,
+    pub host: String,
+    pub local: SocketAddr,
+    pub remote: Option<SocketAddr>,
+    pub from: TcpState,
+    pub to: TcpState,
+}
+
+/// A socket call made by an app, and what it returned.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct CallRecord {
+    #[serde(serialize_with = "micros")]
+    pub at: Instant,
+    pub host: String,
+    /// Index of the app on its host.
+    pub app: u32,
+    /// The app's socket id, if the call is about a socket.
+    pub sock: Option<u32>,
+    /// As Python spells it: `recv(1024)`, `accept()`, `connect(('10.0.0.1', 12345))`.
+    pub call: String,
+    /// `24 bytes`, `10.0.0.2:49152`, `ok`, `ConnectionRefusedError`, ...
+    pub result: String,
+}
+
+/// A line printed by an app.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ConsoleRecord {
+    #[serde(serialize_with = "micros")]
+    pub at: Instant,
+    pub host: String,
+    pub app: u32,
+    pub line: String,
+}
+
+/// A fault applied to the network or a host.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct FaultRecord {
+    #[serde(serialize_with = "micros")]
+    pub at: Instant,
+    /// `partition client server`, `crash server`, ...
+    pub fault: String,
+}
+
+/// One trace entry. JSON: `{"kind":"packet",...}` etc.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Packet(PacketRecord),
+    State(StateRecord),
+    Call(CallRecord),
+    Console(ConsoleRecord),
+    Fault(FaultRecord),
+}
+
+impl Record {
+    /// When it happened (a packet's arrival or drop time).
+    pub fn at(&self) -> Instant {
+        match self {
+            Record::Packet(p) => p.at,
+            Record::State(s) => s.at,
+            Record::Call(c) => c.at,
+            Record::Console(c) => c.at,
+            Record::Fault(f) => f.at,
+        }
+    }
+
+    pub fn as_packet(&self) -> Option<&PacketRecord> {
+        match self {
+            Record::Packet(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// One tcpdump-like line, no trailing newline.
+pub fn to_text(record: &Record) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_text(&mut s, record);
+    s
+}
+
+fn write_text(s: &mut String, record: &Record) -> fmt::Result {
+    match record {
+        Record::Packet(p) => write_packet(s, p),
+        Record::State(r) => {
+            write!(s, "{} {} {}", r.at, r.host, r.local)?;
+            if let Some(remote) = r.remote {
+                write!(s, " <-> {remote}")?;
+            }
+            write!(s, " {} -> {}", r.from, r.to)
+        }
+        Record::Call(c) => write!(s, "{} {} {} -> {}", c.at, c.host, c.call, c.result),
+        Record::Console(c) => write!(s, "{} {} | {}", c.at, c.host, c.line),
+        Record::Fault(f) => write!(s, "{} fault: {}", f.at, f.fault),
+    }
+}
+
+fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
+    write!(s, "{} {} > {} ", p.at, p.from, p.to)?;
+    if p.retransmission {
+        s.push_str("[TCP Retransmission] ");
+    }
+    if let Some(arp) = &p.arp {
+        if arp.op == 1 {
+            write!(
+                s,
+                "ARP, Request who-has {} tell {}",
+                arp.target_ip, arp.sender_ip
+            )?;
+        } else {
+            write!(
+                s,
+                "ARP, Reply {} is-at {}",
+                arp.sender_ip,
+                Mac(arp.sender_mac)
+            )?;
+        }
+        write!(s, ", length {}", p.len)?;
+    } else if let Some(ip) = &p.ipv4 {
+        if let Some(t) = &p.tcp {
+            write!(
+                s,
+                "IP {}.{} > {}.{}: Flags [{}], seq {}",
+                ip.src, t.src_port, ip.dst, t.dst_port, t.flags, t.seq
+            )?;
+            let span = p.payload_len + usize::from(t.flags.syn) + usize::from(t.flags.fin);
+            if p.payload_len > 0 {
+                write!(s, ":{}", u64::from(t.seq) + p.payload_len as u64)?;
+            } else if span > 1 {
+                write!(s, ":{}", u64::from(t.seq) + span as u64)?;
+            }
+            if t.flags.ack {
+                write!(s, ", ack {}", t.ack)?;
+            }
+            write!(s, ", win {}", t.window)?;
+            if let Some(mss) = t.mss {
+                write!(s, ", options [mss {mss}]")?;
+            }
+            write!(s, ", length {}", p.payload_len)?;
+        } else if let Some(u) = &p.udp {
+            write!(
+                s,
+                "IP {}.{} > {}.{}: UDP, length {}",
+                ip.src, u.src_port, ip.dst, u.dst_port, p.payload_len
+            )?;
+        } else {
+            write!(
+                s,
+                "IP {} > {}: proto {}, length {}",
+                ip.src, ip.dst, ip.protocol, p.len
+            )?;
+        }
+    } else {
+        write!(s, "ethertype 0x{:04x}, length {}", p.eth.ethertype, p.len)?;
+    }
+    if !p.preview.is_empty() {
+        write!(s, " \"{}\"", p.preview)?;
+    }
+    if p.fate != Fate::Delivered {
+        write!(s, " [{}]", p.fate.as_str())?;
+    }
+    Ok(())
+}
