@@ -1,20 +1,233 @@
-//! `cargo xtask lab` (PLACEHOLDER: to be built by the browser-lab work).
+//! `cargo xtask lab`: build the browser lab and serve it; `browser_tests()`.
+//!
+//! The build works on a fresh machine: it adds the wasm32 target when missing,
+//! installs wasm-bindgen-cli at exactly the version Cargo.lock pins (without
+//! `--locked`, whose lock file names a crate the registry does not serve),
+//! builds `sockbox-wasm` with the `wasm-release` profile, runs
+//! `wasm-bindgen --target web` into the gitignored `www/pkg`, and shrinks the
+//! result with `wasm-opt` when binaryen is installed. The page is then served
+//! from `www/` on 127.0.0.1 only (see [`crate::serve`]).
+//!
+//! `browser_tests()` (run by `cargo xtask test`) builds the lab, serves it on a
+//! free loopback port, installs the playwright-core tests' npm packages with
+//! `npm ci` when missing and Debian's chromium when missing, runs the headless
+//! Chromium tests, then the cross-target determinism check (native traces vs
+//! the same scenarios and seeds run by the wasm build under node).
 
-use anyhow::{Result, bail};
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
 use clap::Args;
+
+use crate::serve;
+use crate::util::{self, cargo, ensure_target, output, root};
+
+/// Where Debian installs chromium; the browser tests never download a browser.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[derive(Args)]
 pub struct LabArgs {
     /// Port to serve the lab on (127.0.0.1 only).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// Build only; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
-pub fn run(_args: LabArgs) -> Result<()> {
-    bail!("the lab is not built yet")
+pub fn run(args: LabArgs) -> Result<()> {
+    build()?;
+    if args.no_serve {
+        return Ok(());
+    }
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    println!(
+        "sockbox lab: http://127.0.0.1:{}/  (Ctrl-C to stop)",
+        args.port
+    );
+    serve::serve_forever(listener, root().join("www"))
 }
 
-/// The headless-Chromium tests (none yet).
+/// The version of `wasm-bindgen` that Cargo.lock pins.
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(v.trim_matches('"').to_string());
+        }
+    }
+    bail!("Cargo.lock names no wasm-bindgen package")
+}
+
+/// Install wasm-bindgen-cli at `version` unless that exact version is on PATH.
+fn ensure_wasm_bindgen(version: &str) -> Result<()> {
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    // `wasm-bindgen 0.2.130`
+    if have.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: wasm-bindgen-cli {version} is needed (found: {}); installing (about 4 minutes, once)",
+        if have.trim().is_empty() {
+            "none"
+        } else {
+            have.trim()
+        }
+    );
+    util::run(cargo().args(["install", "wasm-bindgen-cli", "--version", version]))
+}
+
+/// The wasm-bindgen output directory the page imports from.
+pub fn pkg_dir() -> PathBuf {
+    root().join("www").join("pkg")
+}
+
+/// Build the wasm lab into `www/pkg`. Returns the path of the final `.wasm`.
+pub fn build() -> Result<PathBuf> {
+    ensure_target("wasm32-unknown-unknown")?;
+    ensure_wasm_bindgen(&locked_wasm_bindgen_version()?)?;
+    util::run(cargo().args([
+        "build",
+        "-p",
+        "sockbox-wasm",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let raw = target_dir()
+        .join("wasm32-unknown-unknown")
+        .join("wasm-release")
+        .join("sockbox_wasm.wasm");
+    let pkg = pkg_dir();
+    fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
+    util::run(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&pkg)
+            .arg(&raw),
+    )?;
+    let out = pkg.join("sockbox_wasm_bg.wasm");
+    optimize(&out);
+    let size = fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    eprintln!("xtask: lab built: {} ({size} bytes)", out.display());
+    Ok(out)
+}
+
+/// `wasm-opt -Os` in place when binaryen is installed; a failure only warns.
+fn optimize(wasm: &Path) {
+    let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
+        eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~10% smaller wasm)");
+        return;
+    };
+    let tmp = wasm.with_extension("opt.wasm");
+    let status = Command::new("wasm-opt")
+        .args(["-Os", "--all-features", "--strip-debug"])
+        .arg(wasm)
+        .arg("-o")
+        .arg(&tmp)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            if let Err(e) = fs::rename(&tmp, wasm) {
+                eprintln!("xtask: could not replace the wasm with wasm-opt's output: {e}");
+            }
+        }
+        _ => {
+            let _ = fs::remove_file(&tmp);
+            eprintln!(
+                "xtask: {} failed; keeping the unoptimised wasm",
+                version.trim()
+            );
+        }
+    }
+}
+
+/// cargo's target directory for this workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The playwright-core tests' folder.
+fn browser_dir() -> PathBuf {
+    root().join("tests").join("browser")
+}
+
+/// `npm ci` in tests/browser when playwright-core is not installed there.
+fn ensure_npm_deps() -> Result<()> {
+    let dir = browser_dir();
+    if dir.join("node_modules").join("playwright-core").is_dir() {
+        return Ok(());
+    }
+    util::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )
+}
+
+/// Debian's chromium, installed with apt when missing (CI runs as root).
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: {CHROMIUM} is missing; installing Debian's chromium");
+    util::run(Command::new("apt-get").args(["update", "-qq"]))?;
+    util::run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium"]))
+}
+
+/// The headless-Chromium tests and the cross-target determinism check.
 pub fn browser_tests() -> Result<()> {
-    Ok(())
+    build()?;
+    ensure_npm_deps()?;
+    ensure_chromium()?;
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    let port = listener.local_addr()?.port();
+    let www = root().join("www");
+    std::thread::spawn(move || serve::serve_forever(listener, www));
+    let dir = browser_dir();
+    let artifacts = dir.join("artifacts");
+    fs::create_dir_all(&artifacts)?;
+    util::run(
+        Command::new("node")
+            .arg(dir.join("lab.test.mjs"))
+            .env("LAB_URL", format!("http://127.0.0.1:{port}/"))
+            .env("CHROMIUM", CHROMIUM)
+            .env("ARTIFACTS", &artifacts)
+            .current_dir(&dir),
+    )?;
+    determinism(&artifacts)
+}
+
+/// Native traces vs wasm (node) traces of the same scenarios and seeds, byte for byte.
+fn determinism(artifacts: &Path) -> Result<()> {
+    let native = artifacts.join("traces-native.json");
+    let traces = output(cargo().args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "sockbox-wasm",
+        "--example",
+        "traces",
+    ]))?;
+    fs::write(&native, traces)?;
+    util::run(
+        Command::new("node")
+            .arg(browser_dir().join("determinism.mjs"))
+            .arg(&native)
+            .arg(pkg_dir()),
+    )
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod lab;
+mod serve;
 mod test;
 mod util;
 

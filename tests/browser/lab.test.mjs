@@ -1,0 +1,199 @@
+// End-to-end tests of the lab in real headless Chromium (Debian's, never a
+// downloaded one), driven by playwright-core. Run by `cargo xtask test`, which
+// serves www/ on a loopback port and passes LAB_URL, CHROMIUM and ARTIFACTS.
+// Each test saves a screenshot of its last state to ARTIFACTS/<test>.png.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const URL = process.env.LAB_URL || 'http://127.0.0.1:8000/';
+const ARTIFACTS = process.env.ARTIFACTS || join(process.cwd(), 'artifacts');
+const profile = mkdtempSync(join(tmpdir(), 'sockbox-chromium-'));
+mkdirSync(ARTIFACTS, { recursive: true });
+let context, page;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(/^http:\/\/127\.0\.0\.1:\d+\//.test(URL), `tests only talk to loopback, not ${URL}`);
+  // A fresh profile directory (the --user-data-dir) per run.
+  context = await chromium.launchPersistentContext(profile, {
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // Nothing may be loaded from outside the lab's own server.
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(URL) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    pageErrors.push(`request to outside: ${u}`);
+    return route.abort();
+  });
+});
+
+after(async () => {
+  await context?.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+afterEach(async (t) => {
+  if (page) {
+    await page.screenshot({ path: join(ARTIFACTS, `${t.name.replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true });
+    await page.close();
+    page = null;
+  }
+  assert.deepEqual(pageErrors.splice(0), [], 'page errors');
+});
+
+async function openLab(hash = '') {
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+  await page.goto(URL + hash);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+  return page;
+}
+
+const stepNo = () => page.$eval('#step-no', (e) => Number(e.textContent));
+const rows = () => page.$$eval('#pk-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+const consoles = () => page.$$eval('#host-cards .console', (cs) => cs.map((c) => c.textContent).join('\n---\n'));
+const bannerShown = () => page.$eval('#banner', (b) => !b.hidden);
+const ladderLabels = () => page.$$eval('#ladder text.lbl', (ts) => ts.map((t) => t.textContent));
+
+async function choose(lesson) {
+  await page.selectOption('#lesson', lesson);
+  await page.waitForFunction((l) => location.hash.includes(`lesson=${l}`), lesson);
+  assert.equal(await stepNo(), 0);
+}
+
+// Press Step until `pred` holds; returns the step number reached.
+async function stepUntil(pred, max = 200) {
+  for (let i = 0; i < max; i++) {
+    if (await pred()) return stepNo();
+    if (await page.$eval('#btn-step', (b) => b.disabled)) break;
+    await page.click('#btn-step');
+  }
+  assert.fail('condition not reached by stepping');
+}
+
+test('page loads with every lesson and no error', async () => {
+  await openLab();
+  const lessons = await page.$$eval('#lesson option', (os) => os.map((o) => o.value).filter(Boolean));
+  for (const l of ['hello', 'exchange', 'partial-recv', 'timeout-retry', 'many-clients', 'tcp-vs-udp', 'chat']) {
+    assert.ok(lessons.includes(l), `lesson ${l} is offered (have ${lessons})`);
+  }
+  assert.equal(await bannerShown(), false);
+  assert.ok((await page.textContent('#lesson-text')).length > 20, 'the lesson is explained');
+});
+
+test('hello: stepping shows the SYN in the packet list and the ladder', async () => {
+  await openLab();
+  await choose('hello');
+  const n = await stepUntil(async () => (await rows()).some((r) => r.includes('[SYN]')));
+  assert.ok(n >= 1);
+  const syn = (await rows()).find((r) => r.includes('[SYN]'));
+  assert.match(syn, /TCP/);
+  assert.ok((await ladderLabels()).some((l) => l.includes('[SYN]')), 'ladder has a SYN arrow');
+  const cur = await page.textContent('#step-no');
+  assert.equal(Number(cur), n);
+});
+
+test('hello: run to the end prints the greeting in the client console', async () => {
+  await openLab();
+  await choose('hello');
+  await page.keyboard.press('e'); // keyboard shortcut for Run to end
+  await page.waitForSelector('#done-flag:not([hidden])');
+  assert.match(await consoles(), /Thank you for connecting/);
+  assert.ok(await stepNo() > 5);
+});
+
+test('hello: step back returns to the previous state', async () => {
+  await openLab();
+  await choose('hello');
+  const seen = [];
+  for (let i = 0; i < 12; i++) {
+    seen.push({ rows: await rows(), consoles: await consoles(), step: await stepNo() });
+    await page.keyboard.press('ArrowRight');
+  }
+  const before = { rows: await rows(), consoles: await consoles(), step: await stepNo() };
+  assert.equal(before.step, 12);
+  await page.click('#btn-back');
+  const back = { rows: await rows(), consoles: await consoles(), step: await stepNo() };
+  assert.equal(back.step, 11);
+  assert.deepEqual(back, seen[11], 'state after Back equals the state first seen at step 11');
+  assert.notDeepEqual(back.rows.concat(back.consoles), before.rows.concat(before.consoles));
+});
+
+test('tcp-vs-udp: loss causes a marked retransmission', async () => {
+  await openLab();
+  await choose('tcp-vs-udp');
+  await page.fill('#conditions input[name=loss]', '0.3');
+  await page.click('#conditions button[type=submit]');
+  assert.equal(await bannerShown(), false);
+  assert.match(await page.textContent('#interventions'), /loss 0.3/);
+  await page.click('#btn-end');
+  await page.waitForSelector('#done-flag:not([hidden])');
+  const retrans = await page.$$eval('#pk-table tbody tr.retrans', (trs) => trs.map((t) => t.textContent));
+  assert.ok(retrans.length > 0, 'a retransmission is listed');
+  assert.match(retrans[0], /TCP Retransmission/);
+  assert.ok((await ladderLabels()).some((l) => l.startsWith('[retrans]')), 'ladder marks it');
+  assert.ok((await rows()).some((r) => /lost/.test(r)), 'a lost packet is listed');
+});
+
+test('pcap download has a libpcap header and records', async () => {
+  await openLab('#lesson=hello');
+  await page.click('#btn-end');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#btn-pcap')]);
+  const file = join(profile, 'run.pcap');
+  await download.saveAs(file);
+  const b = readFileSync(file);
+  assert.ok(b.length > 24 + 16, 'has records');
+  assert.equal(b.readUInt32LE(0), 0xa1b2c3d4, 'magic (microsecond pcap)');
+  assert.equal(b.readUInt16LE(4), 2, 'major version');
+  assert.equal(b.readUInt16LE(6), 4, 'minor version');
+  assert.equal(b.readUInt32LE(20), 1, 'link type Ethernet');
+  assert.match(download.suggestedFilename(), /\.pcap$/);
+});
+
+test('a shared URL reopens the same step', async () => {
+  await openLab();
+  await choose('tcp-vs-udp');
+  await page.fill('#conditions input[name=loss]', '0.2');
+  await page.click('#conditions button[type=submit]');
+  for (let i = 0; i < 15; i++) await page.click('#btn-step');
+  const url = page.url();
+  const want = { step: await stepNo(), rows: await rows(), consoles: await consoles() };
+  await page.close();
+  page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+  const got = { step: await stepNo(), rows: await rows(), consoles: await consoles() };
+  assert.equal(got.step, 15);
+  assert.deepEqual(got, want);
+  assert.match(await page.textContent('#interventions'), /loss 0.2/);
+});
+
+test('a bad scenario shows an error at its line, the page stays usable', async () => {
+  await openLab('#lesson=hello');
+  await page.click('#editor-box summary');
+  await page.selectOption('#src-format', 'toml');
+  await page.fill('#source', 'name = "mine"\nseed = 1\nstop_ms = "soon"\n');
+  await page.click('#btn-load');
+  assert.equal(await bannerShown(), true);
+  assert.match(await page.textContent('#src-error'), /line 3/);
+  assert.equal(await page.textContent('#gutter .bad'), '3');
+  await page.click('#btn-step'); // the previous run carries on
+  assert.equal(await stepNo(), 1);
+});
+
+test('narrow screen: no horizontal scrolling of the page', async () => {
+  await openLab('#lesson=hello');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click('#btn-end');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page is ${overflow}px wider than the screen`);
+});

@@ -1,0 +1,276 @@
+//! [`Session`]: one scenario's run as the lab drives it, with no wasm in it.
+//!
+//! A session owns the [`Scenario`], the running [`Sim`], the number of steps
+//! taken and the log of [`Op`]s the user applied (conditions, partitions,
+//! crashes), each tagged with the step at which it was applied. Stepping back
+//! or jumping to a step is a deterministic re-simulation: rebuild the sim from
+//! the scenario, then step forward, applying each op before the step it was
+//! applied at. Going back drops the ops applied after the target step (the
+//! timeline forks there), so at any moment every logged op is in effect.
+//!
+//! The wasm-bindgen wrapper in `lib.rs` and the native determinism corpus both
+//! drive this type, so native and wasm runs share every line of lab logic.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use sockbox_core::sim::{Conditions, Scenario, Sim};
+
+/// The most steps `run_to_end` takes, so a scenario that never ends cannot hang the page.
+pub const MAX_STEPS: u32 = 200_000;
+
+/// Why a lab request failed; each names what was wrong.
+#[derive(Clone, PartialEq, Debug)]
+pub enum LabError {
+    /// No built-in scenario has this name.
+    UnknownScenario(String),
+    /// The scenario text did not parse or validate (the message names the line or field).
+    BadScenario(String),
+    /// The simulator refused to build the scenario.
+    Build(String),
+    /// A format other than `toml` or `json`.
+    UnknownFormat(String),
+    /// Bad network conditions (the message names the field).
+    BadConditions(String),
+    /// An op named a host the scenario does not have, or could not be applied.
+    BadOp(String),
+    /// A shared link's op list did not parse.
+    BadOps(String),
+}
+
+impl fmt::Display for LabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabError::UnknownScenario(n) => write!(f, "no built-in scenario named \"{n}\""),
+            LabError::BadScenario(m) => write!(f, "{m}"),
+            LabError::Build(m) => write!(f, "the scenario cannot run: {m}"),
+            LabError::UnknownFormat(x) => {
+                write!(f, "unknown scenario format \"{x}\" (use toml or json)")
+            }
+            LabError::BadConditions(m) => write!(f, "bad network conditions: {m}"),
+            LabError::BadOp(m) => write!(f, "{m}"),
+            LabError::BadOps(m) => write!(f, "bad list of changes in the link: {m}"),
+        }
+    }
+}
+
+/// A change the user applied to the running network.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Change {
+    SetConditions { conditions: Conditions },
+    Partition { a: String, b: String },
+    Repair { a: String, b: String },
+    Crash { host: String },
+    Restart { host: String },
+}
+
+impl Change {
+    /// A short description for the page's list of changes.
+    pub fn label(&self) -> String {
+        match self {
+            Change::SetConditions { conditions: c } => alloc::format!(
+                "network: latency {} ms, jitter {} ms, loss {}, dup {}, reorder {}, MTU {}, {} bit/s",
+                c.latency_ms,
+                c.jitter_ms,
+                c.loss,
+                c.dup,
+                c.reorder,
+                c.mtu,
+                c.bandwidth_bps
+            ),
+            Change::Partition { a, b } => alloc::format!("partition {a} \u{2194} {b}"),
+            Change::Repair { a, b } => alloc::format!("repair {a} \u{2194} {b}"),
+            Change::Crash { host } => alloc::format!("crash {host}"),
+            Change::Restart { host } => alloc::format!("restart {host}"),
+        }
+    }
+}
+
+/// A [`Change`] applied after `step` steps.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Op {
+    pub step: u32,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// One scenario's run; see the module docs.
+pub struct Session {
+    scenario: Scenario,
+    sim: Sim,
+    steps: u32,
+    ended: bool,
+    ops: Vec<Op>,
+}
+
+impl Session {
+    pub fn new(scenario: Scenario) -> Result<Session, LabError> {
+        let sim = build(&scenario)?;
+        Ok(Session {
+            scenario,
+            sim,
+            steps: 0,
+            ended: false,
+            ops: Vec::new(),
+        })
+    }
+
+    pub fn builtin(name: &str) -> Result<Session, LabError> {
+        let scenario =
+            Scenario::builtin(name).ok_or_else(|| LabError::UnknownScenario(name.to_string()))?;
+        Session::new(scenario)
+    }
+
+    /// Parse a user scenario in `format` (`toml` or `json`).
+    pub fn parse(source: &str, format: &str) -> Result<Session, LabError> {
+        let parsed = match format {
+            "toml" => Scenario::from_toml(source),
+            "json" => Scenario::from_json(source),
+            other => return Err(LabError::UnknownFormat(other.to_string())),
+        };
+        Session::new(parsed.map_err(|e| LabError::BadScenario(e.to_string()))?)
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Nothing is left to happen (or the stop time passed).
+    pub fn is_done(&self) -> bool {
+        self.ended || self.sim.is_done()
+    }
+
+    /// One event. `false` when the run had already ended.
+    pub fn step(&mut self) -> bool {
+        if self.ended {
+            return false;
+        }
+        if self.sim.step().is_some() {
+            self.steps = self.steps.saturating_add(1);
+            true
+        } else {
+            self.ended = true;
+            false
+        }
+    }
+
+    /// Step until the run ends or [`MAX_STEPS`]; returns the steps taken.
+    pub fn run_to_end(&mut self) -> u32 {
+        let mut n = 0;
+        while self.steps < MAX_STEPS && self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Re-simulate to step `target` (or the end, if the run is shorter).
+    pub fn goto(&mut self, target: u32) -> Result<(), LabError> {
+        if target >= self.steps {
+            while self.steps < target && self.step() {}
+            return Ok(());
+        }
+        self.ops.retain(|op| op.step <= target);
+        let ops = core::mem::take(&mut self.ops);
+        self.sim = build(&self.scenario)?;
+        self.steps = 0;
+        self.ended = false;
+        let mut next = 0;
+        loop {
+            while let Some(op) = ops.get(next).filter(|op| op.step <= self.steps) {
+                apply(&mut self.sim, &op.change)?;
+                next += 1;
+            }
+            if self.steps >= target || !self.step() {
+                break;
+            }
+        }
+        self.ops = ops;
+        Ok(())
+    }
+
+    /// Apply `change` now, at the current step, and log it.
+    pub fn change(&mut self, change: Change) -> Result<(), LabError> {
+        apply(&mut self.sim, &change)?;
+        self.ops.push(Op {
+            step: self.steps,
+            change,
+        });
+        // A change can wake a finished run (a restart, a repaired partition).
+        self.ended = false;
+        Ok(())
+    }
+
+    /// Replace the op log (from a shared link) and re-simulate to the current step.
+    pub fn set_ops(&mut self, mut ops: Vec<Op>) -> Result<(), LabError> {
+        ops.sort_by_key(|op| op.step);
+        let target = self.steps;
+        self.ops = ops;
+        self.steps = u32::MAX; // force a rebuild in goto
+        self.goto(target)
+    }
+
+    /// A new seed: the same steps and ops, re-simulated under it.
+    pub fn set_seed(&mut self, seed: u64) -> Result<(), LabError> {
+        self.scenario.seed = seed;
+        let target = self.steps;
+        self.steps = u32::MAX;
+        self.goto(target)
+    }
+
+    /// Pairs of hosts currently partitioned, from the op log.
+    pub fn partitions(&self) -> Vec<(String, String)> {
+        let mut cut: Vec<(String, String)> = Vec::new();
+        for op in &self.ops {
+            match &op.change {
+                Change::Partition { a, b } => {
+                    if !cut.iter().any(|p| same_pair(p, a, b)) {
+                        cut.push((a.clone(), b.clone()));
+                    }
+                }
+                Change::Repair { a, b } => cut.retain(|p| !same_pair(p, a, b)),
+                _ => {}
+            }
+        }
+        cut
+    }
+}
+
+fn same_pair(p: &(String, String), a: &str, b: &str) -> bool {
+    (p.0 == a && p.1 == b) || (p.0 == b && p.1 == a)
+}
+
+fn build(scenario: &Scenario) -> Result<Sim, LabError> {
+    Sim::new(scenario).map_err(|e| LabError::Build(e.to_string()))
+}
+
+fn apply(sim: &mut Sim, change: &Change) -> Result<(), LabError> {
+    let r = match change {
+        Change::SetConditions { conditions } => {
+            conditions
+                .validate("")
+                .map_err(|e| LabError::BadConditions(e.to_string()))?;
+            sim.set_conditions(conditions.clone());
+            Ok(())
+        }
+        Change::Partition { a, b } => sim.partition(a, b),
+        Change::Repair { a, b } => sim.repair(a, b),
+        Change::Crash { host } => sim.crash(host),
+        Change::Restart { host } => sim.restart(host),
+    };
+    r.map_err(|e| LabError::BadOp(e.to_string()))
+}

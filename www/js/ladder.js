@@ -1,0 +1,78 @@
+// The sequence (ladder) diagram: one lifeline per host, one arrow per packet
+// from (sender, sent time) to (receiver, arrival time). Time is compressed to
+// one row per distinct instant so a 1 s retransmission timeout does not leave a
+// screen of empty space; the row's time is printed on the left. Lost packets
+// stop midway with a cross; retransmissions are drawn thick and labelled.
+import { svg, clear } from './svg.js';
+
+const LEFT = 70, TOP = 30, ROW = 22;
+
+export class Ladder {
+  constructor(el, scroller, onSelect) {
+    this.el = el;
+    this.scroller = scroller;
+    this.onSelect = onSelect;
+  }
+
+  render(hostNames, packets, selectedIdx, currentIdx) {
+    clear(this.el);
+    const avail = (this.scroller?.clientWidth || 500) - LEFT - 10;
+    const COL = Math.max(110, Math.min(260, avail / Math.max(2, hostNames.length)));
+    const x = new Map(hostNames.map((n, i) => [n, LEFT + COL / 2 + i * COL]));
+    const times = [...new Set(packets.flatMap((p) => [p.sentAt, p.at]))].sort((a, b) => a - b);
+    const row = new Map(times.map((t, i) => [t, TOP + 12 + i * ROW]));
+    const width = LEFT + Math.max(2, hostNames.length) * COL;
+    const height = TOP + 24 + Math.max(1, times.length) * ROW;
+    this.el.setAttribute('width', width);
+    this.el.setAttribute('height', height);
+    this.el.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    for (const [name, hx] of x) {
+      this.el.append(svg('text', { class: 'hname', x: hx, y: 16 }, name));
+      this.el.append(svg('line', { class: 'life', x1: hx, y1: TOP - 6, x2: hx, y2: height - 4 }));
+    }
+    for (const [t, y] of row) this.el.append(svg('text', { class: 'tm', x: 4, y: y + 3 }, fmtTime(t)));
+    const defs = svg('defs');
+    for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-re', '#b35c00']]) {
+      const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+      m.append(svg('path', { d: 'M0,0L10,5L0,10z', fill: color }));
+      defs.append(m);
+    }
+    this.el.append(defs);
+    let selY = null;
+    for (const p of packets) {
+      const x1 = x.get(p.from);
+      if (x1 === undefined) continue;
+      let x2 = x.get(p.to);
+      if (x2 === undefined) x2 = x1 === LEFT + COL / 2 ? x1 + COL : x1 - COL; // broadcast
+      const y1 = row.get(p.sentAt), y2full = row.get(p.at);
+      const frac = p.lost ? 0.5 : 1;
+      const x2e = x1 + (x2 - x1) * frac, y2 = y1 + (y2full - y1) * frac;
+      const cls = ['arrow', p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : ''].join(' ');
+      const marker = p.lost ? null : p.retrans ? 'url(#ah-re)' : p.proto === 'udp' ? 'url(#ah-udp)' : p.proto === 'arp' ? 'url(#ah-arp)' : 'url(#ah)';
+      if (p.idx === currentIdx) {
+        this.el.append(svg('rect', { class: 'cur', x: LEFT, y: Math.min(y1, y2) - 8, width: width - LEFT, height: Math.abs(y2 - y1) + 16 }));
+      }
+      const line = svg('line', { class: cls + (p.idx === selectedIdx ? ' sel' : ''), x1, y1, x2: x2e, y2, 'marker-end': marker, 'data-idx': p.idx });
+      const hit = svg('line', { x1, y1, x2: x2e, y2, stroke: 'transparent', 'stroke-width': 10, 'data-idx': p.idx, style: 'cursor:pointer' });
+      hit.addEventListener('click', () => this.onSelect(p.idx));
+      const title = svg('title', {}, `#${p.no} ${p.info}`);
+      hit.append(title);
+      this.el.append(line, hit);
+      if (p.lost) {
+        this.el.append(svg('path', { class: 'x', d: `M${x2e - 5},${y2 - 5}L${x2e + 5},${y2 + 5}M${x2e + 5},${y2 - 5}L${x2e - 5},${y2 + 5}` }));
+      }
+      const mx = (x1 + x2e) / 2, my = (y1 + y2) / 2 - 4;
+      const text = (p.retrans ? '[retrans] ' : '') + p.short + (p.lost ? ' (lost)' : '');
+      this.el.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : ''), x: mx, y: my, 'text-anchor': 'middle' }, text));
+      if (p.idx === selectedIdx || p.idx === currentIdx) selY = y1;
+    }
+    if (selY !== null && this.scroller) {
+      const top = selY - this.scroller.clientHeight / 2;
+      this.scroller.scrollTop = Math.max(0, top);
+    }
+  }
+}
+
+export function fmtTime(us) {
+  return (us / 1e6).toFixed(6);
+}

@@ -1,0 +1,102 @@
+// Turns core trace records (sockbox_core::sim::trace::Record as JSON,
+// `{"kind":"packet",...}`) into what the views draw: packet rows with
+// Wireshark-like columns and per-layer fields. Pure functions, no DOM.
+
+const FLAG_NAMES = { S: 'SYN', F: 'FIN', P: 'PSH', R: 'RST', '.': 'ACK' };
+const ETHERTYPES = { 0x0800: 'IPv4', 0x0806: 'ARP', 0x86dd: 'IPv6' };
+const IP_PROTOS = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
+
+export function flagNames(letters) {
+  return [...(letters || '')].map((c) => FLAG_NAMES[c] || c).join(', ');
+}
+
+const hex = (n, w) => `0x${n.toString(16).padStart(w, '0')}`;
+const check = (ok) => (ok ? 'correct' : 'INCORRECT');
+
+// Normalize one packet record. `idx` is its index in the trace, `no` its packet number.
+export function packetView(r, idx, no) {
+  const p = {
+    idx, no, id: r.id, sentAt: r.sent_at, at: r.at, from: r.from, to: r.to,
+    fate: r.fate, lost: !['delivered', 'duplicated', 'corrupted'].includes(r.fate),
+    retrans: !!r.retransmission, len: r.len, proto: 'eth', flags: '', seq: null, ack: null,
+    src: r.eth.src, dst: r.eth.dst, info: '', short: '', layers: [], bytes: null,
+  };
+  p.layers.push({ name: `Ethernet II, Src: ${r.eth.src}, Dst: ${r.eth.dst}`, fields: [
+    ['Destination', r.eth.dst], ['Source', r.eth.src],
+    ['Type', `${ETHERTYPES[r.eth.ethertype] || 'unknown'} (${hex(r.eth.ethertype, 4)})`],
+    ['Frame length', `${r.len} bytes`]] });
+  if (r.arp) {
+    const a = r.arp;
+    p.proto = 'arp';
+    p.src = a.sender_ip; p.dst = a.target_ip;
+    if (a.op === 1) { p.info = `Who has ${a.target_ip}? Tell ${a.sender_ip}`; p.short = 'ARP who-has'; }
+    else { p.info = `${a.sender_ip} is at ${a.sender_mac}`; p.short = 'ARP reply'; }
+    p.layers.push({ name: `Address Resolution Protocol (${a.op === 1 ? 'request' : 'reply'})`, fields: [
+      ['Opcode', `${a.op === 1 ? 'request' : 'reply'} (${a.op})`],
+      ['Sender MAC address', a.sender_mac], ['Sender IP address', a.sender_ip],
+      ['Target MAC address', a.target_mac], ['Target IP address', a.target_ip]] });
+  }
+  if (r.ipv4) {
+    const ip = r.ipv4;
+    p.proto = 'ipv4';
+    p.src = ip.src; p.dst = ip.dst;
+    p.info = `${IP_PROTOS[ip.protocol] || 'proto ' + ip.protocol}`;
+    p.short = p.info;
+    p.layers.push({ name: `Internet Protocol Version 4, Src: ${ip.src}, Dst: ${ip.dst}`, fields: [
+      ['Total length', ip.total_len], ['Identification', `${hex(ip.ident, 4)} (${ip.ident})`],
+      ['Time to live', ip.ttl], ['Protocol', `${IP_PROTOS[ip.protocol] || '?'} (${ip.protocol})`],
+      ['Header checksum', check(ip.checksum_ok)], ['Source address', ip.src], ['Destination address', ip.dst]] });
+  }
+  if (r.tcp) {
+    const t = r.tcp;
+    p.proto = 'tcp';
+    p.src = `${r.ipv4?.src}:${t.src_port}`; p.dst = `${r.ipv4?.dst}:${t.dst_port}`;
+    p.flags = flagNames(t.flags);
+    p.seq = t.seq; p.ack = t.flags.includes('.') ? t.ack : null;
+    p.info = `${t.src_port} \u2192 ${t.dst_port} [${p.flags}] Seq=${t.seq}` +
+      (p.ack !== null ? ` Ack=${t.ack}` : '') + ` Win=${t.window} Len=${r.payload_len}` +
+      (t.mss ? ` MSS=${t.mss}` : '');
+    p.short = `[${[...t.flags].map((c) => FLAG_NAMES[c] || c).join(',')}]` + (r.payload_len ? ` ${r.payload_len}B` : '');
+    p.layers.push({ name: `Transmission Control Protocol, Src Port: ${t.src_port}, Dst Port: ${t.dst_port}, Seq: ${t.seq}, Len: ${r.payload_len}`, fields: [
+      ['Source port', t.src_port], ['Destination port', t.dst_port],
+      ['Sequence number', `${t.seq} (relative; raw ${t.raw_seq})`],
+      ['Acknowledgment number', p.ack !== null ? `${t.ack} (relative; raw ${t.raw_ack})` : '-'],
+      ['Flags', `${p.flags || 'none'} (${t.flags})`], ['Window', t.window],
+      ['MSS option', t.mss ?? '-'], ['Checksum', check(t.checksum_ok)],
+      ['Segment length', r.payload_len]] });
+  }
+  if (r.udp) {
+    const u = r.udp;
+    p.proto = 'udp';
+    p.src = `${r.ipv4?.src}:${u.src_port}`; p.dst = `${r.ipv4?.dst}:${u.dst_port}`;
+    p.info = `${u.src_port} \u2192 ${u.dst_port} Len=${r.payload_len}`;
+    p.short = `UDP ${r.payload_len}B`;
+    p.layers.push({ name: `User Datagram Protocol, Src Port: ${u.src_port}, Dst Port: ${u.dst_port}`, fields: [
+      ['Source port', u.src_port], ['Destination port', u.dst_port], ['Length', u.len], ['Checksum', check(u.checksum_ok)]] });
+  }
+  if (r.payload_len > 0) {
+    p.info += ` "${r.preview}"`;
+    p.layers.push({ name: `Data (${r.payload_len} bytes)`, fields: [['Length', r.payload_len], ['Text (preview)', r.preview]] });
+  }
+  if (p.lost || r.fate !== 'delivered') p.layers.push({ name: `Fate: ${r.fate}`, fields: [['Sent at', `${r.sent_at} \u00b5s`], ['Fate at', `${r.at} \u00b5s`], ['Fate', r.fate]] });
+  return p;
+}
+
+// Fold a record list into packet views, appending to `into` (kept in trace order).
+export function collectPackets(records, startIdx, into) {
+  records.forEach((r, i) => {
+    if (r.kind === 'packet') into.push(packetView(r, startIdx + i, into.length + 1));
+  });
+  return into;
+}
+
+// Hosts that became down/up through faults, from records; used by the topology.
+export function describeRecord(r) {
+  switch (r.kind) {
+    case 'console': return `${r.host} | ${r.line}`;
+    case 'call': return `${r.host} ${r.call} -> ${r.result}`;
+    case 'state': return `${r.host} ${r.local} ${r.from} -> ${r.to}`;
+    case 'fault': return `fault: ${r.fault}`;
+    default: return '';
+  }
+}

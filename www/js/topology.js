@@ -1,0 +1,83 @@
+// The topology view: hosts in a ring around the simulated switch, links drawn
+// cut when partitioned, crashed hosts dashed, and the current step's packet
+// animated along its path (stopping midway with a cross when it was lost).
+import { svg, clear } from './svg.js';
+
+const W = 400, H = 260, CX = W / 2, CY = H / 2;
+
+export class Topology {
+  constructor(el) {
+    this.el = el;
+    this.anim = null;
+  }
+
+  // hosts: [{name, ip, crashed}], cut: [[a, b]] partitioned pairs, packet: normalized or null.
+  render(hosts, cut, packet, durationMs) {
+    if (this.anim) cancelAnimationFrame(this.anim);
+    clear(this.el);
+    const pos = new Map();
+    const r = hosts.length <= 2 ? 140 : Math.min(150, 95 + hosts.length * 6);
+    hosts.forEach((h, i) => {
+      const a = hosts.length <= 2 ? Math.PI * (1 - i) : (2 * Math.PI * i) / hosts.length - Math.PI / 2;
+      pos.set(h.name, { x: CX + r * Math.cos(a), y: CY + Math.min(100, r * 0.7) * Math.sin(a) });
+    });
+    for (const h of hosts) {
+      const p = pos.get(h.name);
+      this.el.append(svg('line', { class: 'link', x1: CX, y1: CY, x2: p.x, y2: p.y }));
+    }
+    // A partition between a and b: a red dashed line between them, crossed out.
+    for (const [a, b] of cut) {
+      const pa = pos.get(a), pb = pos.get(b);
+      if (!pa || !pb) continue;
+      this.el.append(svg('line', { class: 'link cut', x1: pa.x, y1: pa.y, x2: pb.x, y2: pb.y }));
+      const mx = (pa.x + pb.x) / 2, my = (pa.y + pb.y) / 2 - 22;
+      this.el.append(svg('text', { x: mx, y: my, 'text-anchor': 'middle', fill: '#c62828', 'font-size': 11 }, `partitioned ${a} \u2194 ${b}`));
+    }
+    this.el.append(svg('rect', { class: 'switch', x: CX - 26, y: CY - 12, width: 52, height: 24, rx: 5 }));
+    this.el.append(svg('text', { x: CX, y: CY + 4, 'text-anchor': 'middle', 'font-size': 10 }, 'switch'));
+    for (const h of hosts) {
+      const p = pos.get(h.name);
+      const g = svg('g', { class: 'host' + (h.crashed ? ' crashed' : ''), 'data-host': h.name });
+      g.append(svg('rect', { x: p.x - 46, y: p.y - 18, width: 92, height: 36 }));
+      g.append(svg('text', { x: p.x, y: p.y - 3 }, h.crashed ? `${h.name} (down)` : h.name));
+      g.append(svg('text', { class: 'ip', x: p.x, y: p.y + 11 }, h.ip));
+      this.el.append(g);
+    }
+    if (packet && pos.has(packet.from)) this.animate(packet, pos, durationMs);
+  }
+
+  animate(packet, pos, durationMs) {
+    const a = pos.get(packet.from);
+    const b = pos.get(packet.to) || { x: CX, y: CY };
+    const color = packet.proto === 'udp' ? '#23803f' : packet.proto === 'arp' ? '#a07400' : '#1f6feb';
+    const dot = svg('circle', { class: 'pkt', r: 7, fill: packet.lost ? '#c62828' : color, cx: a.x, cy: a.y });
+    const label = svg('text', { class: 'pkt-label', x: a.x, y: a.y - 10, 'text-anchor': 'middle' }, packet.short);
+    this.el.append(dot, label);
+    // Path: host -> switch -> host. Lost packets stop halfway along it.
+    const end = packet.lost ? 0.5 : 1;
+    const at = (t) => (t < 0.5
+      ? { x: a.x + (CX - a.x) * t * 2, y: a.y + (CY - a.y) * t * 2 }
+      : { x: CX + (b.x - CX) * (t - 0.5) * 2, y: CY + (b.y - CY) * (t - 0.5) * 2 });
+    const place = (t) => {
+      const p = at(t);
+      dot.setAttribute('cx', p.x); dot.setAttribute('cy', p.y);
+      label.setAttribute('x', p.x); label.setAttribute('y', p.y - 10);
+    };
+    const finish = () => {
+      place(end);
+      if (packet.lost) {
+        const p = at(end);
+        this.el.append(svg('path', { d: `M${p.x - 8},${p.y - 8}L${p.x + 8},${p.y + 8}M${p.x + 8},${p.y - 8}L${p.x - 8},${p.y + 8}`, stroke: '#c62828', 'stroke-width': 3 }));
+      }
+    };
+    if (!durationMs || matchMedia('(prefers-reduced-motion: reduce)').matches) { finish(); return; }
+    const t0 = performance.now();
+    const tick = (now) => {
+      const t = Math.min(1, (now - t0) / durationMs) * end;
+      if (t >= end) { finish(); this.anim = null; return; }
+      place(t);
+      this.anim = requestAnimationFrame(tick);
+    };
+    this.anim = requestAnimationFrame(tick);
+  }
+}
