@@ -1,8 +1,9 @@
 //! `sockbox-bench <suite> [--quick] [--only IMPL,...]`: runs one suite and prints
 //! its result lines (see [`sockbox_bench::report`]) on stdout.
 //!
-//! Suites: `sim` (simulator rows: floor, turmoil, sockbox), `sim-wasm` (the
-//! sockbox simulator rows alone, for the wasm build run under node).
+//! Suites: `sim` (simulator rows: floor, turmoil, sockbox; `--only` picks
+//! some), `native --sockbox PATH` (`sockbox serve` beside tokio). Also
+//! `tokio-server greet|echo`, the native baseline server the native suite starts.
 
 use sockbox_bench::report::Plan;
 
@@ -21,12 +22,31 @@ fn main() {
     let wants = |imp: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == imp));
     match args.first().map(String::as_str) {
         Some("sim") => sim_suite(plan, &wants),
+        #[cfg(not(target_family = "wasm"))]
+        Some("native") => {
+            let sockbox = args
+                .iter()
+                .position(|a| a == "--sockbox")
+                .and_then(|i| args.get(i + 1))
+                .map(std::path::PathBuf::from);
+            sockbox_bench::native::suite(plan, sockbox.as_deref());
+        }
+        #[cfg(not(target_family = "wasm"))]
+        Some("tokio-server") => {
+            let kind = args.get(1).map(String::as_str).unwrap_or("greet");
+            if let Err(e) = sockbox_bench::native::tokio_server(kind) {
+                eprintln!("sockbox-bench: tokio server: {e}");
+                std::process::exit(1);
+            }
+        }
         Some(other) => {
             eprintln!("sockbox-bench: unknown suite {other:?}");
             std::process::exit(2);
         }
         None => {
-            eprintln!("usage: sockbox-bench <sim> [--quick] [--only floor,turmoil,sockbox]");
+            eprintln!(
+                "usage: sockbox-bench sim|native [--quick] [--only floor,turmoil,sockbox] [--sockbox PATH]"
+            );
             std::process::exit(2);
         }
     }

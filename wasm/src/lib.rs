@@ -184,19 +184,33 @@ impl Lab {
     }
 
     pub fn partition(&mut self, a: &str, b: &str) -> Result<(), JsError> {
-        self.s.change(Change::Partition { a: a.into(), b: b.into() }).map_err(js)
+        self.s
+            .change(Change::Partition {
+                a: a.into(),
+                b: b.into(),
+            })
+            .map_err(js)
     }
 
     pub fn repair(&mut self, a: &str, b: &str) -> Result<(), JsError> {
-        self.s.change(Change::Repair { a: a.into(), b: b.into() }).map_err(js)
+        self.s
+            .change(Change::Repair {
+                a: a.into(),
+                b: b.into(),
+            })
+            .map_err(js)
     }
 
     pub fn crash(&mut self, host: &str) -> Result<(), JsError> {
-        self.s.change(Change::Crash { host: host.into() }).map_err(js)
+        self.s
+            .change(Change::Crash { host: host.into() })
+            .map_err(js)
     }
 
     pub fn restart(&mut self, host: &str) -> Result<(), JsError> {
-        self.s.change(Change::Restart { host: host.into() }).map_err(js)
+        self.s
+            .change(Change::Restart { host: host.into() })
+            .map_err(js)
     }
 
     /// `[[a, b]]`: the pairs of hosts partitioned now.
@@ -223,6 +237,10 @@ impl Lab {
 
     /// One frame's bytes by packet id (empty if unknown).
     pub fn frame(&self, id: u32) -> Vec<u8> {
-        self.s.sim().frame(u64::from(id)).map(<[u8]>::to_vec).unwrap_or_default()
+        self.s
+            .sim()
+            .frame(u64::from(id))
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
     }
 }
