@@ -11,6 +11,7 @@
 
 mod table;
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -157,18 +158,18 @@ fn na(results: &mut Results, row: &str, reason: &str) {
     );
 }
 
-/// Size of the lab's wasm (raw and gzip -9), if the lab has been built into www/pkg.
-fn lab_size(results: &mut Results) {
-    let pkg = root().join("www").join("pkg");
-    let wasm = std::fs::read_dir(&pkg).ok().and_then(|d| {
-        d.filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "wasm"))
-    });
-    let Some(wasm) = wasm else {
-        let reason = "no www/pkg/*.wasm: lab not built";
-        na(results, "wasm.size.raw", reason);
-        na(results, "wasm.size.gzip", reason);
-        return;
+/// Build the lab (`cargo xtask lab`'s build) and measure its wasm and its page.
+fn lab_rows(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) {
+    let wasm = match crate::lab::build() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("xtask: the lab build failed: {e:#}");
+            let reason = "the lab build failed (see stderr)".to_string();
+            for row in ["wasm.size.raw", "wasm.size.gzip", "wasm.page"] {
+                na(results, row, &reason);
+            }
+            return;
+        }
     };
     match sizes(&wasm) {
         Ok((raw, gz)) => {
@@ -188,6 +189,48 @@ fn lab_size(results: &mut Results) {
             na(results, "wasm.size.gzip", &format!("{e:#}"));
         }
     }
+    match page_ready(args) {
+        Ok(out) => lines.extend(collect(results, &out, &|i| i.to_owned())),
+        Err(e) => na(results, "wasm.page", &format!("{e:#}")),
+    }
+    results.missing(
+        &["wasm.page"],
+        &["sockbox"],
+        "the page timing reported nothing",
+    );
+}
+
+/// Serve www/ on a free loopback port and time page loads in headless Chromium.
+fn page_ready(args: &BenchArgs) -> Result<String> {
+    let modules = root().join("tests").join("browser");
+    if !modules
+        .join("node_modules")
+        .join("playwright-core")
+        .is_dir()
+    {
+        run_cmd(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&modules),
+        )?;
+    }
+    if !Path::new(crate::lab::CHROMIUM).exists() {
+        anyhow::bail!(
+            "{} is missing (cargo xtask test installs it)",
+            crate::lab::CHROMIUM
+        );
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    let port = listener.local_addr()?.port();
+    let www = root().join("www");
+    std::thread::spawn(move || crate::serve::serve_forever(listener, www));
+    let mut cmd = Command::new("node");
+    cmd.arg(root().join("bench").join("page-ready.mjs"))
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .arg(&modules)
+        .arg(if args.quick { "1" } else { "5" })
+        .env("CHROMIUM", crate::lab::CHROMIUM);
+    run_suite(&mut cmd)
 }
 
 fn sizes(wasm: &Path) -> Result<(u64, u64)> {
@@ -216,8 +259,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         native_suite(&mut results, &args, &mut lines)?;
     }
     if wants("wasm") {
-        lab_size(&mut results);
-        na(&mut results, "wasm.page", "lab page not landed");
+        lab_rows(&mut results, &args, &mut lines);
         if let Err(e) = wasm_sim_suite(&mut results, &args, &mut lines) {
             eprintln!("xtask: the wasm simulator rows failed: {e:#}");
             let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();

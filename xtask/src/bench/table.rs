@@ -65,11 +65,21 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// The first line of a reason, at most 60 characters (stderr has the rest).
+fn short(reason: &str) -> String {
+    let line = reason.lines().next().unwrap_or("");
+    if line.chars().count() <= 60 {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(57).collect();
+    format!("{cut}...")
+}
+
 fn show(c: Option<&Cell>) -> String {
     match c {
         Some(Cell::Value { value, runs, .. }) if *runs > 1 => fmt_num(*value),
         Some(Cell::Value { value, .. }) => format!("{} (1 run)", fmt_num(*value)),
-        Some(Cell::Na(r)) => format!("n/a ({r})"),
+        Some(Cell::Na(r)) => format!("n/a ({})", short(r)),
         None => "n/a (not run)".into(),
     }
 }
