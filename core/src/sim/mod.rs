@@ -1,15 +1,519 @@
 //! The simulated network: smoltcp hosts on a deterministic virtual network.
 //!
-//! Built in pieces: [`scenario`] (the data that describes a run), [`trace`] (typed
-//! records of everything that happened), [`decode`] (frames to headers), [`pcap`].
+//! A [`Sim`] holds hosts (each one smoltcp `Interface` with Ethernet, its sockets
+//! and the apps it runs, see [`crate::app`]), the link between them and a virtual
+//! clock. Time starts at zero and jumps from event to event: a frame arriving or
+//! being dropped, a host's wake-up (smoltcp's `poll_at`, an app timer, a socket
+//! timeout), or a scripted fault. [`Sim::step`] carries out exactly one event and
+//! returns it with every [`Record`] it caused; nothing reads a wall clock and the
+//! only randomness is a ChaCha PRNG seeded from the scenario, so the same scenario
+//! and seed give a byte-identical trace everywhere.
+//!
+//! Build one from a [`Scenario`] ([`Sim::new`]) or with a [`Builder`]. Faults
+//! (partition, hold, drop-next, crash, new conditions) may be applied between steps.
+//!
+//! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
+//! `check` (smoltcp hosts and the socket-call emulation), `network` (the link),
+//! [`trace`], [`decode`], [`pcap`], [`builder`], [`view`].
 
+pub mod builder;
+pub mod builtins;
+mod check;
 pub mod decode;
+mod faults;
+mod host;
+mod network;
 pub mod pcap;
 pub mod scenario;
+mod sockets;
 pub mod trace;
+pub mod view;
 
+use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::cmp::{Ordering, Reverse};
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+
+pub use builder::{BuildError, Builder};
+pub use host::AppFactory;
 pub use scenario::{
     Conditions, FaultKind, FaultSpec, HostSpec, PacketFilter, Proto, Reason, Scenario,
     ScenarioError,
 };
+pub use sockets::{EPHEMERAL, MAX_BACKLOG};
 pub use trace::{Fate, PacketRecord, Record, TcpState, to_text};
+pub use view::{HostView, LinkView, SocketView};
+
+use decode::{TcpTracker, decode};
+use host::{Ctx, Host, Pool};
+use network::{Flight, Net};
+use pcap::Capture;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum What {
+    Flight(usize),
+    Wake(usize),
+    Fault(usize),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Ev {
+    at: Instant,
+    seq: u64,
+    what: What,
+}
+
+impl Ord for Ev {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// What one [`Sim::step`] did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum StepKind {
+    /// A packet arrived or was dropped.
+    Packet { id: u64, fate: Fate },
+    /// A host woke up (a timer: retransmission, delayed ACK, app timer, timeout).
+    Wake { host: String },
+    /// A scripted fault was applied.
+    Fault { index: usize },
+}
+
+/// One event and everything it caused.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Step {
+    pub at: Instant,
+    pub kind: StepKind,
+    pub records: Vec<Record>,
+}
+
+pub use crate::time::Instant;
+
+/// A running simulation. See the module docs.
+pub struct Sim {
+    name: String,
+    hosts: Vec<Host>,
+    by_ip: BTreeMap<Ipv4Addr, usize>,
+    now: Instant,
+    stop: Instant,
+    rng: ChaCha8Rng,
+    queue: BinaryHeap<Reverse<Ev>>,
+    seq: u64,
+    flights: Vec<Option<Flight>>,
+    free_flights: Vec<usize>,
+    net: Net,
+    pool: Pool,
+    records: Vec<Record>,
+    trace: bool,
+    capture: Option<Capture>,
+    tracker: TcpTracker,
+    next_packet: u64,
+    faults: Vec<FaultSpec>,
+    out: Vec<Vec<u8>>,
+}
+
+impl Sim {
+    /// Build a simulation from a scenario (validated first).
+    pub fn new(scenario: &Scenario) -> Result<Sim, BuildError> {
+        Builder::from_scenario(scenario.clone()).build()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// When the run stops.
+    pub fn stop_time(&self) -> Instant {
+        self.stop
+    }
+
+    pub fn set_stop_time(&mut self, stop: Instant) {
+        self.stop = stop;
+    }
+
+    /// Every record so far, in order.
+    pub fn trace(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The whole trace as tcpdump-like text, one line per record.
+    pub fn trace_text(&self) -> String {
+        let mut s = String::new();
+        for r in &self.records {
+            s.push_str(&to_text(r));
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The whole trace as JSON lines.
+    pub fn trace_json(&self) -> String {
+        let mut s = String::new();
+        for r in &self.records {
+            // Serializing these plain structs cannot fail.
+            if let Ok(line) = serde_json::to_string(r) {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    /// The frames sent so far as a libpcap file (empty capture if capture is off).
+    pub fn pcap(&self) -> Vec<u8> {
+        self.capture
+            .as_ref()
+            .map_or_else(|| Capture::default().to_pcap(), Capture::to_pcap)
+    }
+
+    /// The raw bytes of packet `id` as its sender sent them, if captured.
+    pub fn frame(&self, id: u64) -> Option<&[u8]> {
+        self.capture.as_ref()?.frame(id)
+    }
+
+    /// Nothing left to do before the stop time (or at all).
+    pub fn is_done(&self) -> bool {
+        self.peek_live().is_none_or(|at| at > self.stop)
+    }
+
+    /// Every app on every host has exited.
+    pub fn all_exited(&self) -> bool {
+        self.hosts
+            .iter()
+            .all(|h| h.apps.iter().all(|a| a.exit.is_some()))
+    }
+
+    fn peek_live(&self) -> Option<Instant> {
+        // Stale wake-ups may sit at the top; they are skipped by `advance`.
+        self.queue
+            .iter()
+            .filter(|Reverse(e)| self.live(e))
+            .map(|Reverse(e)| e.at)
+            .min()
+    }
+
+    fn live(&self, e: &Ev) -> bool {
+        match e.what {
+            What::Wake(h) => self.hosts.get(h).is_some_and(|h| h.wake_at == Some(e.at)),
+            _ => true,
+        }
+    }
+
+    fn push(&mut self, at: Instant, what: What) {
+        self.seq += 1;
+        self.queue.push(Reverse(Ev {
+            at,
+            seq: self.seq,
+            what,
+        }));
+    }
+
+    /// Advance exactly one event; `None` when nothing is left before the stop time.
+    pub fn step(&mut self) -> Option<Step> {
+        let start = self.records.len();
+        let (at, kind) = self.advance()?;
+        Some(Step {
+            at,
+            kind,
+            records: self.records.get(start..).unwrap_or_default().to_vec(),
+        })
+    }
+
+    /// Like [`Sim::step`] without copying the records (read them from [`Sim::trace`]);
+    /// false when nothing is left before the stop time.
+    pub fn step_quiet(&mut self) -> bool {
+        self.advance().is_some()
+    }
+
+    fn advance(&mut self) -> Option<(Instant, StepKind)> {
+        loop {
+            let &Reverse(ev) = self.queue.peek()?;
+            if ev.at > self.stop {
+                return None;
+            }
+            self.queue.pop();
+            if !self.live(&ev) {
+                continue;
+            }
+            self.now = self.now.max(ev.at);
+            return Some(match ev.what {
+                What::Wake(h) => {
+                    if let Some(host) = self.hosts.get_mut(h) {
+                        host.wake_at = None;
+                    }
+                    self.run_host(h);
+                    let host = self
+                        .hosts
+                        .get(h)
+                        .map(|h| h.name.clone())
+                        .unwrap_or_default();
+                    (ev.at, StepKind::Wake { host })
+                }
+                What::Flight(f) => {
+                    let Some(flight) = self.flights.get_mut(f).and_then(Option::take) else {
+                        continue;
+                    };
+                    self.free_flights.push(f);
+                    let (id, fate) = self.land(flight);
+                    (ev.at, StepKind::Packet { id, fate })
+                }
+                What::Fault(i) => {
+                    self.apply_fault(i);
+                    (ev.at, StepKind::Fault { index: i })
+                }
+            });
+        }
+    }
+
+    /// Run until nothing is left to do or the stop time; returns the steps taken.
+    pub fn run_until_idle(&mut self) -> usize {
+        let mut n = 0;
+        while self.advance().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Run for `d` of virtual time (or until idle); returns the steps taken.
+    pub fn run_for(&mut self, d: Duration) -> usize {
+        let end = self.now + d;
+        let stop = self.stop;
+        self.stop = self.stop.min(end);
+        let n = self.run_until_idle();
+        self.stop = stop;
+        if self.now < end.min(stop) {
+            self.now = end.min(stop);
+        }
+        n
+    }
+
+    /// Step until `pred` holds (checked before each step); true if it came to hold.
+    pub fn run_until(&mut self, mut pred: impl FnMut(&Sim) -> bool) -> bool {
+        loop {
+            if pred(self) {
+                return true;
+            }
+            if self.advance().is_none() {
+                return pred(self);
+            }
+        }
+    }
+
+    fn run_host(&mut self, h: usize) {
+        let mut out = core::mem::take(&mut self.out);
+        if let Some(host) = self.hosts.get_mut(h) {
+            let mut ctx = Ctx {
+                now: self.now,
+                trace: self.trace,
+                records: &mut self.records,
+                pool: &self.pool,
+                out: &mut out,
+            };
+            host.turn(&mut ctx);
+        }
+        for frame in out.drain(..) {
+            self.send(h, frame);
+        }
+        self.out = out;
+        self.reschedule(h);
+    }
+
+    fn reschedule(&mut self, h: usize) {
+        let now = self.now;
+        let Some(host) = self.hosts.get_mut(h) else {
+            return;
+        };
+        let Some(at) = host.next_wake(now) else {
+            return;
+        };
+        // A host that wants to run "now" again runs a microsecond later: time moves on.
+        let at = at.max(now + Duration::from_micros(1));
+        if host.wake_at.is_some_and(|w| w <= at && w > now) {
+            return;
+        }
+        host.wake_at = Some(at);
+        self.push(at, What::Wake(h));
+    }
+
+    fn route(&self, d: &decode::Decoded) -> Option<usize> {
+        if let Some(arp) = &d.arp
+            && d.eth.dst == [0xff; 6]
+        {
+            return self.by_ip.get(&arp.target_ip).copied();
+        }
+        let idx = view::mac_index(&d.eth.dst)?;
+        (idx < self.hosts.len()).then_some(idx)
+    }
+
+    /// A frame leaves host `from` now.
+    fn send(&mut self, from: usize, frame: Vec<u8>) {
+        let id = self.next_packet;
+        self.next_packet += 1;
+        if let Some(c) = &mut self.capture {
+            c.push(id, self.now, &frame);
+        }
+        let mut decoded = decode(&frame);
+        let retransmission = self.tracker.observe(&mut decoded);
+        let to = self.route(&decoded);
+        let v = self
+            .net
+            .judge(&mut self.rng, self.now, from, to, &decoded, frame.len());
+        let mut frame = frame;
+        if let Some(bit) = v.flip
+            && let Some(b) = frame.get_mut(bit / 8)
+        {
+            *b ^= 1 << (bit % 8);
+        }
+        let copy = v.dup_at.map(|at| {
+            let mut buf = self.pool.borrow_mut().pop().unwrap_or_default();
+            buf.clear();
+            buf.extend_from_slice(&frame);
+            (at, buf, decoded.clone())
+        });
+        let flight = Flight {
+            id,
+            from,
+            to,
+            sent_at: self.now,
+            at: v.at,
+            frame,
+            decoded,
+            retransmission,
+            fate: v.fate,
+        };
+        self.launch(flight);
+        if let Some((at, frame, decoded)) = copy {
+            let id = self.next_packet;
+            self.next_packet += 1;
+            if let Some(c) = &mut self.capture {
+                c.push(id, self.now, &frame);
+            }
+            self.launch(Flight {
+                id,
+                from,
+                to,
+                sent_at: self.now,
+                at,
+                frame,
+                decoded,
+                retransmission,
+                fate: Fate::Duplicated,
+            });
+        }
+    }
+
+    /// Put a flight on the wire (or on hold).
+    fn launch(&mut self, f: Flight) {
+        if f.fate.arrived()
+            && let Some(to) = f.to
+            && self.net.holds.contains(&(f.from, to))
+        {
+            self.net.held.push(f);
+            return;
+        }
+        let at = f.at;
+        let slot = match self.free_flights.pop() {
+            Some(i) => {
+                if let Some(s) = self.flights.get_mut(i) {
+                    *s = Some(f);
+                }
+                i
+            }
+            None => {
+                self.flights.push(Some(f));
+                self.flights.len() - 1
+            }
+        };
+        self.push(at, What::Flight(slot));
+    }
+
+    /// A flight's time has come: deliver it or report its drop.
+    fn land(&mut self, f: Flight) -> (u64, Fate) {
+        let mut fate = f.fate;
+        let to = f.to.unwrap_or(usize::MAX);
+        if fate.arrived() {
+            if self.net.partitions.contains(&(f.from, to)) {
+                fate = Fate::Partitioned;
+            } else if self.hosts.get(to).is_none_or(|h| !h.up) {
+                fate = Fate::HostDown;
+            } else if f.decoded.is_syn()
+                && let (Some(host), Some((src, sport, _, dport))) =
+                    (self.hosts.get(to), f.decoded.tcp_tuple())
+                && host.table.backlog_full(
+                    &host.sockets,
+                    dport,
+                    core::net::SocketAddr::from((src, sport)),
+                )
+            {
+                fate = Fate::BacklogFull;
+            }
+        }
+        let id = f.id;
+        if self.trace {
+            let name = |i: usize| {
+                self.hosts
+                    .get(i)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default()
+            };
+            let d = f.decoded;
+            self.records.push(Record::Packet(PacketRecord {
+                id,
+                sent_at: f.sent_at,
+                at: self.now,
+                from: name(f.from),
+                to: f.to.map_or_else(|| String::from("?"), name),
+                fate,
+                retransmission: f.retransmission,
+                len: f.frame.len(),
+                eth: d.eth,
+                arp: d.arp,
+                ipv4: d.ipv4,
+                tcp: d.tcp,
+                udp: d.udp,
+                payload_len: d.payload_len,
+                preview: d.preview,
+            }));
+        }
+        let mut frame = f.frame;
+        match self.hosts.get_mut(to) {
+            Some(host) if fate.arrived() => {
+                host.rx.push_back(frame);
+                self.run_host(to);
+            }
+            _ => {
+                frame.clear();
+                self.pool.borrow_mut().push(frame);
+            }
+        }
+        (id, fate)
+    }
+
+    /// A fresh seed for a host's smoltcp interface (ISNs, IP ids).
+    fn host_seed(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+}
+
+/// A `RefCell`'d pool, so hosts and links share frame buffers.
+fn new_pool() -> Pool {
+    RefCell::new(Vec::new())
+}

@@ -37,6 +37,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a built-in client against any TCP/UDP server.
     Connect(ConnectArgs),
+    /// Run a simulated scenario and print its packet trace.
+    Sim(crate::simcli::SimArgs),
+    /// List the built-in scenarios.
+    Scenarios,
 }
 
 /// A built-in program (`--app`).
@@ -138,6 +142,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_timer(tracing_subscriber::fmt::time::uptime())
         .with_target(false)
         .try_init();
 }
@@ -147,6 +153,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Sim(args) => {
+            return crate::simcli::run(&args).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            });
+        }
+        Command::Scenarios => return crate::simcli::scenarios(),
         Command::Serve(args) => net::serve(args),
         Command::Connect(args) => net::connect(args),
     };

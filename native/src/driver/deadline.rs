@@ -23,6 +23,8 @@ pub enum Due {
     Connect { token: usize, generation: u64 },
     /// A closed socket still flushing its `sendall` bytes: give up now.
     Linger { token: usize },
+    /// A connect to an unreachable address times out (see `Driver::loopback_only`).
+    Unreachable { app: usize, sock: u32 },
     /// Nothing: only makes the loop wake up and re-check its stop condition.
     Wake,
 }

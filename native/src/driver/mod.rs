@@ -20,10 +20,11 @@
 //! [`Driver::map_addr`] rewrites the addresses apps connect or send to.
 
 mod deadline;
+mod describe;
 mod host;
 mod sock;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token, Waker};
-use sockbox_core::app::{Action, App, Event, Io, SockId};
+use sockbox_core::app::{Action, App, ConnectError, Event, Io, SockId};
 use sockbox_core::time::Instant;
 
 use deadline::{Deadlines, Due};
@@ -97,6 +98,9 @@ pub struct Driver {
     pending: VecDeque<(usize, Event)>,
     scratch: Vec<Event>,
     addr_map: HashMap<SocketAddr, SocketAddr>,
+    loopback_only: bool,
+    /// Connects to unreachable addresses still waiting for their timeout.
+    unreachable: HashSet<(usize, SockId)>,
     console: Console,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -119,6 +123,8 @@ impl Driver {
             pending: VecDeque::new(),
             scratch: Vec::new(),
             addr_map: HashMap::new(),
+            loopback_only: false,
+            unreachable: HashSet::new(),
             console: Box::new(|_, _, line| println!("{line}")),
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -133,6 +139,24 @@ impl Driver {
     /// Rewrite `from` to `to` wherever an app connects or sends to it.
     pub fn map_addr(&mut self, from: SocketAddr, to: SocketAddr) {
         self.addr_map.insert(from, to);
+    }
+
+    /// Keep every socket on loopback: a connect or sendto to an address that is
+    /// neither loopback nor mapped with [`Driver::map_addr`] is treated as an
+    /// unreachable host (the connect times out after its timeout, datagrams are
+    /// lost) and never reaches an OS socket. `sockbox run` uses this for the
+    /// simulated addresses of a scenario.
+    pub fn loopback_only(&mut self) {
+        self.loopback_only = true;
+    }
+
+    /// Where an app's `addr` really goes; `None` when it must not leave the lab.
+    fn route(&self, addr: SocketAddr) -> Option<SocketAddr> {
+        match self.addr_map.get(&addr) {
+            Some(mapped) => Some(*mapped),
+            None if self.loopback_only && !addr.ip().is_loopback() => None,
+            None => Some(addr),
+        }
     }
 
     /// A handle that makes [`Driver::run`] return.
@@ -260,10 +284,14 @@ impl Driver {
             if slot.exit.is_some() {
                 continue;
             }
-            tracing::debug!(app, ?event, "event");
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(app, "{}", describe::event(&event));
+            }
             slot.app.handle(now, event, &mut slot.io);
             while let Some(action) = self.apps.get_mut(app).and_then(|s| s.io.poll_action()) {
-                tracing::debug!(app, ?action, "action");
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    tracing::debug!(app, "{}", describe::action(&action));
+                }
                 self.perform(app, action);
                 if self.apps.get(app).is_some_and(|s| s.exit.is_some()) {
                     break;
@@ -372,13 +400,17 @@ impl Driver {
                 }
             }
             Action::Close { sock } => {
+                self.unreachable.remove(&(app, sock));
                 if let Some(token) = self.ids.get(&(app, sock)).copied() {
                     self.close(token);
                 }
             }
             Action::Bind { sock, port } => self.bind_udp(app, sock, port),
             Action::SendTo { sock, addr, data } => {
-                let addr = self.addr_map.get(&addr).copied().unwrap_or(addr);
+                let Some(addr) = self.route(addr) else {
+                    tracing::info!(app, %sock, %addr, "datagram to an unmapped address dropped");
+                    return;
+                };
                 if let Some(token) = self.token_of(app, sock)
                     && let Some(Kind::Udp(u)) = self.socks.get_mut(&token).map(|s| &mut s.kind)
                 {
@@ -417,10 +449,22 @@ impl Driver {
             self.close(token);
         }
         self.timers.retain(|(a, _), _| *a != app);
+        self.unreachable.retain(|(a, _)| *a != app);
     }
 
     fn connect(&mut self, app: usize, sock: SockId, addr: SocketAddr, timeout: Option<Duration>) {
-        let target = self.addr_map.get(&addr).copied().unwrap_or(addr);
+        let Some(target) = self.route(addr) else {
+            // Off the lab's loopback: an unreachable host, as in simulation. The
+            // connect times out (if it has a timeout) and never reaches an OS socket.
+            tracing::info!(app, %sock, %addr, "connect to an unmapped address: unreachable");
+            self.unreachable.insert((app, sock));
+            if let Some(t) = timeout {
+                let at = self.now() + t;
+                self.deadlines
+                    .push(at, Due::Unreachable { app, sock: sock.0 });
+            }
+            return;
+        };
         tracing::debug!(app, %sock, %target, "connect");
         let generation = self.deadlines.next_seq();
         let stream = mio::net::TcpStream::connect(target)
@@ -443,7 +487,7 @@ impl Driver {
         app: usize,
         sock: SockId,
         target: SocketAddr,
-        error: sockbox_core::app::ConnectError,
+        error: ConnectError,
     ) {
         tracing::debug!(app, %sock, %target, %error, "connect failed");
         self.record(app, Failure::connect(target, error));
@@ -601,15 +645,17 @@ impl Driver {
                     {
                         let (app, id) = (sock.app, sock.id);
                         self.drop_sock(token);
-                        self.connect_failed(
-                            app,
-                            id,
-                            target,
-                            sockbox_core::app::ConnectError::TimedOut,
-                        );
+                        self.connect_failed(app, id, target, ConnectError::TimedOut);
                     }
                 }
                 Due::Wake => {}
+                Due::Unreachable { app, sock } => {
+                    if self.unreachable.remove(&(app, SockId(sock))) {
+                        let (sock, error) = (SockId(sock), ConnectError::TimedOut);
+                        self.pending
+                            .push_back((app, Event::ConnectFailed { sock, error }));
+                    }
+                }
                 Due::Linger { token } => {
                     if self.socks.get(&token).is_some_and(|s| s.closing) {
                         tracing::warn!(token, "gave up flushing a closed connection");
@@ -646,7 +692,7 @@ impl Driver {
         if !self.deadlines.needs_compaction() {
             return;
         }
-        let (socks, timers) = (&self.socks, &self.timers);
+        let (socks, timers, unreachable) = (&self.socks, &self.timers, &self.unreachable);
         self.deadlines.retain(|due| match *due {
             Due::Timer { app, id, seq } => timers.get(&(app, id)) == Some(&seq),
             Due::Recv { token, generation } => socks.get(&token).is_some_and(|s| match &s.kind {
@@ -656,6 +702,7 @@ impl Driver {
             }),
             Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
             Due::Wake => true,
+            Due::Unreachable { app, sock } => unreachable.contains(&(app, SockId(sock))),
         });
     }
 }

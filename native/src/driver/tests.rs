@@ -348,3 +348,74 @@ fn stop_handle_ends_run_and_stop_accepting_closes_listeners() {
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[test]
+fn loopback_only_turns_off_lab_addresses_into_unreachable_hosts() {
+    let (mut d, lines) = driver();
+    d.loopback_only();
+    let far: SocketAddr = "10.9.9.9:80".parse().unwrap();
+    run_client(
+        &mut d,
+        app(move |now, event, io| match event {
+            Event::Start => {
+                let u = io.bind_udp(0);
+                io.sendto(u, far, b"lost".to_vec());
+                io.connect(far, Some(Duration::from_millis(100)));
+                // Closed before its timeout: never answered.
+                let gone = io.connect(far, Some(Duration::from_millis(50)));
+                io.close(gone);
+            }
+            Event::ConnectFailed { sock, error } => {
+                io.print(format!(
+                    "{sock} {error} after >=100ms: {}",
+                    now.as_millis() >= 100
+                ));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), ["s1 timed out after >=100ms: true"]);
+}
+
+#[test]
+fn a_peer_that_never_reads_cannot_grow_the_send_queue_past_the_soft_cap() {
+    use std::io::Write;
+    let (mut d, _) = driver();
+    let (l, addr) = free_listener();
+    // A naive echo that re-arms recv without waiting for its sendall to finish.
+    d.add_app(
+        echo_server(addr.port(), 65536),
+        Host::default().with_listener(addr.port(), l),
+    );
+    let writer = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+        let chunk = vec![b'z'; 1 << 20];
+        let mut sent = 0usize;
+        while sent < (48 << 20) && s.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let mut peak = 0;
+    for _ in 0..30 {
+        d.run(Some(Duration::from_millis(100)), |_| false).unwrap();
+        for sock in d.socks.values() {
+            if let super::Kind::Stream(s) = &sock.kind {
+                peak = peak.max(s.queued());
+            }
+        }
+        if writer.is_finished() {
+            break;
+        }
+    }
+    let sent = writer.join().unwrap();
+    // The writer was held back well before its 48 MiB went out...
+    assert!(sent < (48 << 20), "sent {sent}");
+    // ...and the driver stopped reading once its queue passed the soft cap.
+    assert!(
+        peak > 0 && peak <= super::sock::SEND_SOFT_CAP + super::sock::RECV_CHUNK,
+        "peak {peak}"
+    );
+}

@@ -1,0 +1,343 @@
+//! Answering blocked socket calls from what smoltcp's sockets now show.
+//!
+//! After every interface poll a host looks at its sockets: listening pools hand
+//! out completed connections as `accept()`, pending `connect`/`recv`/`send`/
+//! `sendall`/`recvfrom` calls are answered (or time out), state changes are
+//! traced, and sockets closed by their app are freed once smoltcp says CLOSED.
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::{tcp, udp};
+
+use super::host::{Ctx, Host};
+use super::sockets::{Entry, Kind, Pending, call, endpoint};
+use super::trace::{Record, StateRecord, TcpState};
+use crate::app::{ConnectError, Event, SockError, SockId};
+use crate::time::Instant;
+
+fn state_record(
+    ctx: &mut Ctx<'_>,
+    host: &str,
+    s: &tcp::Socket<'_>,
+    fallback: SocketAddr,
+    from: TcpState,
+    to: TcpState,
+) {
+    let at = ctx.now;
+    ctx.record(|| {
+        Record::State(StateRecord {
+            at,
+            host: host.into(),
+            local: endpoint(s.local_endpoint()).unwrap_or(fallback),
+            remote: endpoint(s.remote_endpoint()),
+            from,
+            to,
+        })
+    });
+}
+
+fn listening(rx: usize, tx: usize, port: u16) -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; rx]),
+        tcp::SocketBuffer::new(vec![0; tx]),
+    );
+    // Cannot fail: a fresh socket and a non-zero port.
+    let _ = s.listen(port);
+    s
+}
+
+/// Was the connection torn down by RST (or aborted) rather than closed by FINs?
+fn torn(from: TcpState) -> bool {
+    matches!(
+        from,
+        TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 | TcpState::SynReceived
+    )
+}
+
+impl Host {
+    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
+        let (rx, tx) = (self.rx_buffer, self.tx_buffer);
+        let Host {
+            table,
+            sockets,
+            apps,
+            events,
+            name,
+            ..
+        } = self;
+        let mut accepted: Vec<((usize, SockId), Entry)> = Vec::new();
+        let mut answers: Vec<Answer> = Vec::new();
+        for (&(i, sock), e) in table.entries.iter_mut() {
+            match &mut e.kind {
+                Kind::Listener { port, pool } => {
+                    let port = *port;
+                    for slot in pool.iter_mut() {
+                        let (h, last) = *slot;
+                        let s = sockets.get_mut::<tcp::Socket>(h);
+                        let st = TcpState::from(s.state());
+                        if st != last {
+                            state_record(ctx, name, s, fallback, last, st);
+                            slot.1 = st;
+                        }
+                        match st {
+                            TcpState::Listen | TcpState::SynReceived => continue,
+                            TcpState::Closed => {
+                                let _ = s.listen(port);
+                                slot.1 = TcpState::Listen;
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        let peer = endpoint(s.remote_endpoint()).unwrap_or(fallback);
+                        let Some(slot_app) = apps.get_mut(i) else {
+                            continue;
+                        };
+                        let id = slot_app.io.alloc_sock();
+                        events.push_back((
+                            i,
+                            Event::Accepted {
+                                listener: sock,
+                                sock: id,
+                                peer,
+                            },
+                        ));
+                        call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
+                        accepted.push((
+                            (i, id),
+                            Entry {
+                                kind: Kind::Tcp(h, None),
+                                timeout: None,
+                                pending: Pending::None,
+                                sends: VecDeque::new(),
+                                state: st,
+                                reset: false,
+                            },
+                        ));
+                        *slot = (sockets.add(listening(rx, tx, port)), TcpState::Listen);
+                    }
+                }
+                Kind::Tcp(h, _) => {
+                    let s = sockets.get_mut::<tcp::Socket>(*h);
+                    let st = TcpState::from(s.state());
+                    if st != e.state {
+                        state_record(ctx, name, s, fallback, e.state, st);
+                        if st == TcpState::Closed && torn(e.state) {
+                            e.reset = true;
+                        }
+                        e.state = st;
+                    }
+                    answer_tcp(s, e, sock, now, &mut answers);
+                }
+                Kind::Udp(h, _) => {
+                    if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now) {
+                        e.pending = Pending::None;
+                        answers.push(a);
+                    }
+                }
+            }
+            for (event, c, r) in answers.drain(..) {
+                call(ctx, name, i, Some(sock), c, r);
+                events.push_back((i, event));
+            }
+        }
+        table.entries.extend(accepted);
+        reap(
+            ctx,
+            name,
+            sockets,
+            &mut table.orphans,
+            &mut table.tcp_ports,
+            fallback,
+        );
+    }
+}
+
+/// Trace orphans' state changes and free those that reached CLOSED.
+fn reap(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    sockets: &mut SocketSet<'static>,
+    orphans: &mut Vec<(SocketHandle, TcpState, Option<u16>)>,
+    ports: &mut alloc::collections::BTreeSet<u16>,
+    fallback: SocketAddr,
+) {
+    let mut k = 0;
+    while let Some(&mut (h, last, port)) = orphans.get_mut(k) {
+        let s = sockets.get::<tcp::Socket>(h);
+        let st = TcpState::from(s.state());
+        if st != last {
+            state_record(ctx, name, s, fallback, last, st);
+        }
+        if st == TcpState::Closed {
+            sockets.remove(h);
+            if let Some(p) = port {
+                ports.remove(&p);
+            }
+            orphans.swap_remove(k);
+        } else {
+            if let Some(o) = orphans.get_mut(k) {
+                o.1 = st;
+            }
+            k += 1;
+        }
+    }
+}
+
+/// An answer to a call: the event for the app, the call and its result for the trace.
+type Answer = (Event, String, String);
+
+fn answer_tcp(
+    s: &mut tcp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+    out: &mut Vec<Answer>,
+) {
+    let st = e.state;
+    if let Some(desc) = e.pending.describe()
+        && let Some(ev) = answer_recv(s, e, sock, now)
+    {
+        e.pending = Pending::None;
+        out.push((ev.0, desc, ev.1));
+    }
+    while let Some(p) = e.sends.front_mut() {
+        let desc = p.describe().unwrap_or_default();
+        if e.reset || st == TcpState::Closed {
+            let error = SockError::Reset;
+            out.push((
+                Event::SockError { sock, error },
+                desc,
+                "BrokenPipeError".into(),
+            ));
+            e.sends.clear();
+            return;
+        }
+        let done = match p {
+            Pending::Send(data) if s.can_send() => {
+                let n = s.send_slice(data).unwrap_or(0);
+                (n > 0).then(|| (Event::Sent { sock, len: n }, format!("{n}")))
+            }
+            Pending::SendAll { data, off } => {
+                if s.can_send() {
+                    *off += s
+                        .send_slice(data.get(*off..).unwrap_or_default())
+                        .unwrap_or(0);
+                }
+                let len = data.len();
+                (*off >= len).then(|| (Event::SentAll { sock, len }, "ok".into()))
+            }
+            _ => None,
+        };
+        let Some((ev, r)) = done else {
+            return;
+        };
+        e.sends.pop_front();
+        out.push((ev, desc, r));
+    }
+}
+
+/// The recv side: a pending connect or recv, answered or still waiting.
+fn answer_recv(
+    s: &mut tcp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+) -> Option<(Event, String)> {
+    let st = e.state;
+    let due = |d: Option<Instant>| d.is_some_and(|d| now >= d);
+    match &e.pending {
+        Pending::Connect { deadline, .. } => match st {
+            TcpState::SynSent | TcpState::SynReceived if due(*deadline) => {
+                s.abort();
+                e.reset = true;
+                let error = ConnectError::TimedOut;
+                Some((
+                    Event::ConnectFailed { sock, error },
+                    "TimeoutError: timed out".into(),
+                ))
+            }
+            TcpState::SynSent | TcpState::SynReceived => None,
+            TcpState::Closed => {
+                e.reset = true;
+                let error = ConnectError::Refused;
+                let r = "ConnectionRefusedError: connection refused".into();
+                Some((Event::ConnectFailed { sock, error }, r))
+            }
+            _ => {
+                let local = endpoint(s.local_endpoint())?;
+                let peer = endpoint(s.remote_endpoint())?;
+                let r = format!("ok, local {local}");
+                Some((Event::Connected { sock, local, peer }, r))
+            }
+        },
+        Pending::Recv { max, deadline } => {
+            if matches!(
+                st,
+                TcpState::SynSent | TcpState::SynReceived | TcpState::Listen
+            ) {
+                return None;
+            }
+            if s.can_recv() {
+                let mut buf = vec![0; (*max).min(s.recv_queue())];
+                let n = s.recv_slice(&mut buf).unwrap_or(0);
+                buf.truncate(n);
+                return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
+            }
+            if e.reset {
+                let error = SockError::Reset;
+                return Some((
+                    Event::SockError { sock, error },
+                    "ConnectionResetError".into(),
+                ));
+            }
+            if !s.may_recv() {
+                let data = Vec::new();
+                return Some((Event::Received { sock, data }, "b'' (peer closed)".into()));
+            }
+            if due(*deadline) {
+                let error = SockError::TimedOut;
+                return Some((
+                    Event::SockError { sock, error },
+                    "TimeoutError: timed out".into(),
+                ));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn answer_udp(
+    s: &mut udp::Socket<'_>,
+    e: &mut Entry,
+    sock: SockId,
+    now: Instant,
+) -> Option<Answer> {
+    let desc = e.pending.describe()?;
+    let Pending::RecvFrom { max, deadline } = &e.pending else {
+        return None;
+    };
+    if let Ok((data, meta)) = s.recv() {
+        let from = SocketAddr::from(meta.endpoint);
+        let data = data
+            .get(..(*max).min(data.len()))
+            .unwrap_or_default()
+            .to_vec();
+        let r = format!("{} bytes from {from}", data.len());
+        return Some((Event::Datagram { sock, from, data }, desc, r));
+    }
+    if deadline.is_some_and(|d| now >= d) {
+        let error = SockError::TimedOut;
+        let r = "TimeoutError: timed out".into();
+        return Some((Event::SockError { sock, error }, desc, r));
+    }
+    None
+}

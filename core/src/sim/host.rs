@@ -1,0 +1,371 @@
+//! A simulated host: one smoltcp [`Interface`] (Ethernet, so ARP is visible), its
+//! [`SocketSet`], and the apps it runs.
+//!
+//! The simulator hands a host frames (`rx`) and calls [`Host::turn`] at a virtual
+//! time. A turn follows the app polling order of [`crate::app`]: poll the interface,
+//! collect the frames it sent, look at the sockets and answer the apps' pending
+//! socket calls with events, carry out the actions those events queue, and go
+//! again until nothing changes. [`Host::next_wake`] says when the host next needs
+//! a turn (smoltcp's `poll_at`, an app timer, a socket timeout).
+//!
+//! Frames travel in `Vec<u8>`s from one shared pool, so a steady run allocates none.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::net::Ipv4Addr;
+
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
+
+use super::sockets::Table;
+use super::trace::{ConsoleRecord, Record};
+use crate::app::{App, Event, Io};
+use crate::time::Instant;
+
+/// Makes a fresh instance of an app (at start and after a restart).
+pub type AppFactory = Box<dyn Fn() -> Box<dyn App>>;
+
+/// The frame buffer pool shared by every host and the links.
+pub(crate) type Pool = RefCell<Vec<Vec<u8>>>;
+
+pub(crate) fn smol_now(t: Instant) -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn from_smol(t: smoltcp::time::Instant) -> Instant {
+    Instant::from_micros(u64::try_from(t.total_micros()).unwrap_or(0))
+}
+
+/// What a turn needs from the simulator.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub trace: bool,
+    pub records: &'a mut Vec<Record>,
+    pub pool: &'a Pool,
+    /// Frames the host sent during the turn, in order.
+    pub out: &'a mut Vec<Vec<u8>>,
+}
+
+impl Ctx<'_> {
+    pub fn record(&mut self, r: impl FnOnce() -> Record) {
+        if self.trace {
+            self.records.push(r());
+        }
+    }
+}
+
+/// One app on a host.
+pub(crate) struct AppSlot {
+    pub app: Box<dyn App>,
+    pub io: Io,
+    pub exit: Option<i32>,
+    pub timers: BTreeMap<u32, Instant>,
+    pub started: bool,
+}
+
+pub(crate) struct Host {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub mac: [u8; 6],
+    pub up: bool,
+    pub mtu: usize,
+    /// The MTU this host's MSS allows (the link may lower `mtu` below it).
+    pub cap_mtu: usize,
+    pub rx_buffer: usize,
+    pub tx_buffer: usize,
+    pub iface: Interface,
+    pub sockets: SocketSet<'static>,
+    pub rx: VecDeque<Vec<u8>>,
+    pub apps: Vec<AppSlot>,
+    pub factories: Vec<AppFactory>,
+    pub table: Table,
+    /// Events waiting to be handed to apps: (app index, event).
+    pub events: VecDeque<(usize, Event)>,
+    pub console: Vec<String>,
+    /// The wake-up currently scheduled in the simulator's queue.
+    pub wake_at: Option<Instant>,
+}
+
+/// The smoltcp device: frames in from `rx`, out to `out`, buffers from the pool.
+struct Dev<'a> {
+    rx: &'a mut VecDeque<Vec<u8>>,
+    out: &'a mut Vec<Vec<u8>>,
+    pool: &'a Pool,
+    mtu: usize,
+}
+
+struct Rx<'a> {
+    frame: Vec<u8>,
+    pool: &'a Pool,
+}
+
+struct Tx<'a> {
+    out: &'a mut Vec<Vec<u8>>,
+    pool: &'a Pool,
+}
+
+impl phy::RxToken for Rx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(&self.frame);
+        let mut frame = self.frame;
+        frame.clear();
+        self.pool.borrow_mut().push(frame);
+        r
+    }
+}
+
+impl phy::TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = self.pool.borrow_mut().pop().unwrap_or_default();
+        frame.resize(len, 0);
+        let r = f(&mut frame);
+        self.out.push(frame);
+        r
+    }
+}
+
+impl phy::Device for Dev<'_> {
+    type RxToken<'b>
+        = Rx<'b>
+    where
+        Self: 'b;
+    type TxToken<'b>
+        = Tx<'b>
+    where
+        Self: 'b;
+
+    fn receive(&mut self, _t: smoltcp::time::Instant) -> Option<(Rx<'_>, Tx<'_>)> {
+        let frame = self.rx.pop_front()?;
+        Some((
+            Rx {
+                frame,
+                pool: self.pool,
+            },
+            Tx {
+                out: self.out,
+                pool: self.pool,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _t: smoltcp::time::Instant) -> Option<Tx<'_>> {
+        Some(Tx {
+            out: self.out,
+            pool: self.pool,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + 14;
+        caps
+    }
+}
+
+/// Settings a host is built (and rebuilt after a crash) from.
+pub(crate) struct HostConfig {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub mac: [u8; 6],
+    pub mtu: usize,
+    pub cap_mtu: usize,
+    pub rx_buffer: usize,
+    pub tx_buffer: usize,
+    pub factories: Vec<AppFactory>,
+}
+
+fn new_iface(mac: [u8; 6], ip: Ipv4Addr, mtu: usize, seed: u64, now: Instant) -> Interface {
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    config.random_seed = seed;
+    let mut rx = VecDeque::new();
+    let mut out = Vec::new();
+    let pool = RefCell::new(Vec::new());
+    let mut dev = Dev {
+        rx: &mut rx,
+        out: &mut out,
+        pool: &pool,
+        mtu,
+    };
+    let mut iface = Interface::new(config, &mut dev, smol_now(now));
+    iface.update_ip_addrs(|addrs| {
+        // Prefix 0: every address is on the one switched segment, reached by ARP.
+        let _ = addrs.push(IpCidr::new(ip.into(), 0));
+    });
+    iface
+}
+
+fn new_slot(factory: &AppFactory) -> AppSlot {
+    AppSlot {
+        app: factory(),
+        io: Io::new(),
+        exit: None,
+        timers: BTreeMap::new(),
+        started: false,
+    }
+}
+
+impl Host {
+    pub fn new(cfg: HostConfig, seed: u64) -> Host {
+        let iface = new_iface(cfg.mac, cfg.ip, cfg.mtu, seed, Instant::ZERO);
+        let apps = cfg.factories.iter().map(new_slot).collect();
+        Host {
+            name: cfg.name,
+            ip: cfg.ip,
+            mac: cfg.mac,
+            up: true,
+            mtu: cfg.mtu,
+            cap_mtu: cfg.cap_mtu,
+            rx_buffer: cfg.rx_buffer,
+            tx_buffer: cfg.tx_buffer,
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            rx: VecDeque::new(),
+            apps,
+            factories: cfg.factories,
+            table: Table::default(),
+            events: VecDeque::new(),
+            console: Vec::new(),
+            wake_at: None,
+        }
+    }
+
+    /// The host dies: sockets vanish without a FIN, apps stop, the ARP cache is lost.
+    pub fn crash(&mut self, pool: &Pool) {
+        self.up = false;
+        self.sockets = SocketSet::new(Vec::new());
+        self.table = Table::default();
+        self.events.clear();
+        self.apps.clear();
+        let mut p = pool.borrow_mut();
+        for mut f in self.rx.drain(..) {
+            f.clear();
+            p.push(f);
+        }
+    }
+
+    /// The host boots again with fresh apps.
+    pub fn restart(&mut self, seed: u64, now: Instant) {
+        self.iface = new_iface(self.mac, self.ip, self.mtu, seed, now);
+        self.apps = self.factories.iter().map(new_slot).collect();
+        self.up = true;
+    }
+
+    /// Run the host at `now` until it is quiet. Frames sent go to `ctx.out`.
+    pub fn turn(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.up {
+            return;
+        }
+        let now = ctx.now;
+        for (i, slot) in self.apps.iter_mut().enumerate() {
+            if !slot.started {
+                slot.started = true;
+                self.events.push_back((i, Event::Start));
+            }
+            if slot.exit.is_some() {
+                continue;
+            }
+            let due: Vec<u32> = slot
+                .timers
+                .iter()
+                .filter(|&(_, &at)| at <= now)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in due {
+                slot.timers.remove(&id);
+                self.events.push_back((i, Event::Timer { id }));
+            }
+        }
+        // Bounded: each round either hands an app an event or stops.
+        for _ in 0..10_000 {
+            self.poll(ctx);
+            self.check_sockets(ctx);
+            if self.events.is_empty() {
+                break;
+            }
+            while let Some((i, event)) = self.events.pop_front() {
+                self.deliver(ctx, i, event);
+            }
+        }
+    }
+
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        let mut dev = Dev {
+            rx: &mut self.rx,
+            out: ctx.out,
+            pool: ctx.pool,
+            mtu: self.mtu,
+        };
+        self.iface
+            .poll(smol_now(ctx.now), &mut dev, &mut self.sockets);
+    }
+
+    /// Hand one event to app `i` and carry out the actions it queues.
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, i: usize, event: Event) {
+        let Some(slot) = self.apps.get_mut(i) else {
+            return;
+        };
+        if slot.exit.is_some() {
+            return;
+        }
+        slot.app.handle(ctx.now, event, &mut slot.io);
+        loop {
+            let Some(slot) = self.apps.get_mut(i) else {
+                return;
+            };
+            if slot.exit.is_some() {
+                // Actions after exit() are never carried out.
+                while slot.io.poll_action().is_some() {}
+                return;
+            }
+            let Some(action) = slot.io.poll_action() else {
+                return;
+            };
+            self.act(ctx, i, action);
+        }
+    }
+
+    pub fn print(&mut self, ctx: &mut Ctx<'_>, app: usize, line: String) {
+        let host = &self.name;
+        let at = ctx.now;
+        ctx.record(|| {
+            Record::Console(ConsoleRecord {
+                at,
+                host: host.clone(),
+                app: app as u32,
+                line: line.clone(),
+            })
+        });
+        self.console.push(line);
+    }
+
+    /// When this host next needs a turn, if ever.
+    pub fn next_wake(&mut self, now: Instant) -> Option<Instant> {
+        if !self.up {
+            return None;
+        }
+        let mut at = self
+            .iface
+            .poll_at(smol_now(now), &self.sockets)
+            .map(from_smol);
+        let mut min = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        for slot in &self.apps {
+            if !slot.started {
+                min(now);
+            }
+            if slot.exit.is_none()
+                && let Some(&t) = slot.timers.values().min()
+            {
+                min(t);
+            }
+        }
+        if let Some(t) = self.table.next_deadline() {
+            min(t);
+        }
+        at
+    }
+}

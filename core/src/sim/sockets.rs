@@ -1,0 +1,525 @@
+//! The BSD socket calls of [`crate::app::Action`] carried out on smoltcp sockets.
+//!
+//! smoltcp has no accept queue, no port 0 and no blocking calls; this module
+//! emulates what the tutorial relies on:
+//!
+//! * `listen(port, backlog)` keeps `backlog` listening sockets on the port and puts
+//!   a fresh one in place of each connection that completes its handshake (which
+//!   the app then gets as `accept()`). A SYN that finds all of them busy is dropped,
+//!   as Linux drops SYNs when its queue is full (the client retries after its RTO);
+//!   a SYN to a port nobody listens on gets RST (connection refused).
+//! * `connect` picks an ephemeral port (49152..=65535) and honours its timeout.
+//! * `recv(max)` answers with what has arrived (1..=max bytes), `b''` after a FIN,
+//!   `SockError::TimedOut` after `settimeout` expires; `send` takes what fits in the
+//!   send buffer now (at least one byte, waiting for room), `sendall` all of it.
+//! * UDP `bind`/`sendto`/`recvfrom`.
+//!
+//! Each completed call is traced as a [`CallRecord`], each TCP state change as a
+//! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
+//! until smoltcp reports it CLOSED, then its port is free again.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+use core::time::Duration;
+
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::wire::IpEndpoint;
+
+use super::host::{Ctx, Host};
+use super::trace::{CallRecord, Record, TcpState};
+use crate::app::{Action, ConnectError, Event, ListenError, SockId};
+use crate::time::Instant;
+
+/// First and last ephemeral port, as IANA suggests.
+pub const EPHEMERAL: (u16, u16) = (49152, 65535);
+/// Largest number of listening sockets one `listen()` keeps.
+pub const MAX_BACKLOG: u16 = 128;
+const UDP_SLOTS: usize = 32;
+
+pub(crate) enum Kind {
+    Listener {
+        port: u16,
+        pool: Vec<(SocketHandle, TcpState)>,
+    },
+    /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
+    Tcp(SocketHandle, Option<u16>),
+    Udp(SocketHandle, u16),
+}
+
+/// A blocking call waiting for its answer.
+pub(crate) enum Pending {
+    None,
+    Connect {
+        addr: SocketAddr,
+        deadline: Option<Instant>,
+    },
+    Recv {
+        max: usize,
+        deadline: Option<Instant>,
+    },
+    Send(Vec<u8>),
+    SendAll {
+        data: Vec<u8>,
+        off: usize,
+    },
+    RecvFrom {
+        max: usize,
+        deadline: Option<Instant>,
+    },
+}
+
+impl Pending {
+    fn deadline(&self) -> Option<Instant> {
+        match self {
+            Pending::Connect { deadline, .. }
+            | Pending::Recv { deadline, .. }
+            | Pending::RecvFrom { deadline, .. } => *deadline,
+            _ => None,
+        }
+    }
+
+    /// The call as Python spells it, for views and the trace.
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            Pending::None => return None,
+            Pending::Connect { addr, .. } => connect_text(addr),
+            Pending::Recv { max, .. } => format!("recv({max})"),
+            Pending::Send(d) => format!("send({} bytes)", d.len()),
+            Pending::SendAll { data, .. } => format!("sendall({} bytes)", data.len()),
+            Pending::RecvFrom { max, .. } => format!("recvfrom({max})"),
+        })
+    }
+}
+
+fn connect_text(addr: &SocketAddr) -> String {
+    format!("connect(('{}', {}))", addr.ip(), addr.port())
+}
+
+pub(crate) struct Entry {
+    pub kind: Kind,
+    pub timeout: Option<Duration>,
+    /// The blocked connect/recv/recvfrom, if any.
+    pub pending: Pending,
+    /// Queued send/sendall calls, oldest first (they run alongside a pending recv).
+    pub sends: VecDeque<Pending>,
+    pub state: TcpState,
+    /// The connection was reset (RST) or aborted: later calls fail.
+    pub reset: bool,
+}
+
+/// One host's sockets as its apps know them.
+#[derive(Default)]
+pub(crate) struct Table {
+    pub entries: BTreeMap<(usize, SockId), Entry>,
+    /// Closed by their app, still finishing (FIN, TIME-WAIT): handle, last state, port to free.
+    pub orphans: Vec<(SocketHandle, TcpState, Option<u16>)>,
+    pub tcp_ports: BTreeSet<u16>,
+    pub udp_ports: BTreeSet<u16>,
+    next_ephemeral: u16,
+}
+
+fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
+    let span = EPHEMERAL.1 - EPHEMERAL.0 + 1;
+    for _ in 0..span {
+        let port = EPHEMERAL.0 + *next % span;
+        *next = (*next + 1) % span;
+        if !used.contains(&port) {
+            return Some(port);
+        }
+    }
+    None
+}
+
+impl Table {
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|e| e.pending.deadline())
+            .min()
+    }
+
+    /// Would a SYN from `from` to `port` be dropped because every listening socket is busy?
+    pub fn backlog_full(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> bool {
+        let Some(pool) = self.entries.values().find_map(|e| match &e.kind {
+            Kind::Listener { port: p, pool } if *p == port => Some(pool),
+            _ => None,
+        }) else {
+            return false;
+        };
+        !pool.iter().any(|&(h, _)| {
+            let s = sockets.get::<tcp::Socket>(h);
+            s.state() == tcp::State::Listen
+                || s.remote_endpoint().map(SocketAddr::from) == Some(from)
+        })
+    }
+}
+
+pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
+    tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; host.rx_buffer]),
+        tcp::SocketBuffer::new(vec![0; host.tx_buffer]),
+    )
+}
+
+pub(crate) fn call(
+    ctx: &mut Ctx<'_>,
+    host: &str,
+    app: usize,
+    sock: Option<SockId>,
+    c: String,
+    r: String,
+) {
+    let at = ctx.now;
+    ctx.record(|| {
+        Record::Call(CallRecord {
+            at,
+            host: host.to_string(),
+            app: app as u32,
+            sock: sock.map(|s| s.0),
+            call: c,
+            result: r,
+        })
+    });
+}
+
+/// smoltcp's endpoint for an IPv4 socket address (the simulator is IPv4 only).
+fn v4(addr: SocketAddr) -> Option<IpEndpoint> {
+    match addr {
+        SocketAddr::V4(a) => Some(IpEndpoint::from(a)),
+        SocketAddr::V6(_) => None,
+    }
+}
+
+pub(crate) fn endpoint(e: Option<IpEndpoint>) -> Option<SocketAddr> {
+    e.map(SocketAddr::from)
+}
+
+impl Host {
+    fn local(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(self.ip), port)
+    }
+
+    /// Carry out one action of app `i`.
+    pub(crate) fn act(&mut self, ctx: &mut Ctx<'_>, i: usize, action: Action) {
+        let now = ctx.now;
+        match action {
+            Action::Listen {
+                sock,
+                port,
+                backlog,
+            } => self.listen(ctx, i, sock, port, backlog),
+            Action::Connect {
+                sock,
+                addr,
+                timeout,
+            } => self.connect(ctx, i, sock, addr, timeout),
+            Action::Send { sock, data } => self.set_pending(ctx, i, sock, Pending::Send(data)),
+            Action::SendAll { sock, data } => {
+                self.set_pending(ctx, i, sock, Pending::SendAll { data, off: 0 })
+            }
+            Action::Recv { sock, max } => {
+                let deadline = self.timeout_of(i, sock).map(|t| now + t);
+                let max = max.max(1);
+                self.set_pending(ctx, i, sock, Pending::Recv { max, deadline })
+            }
+            Action::RecvFrom { sock, max } => {
+                let deadline = self.timeout_of(i, sock).map(|t| now + t);
+                let max = max.max(1);
+                self.set_pending(ctx, i, sock, Pending::RecvFrom { max, deadline })
+            }
+            Action::SetTimeout { sock, timeout } => {
+                if let Some(e) = self.table.entries.get_mut(&(i, sock)) {
+                    e.timeout = timeout;
+                }
+                let t = timeout.map_or("None".to_string(), |t| format!("{:.3}", t.as_secs_f64()));
+                call(
+                    ctx,
+                    &self.name,
+                    i,
+                    Some(sock),
+                    format!("settimeout({t})"),
+                    "ok".into(),
+                );
+            }
+            Action::Close { sock } => {
+                self.close(i, sock);
+                call(
+                    ctx,
+                    &self.name,
+                    i,
+                    Some(sock),
+                    "close()".into(),
+                    "ok".into(),
+                );
+            }
+            Action::Bind { sock, port } => self.bind(ctx, i, sock, port),
+            Action::SendTo { sock, addr, data } => self.sendto(ctx, i, sock, addr, &data),
+            Action::SetTimer { id, at } => {
+                if let Some(slot) = self.apps.get_mut(i) {
+                    slot.timers.insert(id, at);
+                }
+            }
+            Action::CancelTimer { id } => {
+                if let Some(slot) = self.apps.get_mut(i) {
+                    slot.timers.remove(&id);
+                }
+            }
+            Action::Print { line } => self.print(ctx, i, line),
+            Action::Exit { code } => {
+                if let Some(slot) = self.apps.get_mut(i) {
+                    slot.exit = Some(code);
+                    slot.timers.clear();
+                }
+                let socks: Vec<SockId> = self
+                    .table
+                    .entries
+                    .keys()
+                    .filter(|k| k.0 == i)
+                    .map(|k| k.1)
+                    .collect();
+                for s in socks {
+                    self.close(i, s);
+                }
+                call(
+                    ctx,
+                    &self.name,
+                    i,
+                    None,
+                    format!("exit({code})"),
+                    "done".into(),
+                );
+            }
+        }
+    }
+
+    fn timeout_of(&self, i: usize, sock: SockId) -> Option<Duration> {
+        self.table.entries.get(&(i, sock)).and_then(|e| e.timeout)
+    }
+
+    fn set_pending(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, p: Pending) {
+        match self.table.entries.get_mut(&(i, sock)) {
+            Some(e) if matches!(p, Pending::Send(_) | Pending::SendAll { .. }) => {
+                e.sends.push_back(p)
+            }
+            Some(e) => e.pending = p,
+            None => {
+                let c = p.describe().unwrap_or_default();
+                call(
+                    ctx,
+                    &self.name,
+                    i,
+                    Some(sock),
+                    c,
+                    "OSError: bad file descriptor".into(),
+                );
+            }
+        }
+    }
+
+    fn listen(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, port: u16, backlog: u16) {
+        let t = &mut self.table;
+        let port = match port {
+            0 => ephemeral(&mut t.next_ephemeral, &t.tcp_ports),
+            p if t.tcp_ports.contains(&p) => None,
+            p => Some(p),
+        };
+        let c = format!("bind(('', {port:?})); listen({backlog})");
+        let Some(port) = port else {
+            let error = ListenError::AddrInUse;
+            self.events
+                .push_back((i, Event::ListenFailed { sock, error }));
+            call(
+                ctx,
+                &self.name,
+                i,
+                Some(sock),
+                c,
+                format!("OSError: {error}"),
+            );
+            return;
+        };
+        let mut pool = Vec::new();
+        for _ in 0..backlog.clamp(1, MAX_BACKLOG) {
+            let mut s = new_tcp(self);
+            // Cannot fail: the port is non-zero and the socket fresh.
+            let _ = s.listen(port);
+            pool.push((self.sockets.add(s), TcpState::Listen));
+        }
+        self.table.tcp_ports.insert(port);
+        self.table.entries.insert(
+            (i, sock),
+            Entry {
+                kind: Kind::Listener { port, pool },
+                timeout: None,
+                pending: Pending::None,
+                sends: VecDeque::new(),
+                state: TcpState::Listen,
+                reset: false,
+            },
+        );
+        let local = self.local(port);
+        self.events.push_back((i, Event::Listening { sock, local }));
+        let c = format!("bind(('', {port})); listen({backlog})");
+        call(ctx, &self.name, i, Some(sock), c, "ok".into());
+    }
+
+    fn connect(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        i: usize,
+        sock: SockId,
+        addr: SocketAddr,
+        timeout: Option<Duration>,
+    ) {
+        let t = &mut self.table;
+        let port = ephemeral(&mut t.next_ephemeral, &t.tcp_ports);
+        let mut s = new_tcp(self);
+        let ok = match (port, v4(addr)) {
+            (Some(port), Some(remote)) => s.connect(self.iface.context(), remote, port).is_ok(),
+            _ => false,
+        };
+        let (Some(port), true) = (port, ok) else {
+            let error = ConnectError::Unreachable;
+            self.events
+                .push_back((i, Event::ConnectFailed { sock, error }));
+            call(
+                ctx,
+                &self.name,
+                i,
+                Some(sock),
+                connect_text(&addr),
+                format!("OSError: {error}"),
+            );
+            return;
+        };
+        self.table.tcp_ports.insert(port);
+        let h = self.sockets.add(s);
+        let entry = Entry {
+            kind: Kind::Tcp(h, Some(port)),
+            timeout,
+            sends: VecDeque::new(),
+            pending: Pending::Connect {
+                addr,
+                deadline: timeout.map(|t| ctx.now + t),
+            },
+            state: TcpState::Closed,
+            reset: false,
+        };
+        self.table.entries.insert((i, sock), entry);
+    }
+
+    fn bind(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, port: u16) {
+        let t = &mut self.table;
+        let port = match port {
+            0 => ephemeral(&mut t.next_ephemeral, &t.udp_ports),
+            p if t.udp_ports.contains(&p) => None,
+            p => Some(p),
+        };
+        let mut s = udp::Socket::new(
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_SLOTS],
+                vec![0; self.rx_buffer],
+            ),
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_SLOTS],
+                vec![0; self.tx_buffer],
+            ),
+        );
+        let Some(port) = port.filter(|&p| s.bind(p).is_ok()) else {
+            let error = ListenError::AddrInUse;
+            self.events
+                .push_back((i, Event::BindFailed { sock, error }));
+            call(
+                ctx,
+                &self.name,
+                i,
+                Some(sock),
+                "bind()".into(),
+                format!("OSError: {error}"),
+            );
+            return;
+        };
+        self.table.udp_ports.insert(port);
+        let h = self.sockets.add(s);
+        self.table.entries.insert(
+            (i, sock),
+            Entry {
+                kind: Kind::Udp(h, port),
+                timeout: None,
+                pending: Pending::None,
+                sends: VecDeque::new(),
+                state: TcpState::Closed,
+                reset: false,
+            },
+        );
+        let local = self.local(port);
+        self.events.push_back((i, Event::Bound { sock, local }));
+        call(
+            ctx,
+            &self.name,
+            i,
+            Some(sock),
+            format!("bind(('', {port}))"),
+            "ok".into(),
+        );
+    }
+
+    fn sendto(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, addr: SocketAddr, data: &[u8]) {
+        let c = format!(
+            "sendto({} bytes, ('{}', {}))",
+            data.len(),
+            addr.ip(),
+            addr.port()
+        );
+        let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
+            Some(Kind::Udp(h, _)) => {
+                let s = self.sockets.get_mut::<udp::Socket>(*h);
+                let sent = match v4(addr) {
+                    Some(to) => s.send_slice(data, to),
+                    None => Err(udp::SendError::Unaddressable),
+                };
+                match sent {
+                    Ok(()) => format!("{}", data.len()),
+                    Err(udp::SendError::BufferFull) => "dropped: send buffer full".into(),
+                    Err(udp::SendError::Unaddressable) => "OSError: address not available".into(),
+                }
+            }
+            _ => "OSError: bad file descriptor".into(),
+        };
+        call(ctx, &self.name, i, Some(sock), c, r);
+    }
+
+    /// `close()`: TCP sockets linger until CLOSED; listeners drop their idle sockets.
+    pub(crate) fn close(&mut self, i: usize, sock: SockId) {
+        let Some(e) = self.table.entries.remove(&(i, sock)) else {
+            return;
+        };
+        match e.kind {
+            Kind::Tcp(h, own) => {
+                self.sockets.get_mut::<tcp::Socket>(h).close();
+                self.table.orphans.push((h, e.state, own));
+            }
+            Kind::Listener { port, pool } => {
+                self.table.tcp_ports.remove(&port);
+                for (h, _) in pool {
+                    let s = self.sockets.get_mut::<tcp::Socket>(h);
+                    if s.state() == tcp::State::Listen {
+                        self.sockets.remove(h);
+                    } else {
+                        s.abort();
+                        self.table.orphans.push((h, TcpState::SynReceived, None));
+                    }
+                }
+            }
+            Kind::Udp(h, port) => {
+                self.sockets.remove(h);
+                self.table.udp_ports.remove(&port);
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! `sockbox sim` and `sockbox scenarios`: the simulator from the terminal.
+//!
+//! `sockbox sim <name|file.toml|file.json>` runs a built-in or file scenario to
+//! its end (or `--until` seconds of virtual time) and prints the trace on stdout,
+//! tcpdump-like text or (`--json`) one JSON record per line; flags override the
+//! scenario's seed and link conditions; `--pcap FILE` writes every frame as a
+//! libpcap file. A bad value or scenario is one `error: ...` line on stderr naming
+//! the field or flag, and exit code 2. After the trace, each host's exit codes go
+//! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use sockbox_core::sim::{Conditions, Scenario, ScenarioError, Sim, to_text};
+
+/// `sockbox sim`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SimArgs {
+    /// A built-in scenario (see `sockbox scenarios`) or a .toml/.json scenario file.
+    pub scenario: String,
+    /// PRNG seed (same seed, same trace).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// One-way latency, milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub latency: Option<f64>,
+    /// Extra random delay up to this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub jitter: Option<f64>,
+    /// Probability (0.0-1.0) that a packet is lost.
+    #[arg(long, value_name = "P")]
+    pub loss: Option<f64>,
+    /// Probability that a packet is duplicated.
+    #[arg(long, value_name = "P")]
+    pub dup: Option<f64>,
+    /// Probability that a packet is delayed past later ones.
+    #[arg(long, value_name = "P")]
+    pub reorder: Option<f64>,
+    /// Probability that a bit of a packet is flipped.
+    #[arg(long, value_name = "P")]
+    pub corrupt: Option<f64>,
+    /// Link MTU in bytes (576-9000).
+    #[arg(long, value_name = "N")]
+    pub mtu: Option<u16>,
+    /// Link speed in bits per second (0 = unlimited).
+    #[arg(long, value_name = "BPS")]
+    pub bandwidth: Option<u64>,
+    /// Stop after this many seconds of virtual time.
+    #[arg(long, value_name = "SECS")]
+    pub until: Option<f64>,
+    /// Write every frame to this libpcap file (Wireshark, tshark).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Print the trace as JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A usage problem: printed as one line, exit code 2.
+fn usage(msg: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {msg}");
+    Ok(ExitCode::from(2))
+}
+
+/// The flag that sets a `conditions.*` field, for error messages.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field.strip_prefix("conditions.")? {
+        "latency_ms" => "--latency",
+        "jitter_ms" => "--jitter",
+        "loss" => "--loss",
+        "dup" => "--dup",
+        "reorder" => "--reorder",
+        "corrupt" => "--corrupt",
+        "mtu" => "--mtu",
+        "bandwidth_bps" => "--bandwidth",
+        _ => return None,
+    })
+}
+
+/// Read the scenario named on the command line.
+fn load(arg: &str) -> Result<Scenario, String> {
+    if let Some(sc) = Scenario::builtin(arg) {
+        return Ok(sc);
+    }
+    let path = Path::new(arg);
+    if !path.exists() {
+        return Err(format!(
+            "no built-in scenario or file named `{arg}` (see `sockbox scenarios`)"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{arg}: {e}"))?;
+    let parsed = if path.extension().is_some_and(|e| e == "json") {
+        Scenario::from_json(&text)
+    } else {
+        Scenario::from_toml(&text)
+    };
+    parsed.map_err(|e| format!("{arg}: {e}"))
+}
+
+fn apply(args: &SimArgs, sc: &mut Scenario) -> Result<(), String> {
+    if let Some(seed) = args.seed {
+        sc.seed = seed;
+    }
+    let c: &mut Conditions = &mut sc.conditions;
+    let set = |slot: &mut f64, v: Option<f64>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut c.latency_ms, args.latency);
+    set(&mut c.jitter_ms, args.jitter);
+    set(&mut c.loss, args.loss);
+    set(&mut c.dup, args.dup);
+    set(&mut c.reorder, args.reorder);
+    set(&mut c.corrupt, args.corrupt);
+    if let Some(mtu) = args.mtu {
+        c.mtu = mtu;
+    }
+    if let Some(bw) = args.bandwidth {
+        c.bandwidth_bps = bw;
+    }
+    if let Some(secs) = args.until {
+        if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+            return Err("--until: must be between 0 and 86400 seconds".into());
+        }
+        sc.stop_ms = ((secs * 1000.0).round() as u64).max(1);
+    }
+    // Name the flag when a flag set the bad value.
+    match sc.validate() {
+        Err(ScenarioError::Invalid { field, reason }) => match flag_for(&field) {
+            Some(flag) => Err(format!("{flag}: {reason}")),
+            None => Err(ScenarioError::Invalid { field, reason }.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// `sockbox sim ...`.
+pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
+    let mut sc = match load(&args.scenario) {
+        Ok(sc) => sc,
+        Err(msg) => return usage(msg),
+    };
+    if let Err(msg) = apply(args, &mut sc) {
+        return usage(msg);
+    }
+    let mut sim = match Sim::new(&sc) {
+        Ok(sim) => sim,
+        Err(e) => return usage(e),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut printed = 0;
+    loop {
+        let more = sim.step_quiet();
+        for r in sim.trace().get(printed..).unwrap_or_default() {
+            if args.json {
+                serde_json::to_writer(&mut out, r)?;
+                out.write_all(b"\n")?;
+            } else {
+                writeln!(out, "{}", to_text(r))?;
+            }
+        }
+        printed = sim.trace().len();
+        if !more {
+            break;
+        }
+    }
+    out.flush()?;
+    if let Some(path) = &args.pcap {
+        std::fs::write(path, sim.pcap()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    for h in sim.hosts() {
+        let codes: Vec<String> = h
+            .exit_codes
+            .iter()
+            .map(|c| c.map_or_else(|| "running".to_string(), |c| c.to_string()))
+            .collect();
+        eprintln!("# {}: exit {}", h.name, codes.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sockbox scenarios`: the built-ins, one line each.
+pub fn scenarios() -> ExitCode {
+    for (name, summary) in Scenario::builtins() {
+        println!("{name:<14} {summary}");
+    }
+    ExitCode::SUCCESS
+}
