@@ -1,6 +1,7 @@
 //! The benchmark programs behind `cargo xtask bench`.
 //!
 //! * [`floor`]: the simulator workloads on a bare smoltcp loop (the floor).
+//! * [`sockbox_sim`]: the same workloads on sockbox's simulator.
 //! * [`report`]: timing (warm-up, median) and the JSON result lines xtask reads.
 //! * `turmoil_base` (native only): the same workloads on turmoil.
 //! * `native` (native only): `sockbox serve` beside a minimal tokio server.
@@ -13,5 +14,6 @@ pub mod floor;
 pub mod native;
 pub mod report;
 pub mod sim_rows;
+pub mod sockbox_sim;
 #[cfg(not(target_family = "wasm"))]
 pub mod turmoil_base;

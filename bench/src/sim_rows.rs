@@ -67,22 +67,12 @@ pub fn turmoil(plan: Plan) {
     );
 }
 
-/// sockbox's simulator (`sockbox_core::sim`).
+/// sockbox's simulator (`sockbox_core::sim`), trace recording on.
 pub fn sockbox(plan: Plan) {
-    let _ = plan;
-    for row in ROW_KEYS {
-        crate::report::emit_na(row, "sockbox", "simulator not landed");
-    }
+    rows(
+        plan,
+        "sockbox",
+        crate::sockbox_sim::bulk,
+        crate::sockbox_sim::greet,
+    );
 }
-
-/// Every row key this module prints.
-pub const ROW_KEYS: [&str; 8] = [
-    "sim.bulk",
-    "sim.greet.serial",
-    "sim.greet.concurrent",
-    "sim.greet.hosts",
-    "sim.conc.10",
-    "sim.conc.100",
-    "sim.conc.1000",
-    "sim.conc.10000",
-];
