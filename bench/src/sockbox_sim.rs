@@ -8,7 +8,8 @@
 //! connection does `connect`, `recv(1024)` until EOF, checks the 24 bytes and
 //! closes. Bulk: `sendall` of 64 KiB chunks to a server that `recv(65536)`s
 //! to EOF, 256 KiB socket buffers. Each run is timed from building the
-//! simulation to the end of `run_until_idle`, then checked.
+//! simulation until it is idle (stepped with [`Sim::step_quiet`], giving up
+//! after [`WALL_CAP`] of wall time), then checked.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,6 +27,27 @@ use crate::report::Run;
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const BULK_BUF: usize = 256 * 1024;
 const CHUNK: usize = 64 * 1024;
+
+/// A run that takes longer than this is abandoned (and its row says so).
+pub const WALL_CAP: Duration = Duration::from_secs(20);
+
+/// Step until idle; fails after [`WALL_CAP`].
+fn run(sim: &mut Sim, started: WallInstant) -> Result<(), String> {
+    loop {
+        for _ in 0..4096 {
+            if !sim.step_quiet() {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > WALL_CAP {
+            return Err(format!(
+                "gave up after {} s wall at {:.0} s simulated",
+                WALL_CAP.as_secs(),
+                sim.now().as_micros() as f64 / 1e6
+            ));
+        }
+    }
+}
 
 /// What the client programs saw, shared with the bench.
 #[derive(Default)]
@@ -129,18 +151,21 @@ fn detail(sim: &Sim) -> String {
     )
 }
 
-fn check(sim: &Sim, tally: &Shared, want: usize) -> Result<(), String> {
+/// Fails unless all `want` succeeded; the message gives the failures, the
+/// simulated time reached and the wall time spent.
+fn check(sim: &Sim, tally: &Shared, want: usize, wall: Duration) -> Result<(), String> {
     let t = tally.borrow();
     let at = sim.now().as_micros() as f64 / 1e6;
+    let wall = wall.as_secs_f64();
     if let Some(e) = t.errors.first() {
         return Err(format!(
-            "{} of {want} failed by {at:.1} s simulated, first: {e}",
+            "{} of {want} failed by {at:.0} s simulated ({wall:.1} s wall), first: {e}",
             t.errors.len()
         ));
     }
     if t.done != want {
         return Err(format!(
-            "only {} of {want} finished by {at:.1} s simulated",
+            "{} of {want} done at the {at:.0} s simulated stop ({wall:.1} s wall)",
             t.done
         ));
     }
@@ -184,9 +209,9 @@ pub fn greet(n: usize, clients: Clients) -> Result<Run, String> {
             });
     }
     let mut sim = b.build().map_err(|e| format!("build: {e}"))?;
-    sim.run_until_idle();
+    run(&mut sim, t)?;
     let wall = t.elapsed();
-    check(&sim, &tally, n)?;
+    check(&sim, &tally, n, wall)?;
     Ok(Run {
         wall,
         detail: detail(&sim),
@@ -288,9 +313,9 @@ pub fn bulk(bytes: u64) -> Result<Run, String> {
         })
         .build()
         .map_err(|e| format!("build: {e}"))?;
-    sim.run_until_idle();
+    run(&mut sim, t)?;
     let wall = t.elapsed();
-    check(&sim, &tally, bytes as usize)?;
+    check(&sim, &tally, bytes as usize, wall)?;
     Ok(Run {
         wall,
         detail: detail(&sim),
