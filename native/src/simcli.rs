@@ -25,22 +25,22 @@ pub struct SimArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// One-way latency, milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub latency: Option<f64>,
     /// Extra random delay up to this many milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub jitter: Option<f64>,
     /// Probability (0.0-1.0) that a packet is lost.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub loss: Option<f64>,
     /// Probability that a packet is duplicated.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub dup: Option<f64>,
     /// Probability that a packet is delayed past later ones.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub reorder: Option<f64>,
     /// Probability that a bit of a packet is flipped.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub corrupt: Option<f64>,
     /// Link MTU in bytes (576-9000).
     #[arg(long, value_name = "N")]

@@ -2,7 +2,8 @@
 //!
 //! Checks the spec first and answers a [`SpecError`] naming the problem:
 //! a client needs `server`; there is no raw server; echo and udp-echo clients
-//! need something to send; `recv_max` must be at least 1.
+//! need something to send; `recv_max` must be at least 1; chat cannot use line
+//! framing (its messages are binary).
 //!
 //! Framing: every TCP app uses the spec's framing, except the raw client (always
 //! raw, like the tutorial's client) and chat, whose postcard messages need frame
@@ -32,6 +33,9 @@ pub enum SpecError {
     NoMessages(AppKind),
     /// `recv_max` is 0: `recv(0)` would never read anything.
     ZeroRecvMax,
+    /// Chat over `line` framing: its postcard messages are binary and may hold
+    /// the delimiter byte.
+    ChatOverLine,
 }
 
 impl fmt::Display for SpecError {
@@ -47,9 +51,14 @@ impl fmt::Display for SpecError {
                 app_name(*app)
             ),
             SpecError::ZeroRecvMax => f.write_str("recv_max must be at least 1"),
+            SpecError::ChatOverLine => f.write_str(
+                "chat messages are binary (postcard) and cannot use line framing: use len16, len32 or cobs",
+            ),
         }
     }
 }
+
+impl core::error::Error for SpecError {}
 
 /// The kebab-case name used in specs and on the command line.
 pub fn app_name(app: AppKind) -> &'static str {
@@ -80,6 +89,9 @@ pub fn effective_framing(spec: &AppSpec) -> Framing {
 pub fn build(spec: &AppSpec) -> Result<Box<dyn App>, SpecError> {
     if spec.recv_max == 0 {
         return Err(SpecError::ZeroRecvMax);
+    }
+    if spec.app == AppKind::Chat && spec.framing == FramingKind::Line {
+        return Err(SpecError::ChatOverLine);
     }
     let framing = effective_framing(spec);
     let app: Box<dyn App> = match spec.role {

@@ -75,15 +75,6 @@ impl Service for ChatService {
     type State = Member;
     const BROADCASTS: bool = true;
 
-    fn on_open(
-        &mut self,
-        _: &mut Conn<Member>,
-        _: &mut Conns<Member>,
-        _: &mut Io,
-    ) -> Result<(), Reject> {
-        Ok(())
-    }
-
     fn on_frame(
         &mut self,
         conn: &mut Conn<Member>,

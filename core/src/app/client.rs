@@ -19,6 +19,7 @@
 //!
 //! Timer id 0 belongs to the client (start delay and backoff); sessions use others.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -93,7 +94,7 @@ enum State {
     /// Before the first attempt (start delay) or between attempts (backoff).
     Waiting,
     Connecting(super::SockId),
-    Connected(Stream),
+    Connected(Box<Stream>),
     Done,
 }
 
@@ -168,7 +169,7 @@ impl<S: Session> Client<S> {
             false,
         );
         let flow = self.session.on_connect(now, &mut stream, io);
-        self.state = State::Connected(stream);
+        self.state = State::Connected(Box::new(stream));
         self.apply(flow, io);
     }
 

@@ -19,7 +19,7 @@
 use alloc::vec::Vec;
 
 use super::client::{Flow, Session};
-use super::greet::{closed_early, print_text};
+use super::greet::{Opening, closed_early, print_text};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io};
@@ -29,16 +29,11 @@ use crate::time::Instant;
 pub const SERVER_HELLO: &str = "Hello, client! This is a longer message.";
 pub const CLIENT_REPLY: &str = "Hello, server! Thanks for the message.";
 
-pub(crate) struct ExchangeService {
-    message: Vec<u8>,
-}
+pub(crate) struct ExchangeService(Opening);
 
 impl ExchangeService {
     pub fn new(spec: &AppSpec) -> Self {
-        let text = spec.message.as_deref().unwrap_or(SERVER_HELLO);
-        ExchangeService {
-            message: text.as_bytes().to_vec(),
-        }
+        ExchangeService(Opening::new(spec, SERVER_HELLO))
     }
 }
 
@@ -51,9 +46,7 @@ impl Service for ExchangeService {
         _: &mut Conns<()>,
         io: &mut Io,
     ) -> Result<(), Reject> {
-        conn.stream
-            .send_frame(io, &self.message)
-            .map_err(Reject::Encode)
+        self.0.send(&mut conn.stream, io)
     }
 
     fn on_frame(

@@ -26,17 +26,26 @@ use crate::time::Instant;
 /// The lesson's greeting.
 pub const GREETING: &str = "Thank you for connecting";
 
-/// Greets each connection and closes it.
-pub(crate) struct GreetService {
-    message: Vec<u8>,
+/// A server's opening message: the spec's `message`, or the app's default.
+pub(crate) struct Opening(Vec<u8>);
+
+impl Opening {
+    pub fn new(spec: &AppSpec, default: &str) -> Self {
+        Opening(spec.message.as_deref().unwrap_or(default).into())
+    }
+
+    /// Frame and send it.
+    pub fn send(&self, s: &mut Stream, io: &mut Io) -> Result<(), Reject> {
+        s.send_frame(io, &self.0).map_err(Reject::Encode)
+    }
 }
+
+/// Greets each connection and closes it.
+pub(crate) struct GreetService(Opening);
 
 impl GreetService {
     pub fn new(spec: &AppSpec) -> Self {
-        let text = spec.message.as_deref().unwrap_or(GREETING);
-        GreetService {
-            message: text.as_bytes().to_vec(),
-        }
+        GreetService(Opening::new(spec, GREETING))
     }
 }
 
@@ -50,9 +59,7 @@ impl Service for GreetService {
         _: &mut Conns<()>,
         io: &mut Io,
     ) -> Result<(), Reject> {
-        conn.stream
-            .send_frame(io, &self.message)
-            .map_err(Reject::Encode)?;
+        self.0.send(&mut conn.stream, io)?;
         conn.stream.close_when_flushed(io);
         Ok(())
     }

@@ -10,6 +10,9 @@
 //! Socket semantics follow the module docs of [`super`], with these knobs:
 //! * [`Loopback::chunk`]: the most bytes one `Received` carries (1 = byte by byte);
 //! * [`Loopback::send_window`]: the most bytes one partial `send()` takes;
+//! * [`Loopback::window`]: the most unread bytes a socket holds; `sendall` to a
+//!   peer that does not read waits (its `SentAll` comes when the rest fits),
+//!   while `send()` ignores it (it never takes 0 bytes);
 //! * [`Loopback::blackhole`]: connects to these addresses never get an answer
 //!   (they time out if the connect has a timeout);
 //! * [`Loopback::drop_datagrams`]: the sequence numbers (0-based, over all
@@ -20,6 +23,7 @@
 //! dropped. When a node exits, all its sockets close (its peers see EOF).
 
 use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -33,6 +37,8 @@ use crate::time::Instant;
 struct Endpoint {
     peer: Option<(usize, SockId)>,
     inbox: VecDeque<u8>,
+    /// `sendall`s not yet wholly in the peer's inbox: bytes left, whole length.
+    outbox: VecDeque<(Vec<u8>, usize)>,
     peer_closed: bool,
     armed: Option<usize>,
     timeout: Option<Duration>,
@@ -48,7 +54,6 @@ struct Udp {
 struct Node {
     app: Box<dyn App>,
     io: Io,
-    ip: IpAddr,
     start_at: Option<Instant>,
     console: Vec<String>,
     exit: Option<i32>,
@@ -80,6 +85,8 @@ pub struct Loopback {
     pub chunk: usize,
     /// The most bytes one `send()` takes.
     pub send_window: usize,
+    /// The most unread bytes a socket holds; a `sendall` to a fuller one waits.
+    pub window: usize,
     /// Connects to these addresses are never answered.
     pub blackhole: BTreeSet<SocketAddr>,
     /// Sequence numbers of datagrams to lose.
@@ -107,6 +114,7 @@ impl Loopback {
             datagrams: 0,
             chunk: usize::MAX,
             send_window: usize::MAX,
+            window: usize::MAX,
             blackhole: BTreeSet::new(),
             drop_datagrams: BTreeSet::new(),
         }
@@ -129,7 +137,6 @@ impl Loopback {
         self.nodes.push(Node {
             app,
             io: Io::new(),
-            ip: Loopback::ip(n),
             start_at: Some(at),
             console: Vec::new(),
             exit: None,
@@ -279,12 +286,12 @@ impl Loopback {
         match action {
             Action::Listen { sock, port, .. } => {
                 let local = self.local(n, port);
-                if self.listeners.contains_key(&local) {
+                if let Entry::Vacant(slot) = self.listeners.entry(local) {
+                    slot.insert((n, sock));
+                    push(&mut self.queue, Event::Listening { sock, local });
+                } else {
                     let error = ListenError::AddrInUse;
                     push(&mut self.queue, Event::ListenFailed { sock, error });
-                } else {
-                    self.listeners.insert(local, (n, sock));
-                    push(&mut self.queue, Event::Listening { sock, local });
                 }
             }
             Action::Connect {
@@ -298,9 +305,11 @@ impl Loopback {
                 push(&mut self.queue, Event::Sent { sock, len });
             }
             Action::SendAll { sock, data } => {
-                self.transmit(n, sock, &data);
-                let len = data.len();
-                push(&mut self.queue, Event::SentAll { sock, len });
+                if let Some(ep) = self.tcp.get_mut(&(n, sock)) {
+                    let len = data.len();
+                    ep.outbox.push_back((data, len));
+                }
+                self.pump(n, sock);
             }
             Action::Recv { sock, max } => {
                 let now = self.now;
@@ -319,11 +328,8 @@ impl Loopback {
             Action::Bind { sock, port } => {
                 let port = if port == 0 { self.ephemeral() } else { port };
                 let local = self.local(n, port);
-                if self.udp_ports.contains_key(&local) {
-                    let error = ListenError::AddrInUse;
-                    push(&mut self.queue, Event::BindFailed { sock, error });
-                } else {
-                    self.udp_ports.insert(local, (n, sock));
+                if let Entry::Vacant(slot) = self.udp_ports.entry(local) {
+                    slot.insert((n, sock));
                     let inbox = VecDeque::new();
                     let udp = Udp {
                         local,
@@ -332,6 +338,9 @@ impl Loopback {
                     };
                     self.udp.insert((n, sock), udp);
                     push(&mut self.queue, Event::Bound { sock, local });
+                } else {
+                    let error = ListenError::AddrInUse;
+                    push(&mut self.queue, Event::BindFailed { sock, error });
                 }
             }
             Action::SendTo { sock, addr, data } => {
@@ -417,6 +426,36 @@ impl Loopback {
         self.fill(peer.0, peer.1);
     }
 
+    /// Move queued `sendall` bytes into the peer's inbox as far as its window
+    /// allows, answering each `sendall` once its last byte moved. With no peer
+    /// left the bytes are lost (as into a socket the peer reset).
+    fn pump(&mut self, n: usize, sock: SockId) {
+        let window = self.window;
+        let Some(ep) = self.tcp.get_mut(&(n, sock)) else {
+            return;
+        };
+        let mut out = core::mem::take(&mut ep.outbox);
+        let peer = ep.peer;
+        while let Some((front, len)) = out.front_mut() {
+            if let Some(other) = peer.and_then(|p| self.tcp.get_mut(&p)) {
+                let room = window.saturating_sub(other.inbox.len()).min(front.len());
+                other.inbox.extend(front.drain(..room));
+                if !front.is_empty() {
+                    break;
+                }
+            }
+            let len = *len;
+            out.pop_front();
+            self.queue.push_back((n, Event::SentAll { sock, len }));
+        }
+        if let Some(ep) = self.tcp.get_mut(&(n, sock)) {
+            ep.outbox = out;
+        }
+        if let Some(p) = peer {
+            self.fill(p.0, p.1);
+        }
+    }
+
     /// Answer an armed `recv` if there is something to answer with.
     fn fill(&mut self, n: usize, sock: SockId) {
         let chunk = self.chunk.max(1);
@@ -433,7 +472,14 @@ impl Loopback {
         let data: Vec<u8> = ep.inbox.drain(..take).collect();
         ep.armed = None;
         ep.deadline = None;
+        let peer = ep.peer;
         self.queue.push_back((n, Event::Received { sock, data }));
+        // Room was made: the peer's waiting sendalls move on.
+        if let Some(p) = peer
+            && take > 0
+        {
+            self.pump(p.0, p.1);
+        }
     }
 
     fn fill_udp(&mut self, key: (usize, SockId)) {
@@ -468,6 +514,7 @@ impl Loopback {
                 other.peer = None;
             }
             self.fill(peer.0, peer.1);
+            self.pump(peer.0, peer.1);
         }
     }
 
@@ -490,6 +537,7 @@ fn endpoint(peer: (usize, SockId)) -> Endpoint {
     Endpoint {
         peer: Some(peer),
         inbox: VecDeque::new(),
+        outbox: VecDeque::new(),
         peer_closed: false,
         armed: None,
         timeout: None,

@@ -34,6 +34,18 @@
 //! * `Listen` answers [`Event::Listening`] or [`Event::ListenFailed`]; each
 //!   incoming connection is one [`Event::Accepted`] with a fresh socket id.
 //! * `Close` is final; no event refers to a closed socket afterwards.
+//! * A socket whose `connect`, `listen` or `bind` failed is gone: the app does not
+//!   close it, and no other event refers to it.
+//!
+//! # Built-in programs
+//!
+//! [`build`] turns an [`AppSpec`] into one of the tutorial's programs. Each app's
+//! module documents its exact console lines; the shared ones are in `server`
+//! (every TCP server: listen, accept, `max_conns`, idle timeout, bad input closes
+//! only that connection) and `client` (every TCP client: start delay, connect
+//! timeout, retries with capped exponential backoff, recv timeout). Apps only
+//! use the `now` they are given and no randomness, so the same events give the
+//! same lines natively and in simulation.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;

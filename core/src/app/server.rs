@@ -81,10 +81,12 @@ pub(crate) trait Service {
     /// A connection was accepted (and announced).
     fn on_open(
         &mut self,
-        conn: &mut Conn<Self::State>,
-        others: &mut Conns<Self::State>,
-        io: &mut Io,
-    ) -> Result<(), Reject>;
+        _conn: &mut Conn<Self::State>,
+        _others: &mut Conns<Self::State>,
+        _io: &mut Io,
+    ) -> Result<(), Reject> {
+        Ok(())
+    }
 
     /// A whole frame arrived on `conn`.
     fn on_frame(

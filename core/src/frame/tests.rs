@@ -197,6 +197,33 @@ fn truncation_errors_say_how_far_the_frame_got() {
 }
 
 #[test]
+fn readme_examples_are_the_wire_bytes() {
+    let hello = |kind| Framing::new(kind).encode_to_vec(b"hello").unwrap();
+    assert_eq!(hello(FramingKind::Raw), b"hello");
+    assert_eq!(hello(FramingKind::Line), b"hello\n");
+    assert_eq!(hello(FramingKind::Len16), b"\x00\x05hello");
+    assert_eq!(hello(FramingKind::Len32), b"\x00\x00\x00\x05hello");
+    assert_eq!(hello(FramingKind::Cobs), b"\x06hello\x00");
+}
+
+#[test]
+fn cobs_frames_are_postcards() {
+    let value = (
+        7u32,
+        alloc::string::String::from("Say: hi"),
+        vec![0u8, 0, 255],
+    );
+    let framing = Framing::new(FramingKind::Cobs);
+    let plain = postcard::to_allocvec(&value).unwrap();
+    let postcard_frame = postcard::to_allocvec_cobs(&value).unwrap();
+    assert_eq!(framing.encode_to_vec(&plain).unwrap(), postcard_frame);
+
+    let mut d = framing.decoder();
+    d.push(&postcard_frame);
+    assert_eq!(d.pop(), Some(Ok(plain)));
+}
+
+#[test]
 fn encode_error_texts() {
     assert_eq!(
         EncodeError::TooLong { len: 5, max: 4 }.to_string(),

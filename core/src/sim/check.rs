@@ -5,18 +5,17 @@
 //! `sendall`/`recvfrom` calls are answered (or time out), state changes are
 //! traced, and sockets closed by their app are freed once smoltcp says CLOSED.
 
-use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::SocketSet;
 use smoltcp::socket::{tcp, udp};
 
 use super::host::{Ctx, Host};
-use super::sockets::{Entry, Kind, Pending, call, endpoint};
+use super::sockets::{Ends, Entry, Kind, Orphan, Pending, call, endpoint};
 use super::trace::{Record, StateRecord, TcpState};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
@@ -24,7 +23,7 @@ use crate::time::Instant;
 fn state_record(
     ctx: &mut Ctx<'_>,
     host: &str,
-    s: &tcp::Socket<'_>,
+    ends: Ends,
     fallback: SocketAddr,
     from: TcpState,
     to: TcpState,
@@ -34,8 +33,8 @@ fn state_record(
         Record::State(StateRecord {
             at,
             host: host.into(),
-            local: endpoint(s.local_endpoint()).unwrap_or(fallback),
-            remote: endpoint(s.remote_endpoint()),
+            local: ends.local.unwrap_or(fallback),
+            remote: ends.remote,
             from,
             to,
         })
@@ -84,7 +83,8 @@ impl Host {
                         let s = sockets.get_mut::<tcp::Socket>(h);
                         let st = TcpState::from(s.state());
                         if st != last {
-                            state_record(ctx, name, s, fallback, last, st);
+                            let ends = Ends::default().update(s);
+                            state_record(ctx, name, ends, fallback, last, st);
                             slot.1 = st;
                         }
                         match st {
@@ -110,25 +110,16 @@ impl Host {
                             },
                         ));
                         call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
-                        accepted.push((
-                            (i, id),
-                            Entry {
-                                kind: Kind::Tcp(h, None),
-                                timeout: None,
-                                pending: Pending::None,
-                                sends: VecDeque::new(),
-                                state: st,
-                                reset: false,
-                            },
-                        ));
+                        accepted.push(((i, id), Entry::new(Kind::Tcp(h, None), st)));
                         *slot = (sockets.add(listening(rx, tx, port)), TcpState::Listen);
                     }
                 }
                 Kind::Tcp(h, _) => {
                     let s = sockets.get_mut::<tcp::Socket>(*h);
                     let st = TcpState::from(s.state());
+                    let ends = e.ends.update(s);
                     if st != e.state {
-                        state_record(ctx, name, s, fallback, e.state, st);
+                        state_record(ctx, name, ends, fallback, e.state, st);
                         if st == TcpState::Closed && torn(e.state) {
                             e.reset = true;
                         }
@@ -165,27 +156,26 @@ fn reap(
     ctx: &mut Ctx<'_>,
     name: &str,
     sockets: &mut SocketSet<'static>,
-    orphans: &mut Vec<(SocketHandle, TcpState, Option<u16>)>,
+    orphans: &mut Vec<Orphan>,
     ports: &mut alloc::collections::BTreeSet<u16>,
     fallback: SocketAddr,
 ) {
     let mut k = 0;
-    while let Some(&mut (h, last, port)) = orphans.get_mut(k) {
-        let s = sockets.get::<tcp::Socket>(h);
+    while let Some(o) = orphans.get_mut(k) {
+        let s = sockets.get::<tcp::Socket>(o.handle);
         let st = TcpState::from(s.state());
-        if st != last {
-            state_record(ctx, name, s, fallback, last, st);
+        let ends = o.ends.update(s);
+        if st != o.state {
+            state_record(ctx, name, ends, fallback, o.state, st);
+            o.state = st;
         }
         if st == TcpState::Closed {
-            sockets.remove(h);
-            if let Some(p) = port {
+            sockets.remove(o.handle);
+            if let Some(p) = o.port {
                 ports.remove(&p);
             }
             orphans.swap_remove(k);
         } else {
-            if let Some(o) = orphans.get_mut(k) {
-                o.1 = st;
-            }
             k += 1;
         }
     }

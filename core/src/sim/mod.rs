@@ -54,6 +54,7 @@ use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
+use sockets::SynFate;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum What {
@@ -456,14 +457,14 @@ impl Sim {
                 fate = Fate::HostDown;
             } else if f.decoded.is_syn()
                 && let (Some(host), Some((src, sport, _, dport))) =
-                    (self.hosts.get(to), f.decoded.tcp_tuple())
-                && host.table.backlog_full(
-                    &host.sockets,
-                    dport,
-                    core::net::SocketAddr::from((src, sport)),
-                )
+                    (self.hosts.get_mut(to), f.decoded.tcp_tuple())
             {
-                fate = Fate::BacklogFull;
+                let from = core::net::SocketAddr::from((src, sport));
+                match host.table.syn_fate(&host.sockets, dport, from) {
+                    SynFate::New => {}
+                    SynFate::BacklogFull => fate = Fate::BacklogFull,
+                    SynFate::Known => host.table.mute_listeners(&mut host.sockets, dport),
+                }
             }
         }
         let id = f.id;

@@ -365,13 +365,10 @@ impl Scenario {
             if h.name.is_empty() {
                 return Err(ScenarioError::invalid(field("name"), Reason::Empty));
             }
-            let octets = h.ip.octets();
             if h.ip.is_unspecified()
                 || h.ip.is_broadcast()
                 || h.ip.is_multicast()
                 || h.ip.is_loopback()
-                || octets[3] == 0
-                || octets[3] == 255
             {
                 return Err(ScenarioError::invalid(field("ip"), Reason::BadAddress));
             }

@@ -110,6 +110,61 @@ pub(crate) struct Entry {
     pub state: TcpState,
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
+    pub ends: Ends,
+}
+
+impl Entry {
+    pub fn new(kind: Kind, state: TcpState) -> Entry {
+        Entry {
+            kind,
+            timeout: None,
+            pending: Pending::None,
+            sends: VecDeque::new(),
+            state,
+            reset: false,
+            ends: Ends::default(),
+        }
+    }
+}
+
+/// The last known ends of a connection (smoltcp forgets them once CLOSED).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ends {
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+impl Ends {
+    /// Remember what the socket shows now; keep the old ends where it shows none.
+    pub fn update(&mut self, s: &tcp::Socket<'_>) -> Ends {
+        if let Some(l) = endpoint(s.local_endpoint()) {
+            self.local = Some(l);
+        }
+        if let Some(r) = endpoint(s.remote_endpoint()) {
+            self.remote = Some(r);
+        }
+        *self
+    }
+}
+
+/// A TCP socket its app closed, still finishing (FIN, TIME-WAIT).
+pub(crate) struct Orphan {
+    pub handle: SocketHandle,
+    pub state: TcpState,
+    /// The ephemeral port to free once it is CLOSED.
+    pub port: Option<u16>,
+    pub ends: Ends,
+}
+
+/// What a host does with an incoming SYN.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SynFate {
+    /// A new connection attempt (a listening socket takes it, or RST if none).
+    New,
+    /// Every listening socket of the port is busy: dropped, as Linux drops it.
+    BacklogFull,
+    /// A repeat of a SYN for a connection the host already has.
+    Known,
 }
 
 /// One host's sockets as its apps know them.
@@ -117,7 +172,7 @@ pub(crate) struct Entry {
 pub(crate) struct Table {
     pub entries: BTreeMap<(usize, SockId), Entry>,
     /// Closed by their app, still finishing (FIN, TIME-WAIT): handle, last state, port to free.
-    pub orphans: Vec<(SocketHandle, TcpState, Option<u16>)>,
+    pub orphans: Vec<Orphan>,
     pub tcp_ports: BTreeSet<u16>,
     pub udp_ports: BTreeSet<u16>,
     next_ephemeral: u16,
@@ -143,19 +198,54 @@ impl Table {
             .min()
     }
 
-    /// Would a SYN from `from` to `port` be dropped because every listening socket is busy?
-    pub fn backlog_full(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> bool {
-        let Some(pool) = self.entries.values().find_map(|e| match &e.kind {
+    /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
+    pub fn syn_fate(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> SynFate {
+        let known = sockets.iter().any(|(_, s)| {
+            <tcp::Socket as smoltcp::socket::AnySocket>::downcast(s).is_some_and(|t| {
+                t.state() != tcp::State::Listen
+                    && t.local_endpoint().map(|l| l.port) == Some(port)
+                    && endpoint(t.remote_endpoint()) == Some(from)
+            })
+        });
+        if known {
+            return SynFate::Known;
+        }
+        match self.pool(port) {
+            Some(pool)
+                if !pool
+                    .iter()
+                    .any(|&(h, _)| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen) =>
+            {
+                SynFate::BacklogFull
+            }
+            _ => SynFate::New,
+        }
+    }
+
+    fn pool(&self, port: u16) -> Option<&Vec<(SocketHandle, TcpState)>> {
+        self.entries.values().find_map(|e| match &e.kind {
             Kind::Listener { port: p, pool } if *p == port => Some(pool),
             _ => None,
-        }) else {
-            return false;
-        };
-        !pool.iter().any(|&(h, _)| {
-            let s = sockets.get::<tcp::Socket>(h);
-            s.state() == tcp::State::Listen
-                || s.remote_endpoint().map(SocketAddr::from) == Some(from)
         })
+    }
+
+    /// Stop `port`'s idle listening sockets from taking the next SYN (a repeated SYN
+    /// must reach the connection it belongs to, which smoltcp ignores, as it should);
+    /// the next socket check puts them back to LISTEN.
+    pub fn mute_listeners(&mut self, sockets: &mut SocketSet<'_>, port: u16) {
+        for e in self.entries.values_mut() {
+            if let Kind::Listener { port: p, pool } = &mut e.kind
+                && *p == port
+            {
+                for slot in pool.iter_mut() {
+                    let s = sockets.get_mut::<tcp::Socket>(slot.0);
+                    if s.state() == tcp::State::Listen {
+                        s.abort();
+                        slot.1 = TcpState::Closed;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -353,14 +443,7 @@ impl Host {
         self.table.tcp_ports.insert(port);
         self.table.entries.insert(
             (i, sock),
-            Entry {
-                kind: Kind::Listener { port, pool },
-                timeout: None,
-                pending: Pending::None,
-                sends: VecDeque::new(),
-                state: TcpState::Listen,
-                reset: false,
-            },
+            Entry::new(Kind::Listener { port, pool }, TcpState::Listen),
         );
         let local = self.local(port);
         self.events.push_back((i, Event::Listening { sock, local }));
@@ -399,16 +482,11 @@ impl Host {
         };
         self.table.tcp_ports.insert(port);
         let h = self.sockets.add(s);
-        let entry = Entry {
-            kind: Kind::Tcp(h, Some(port)),
-            timeout,
-            sends: VecDeque::new(),
-            pending: Pending::Connect {
-                addr,
-                deadline: timeout.map(|t| ctx.now + t),
-            },
-            state: TcpState::Closed,
-            reset: false,
+        let mut entry = Entry::new(Kind::Tcp(h, Some(port)), TcpState::Closed);
+        entry.timeout = timeout;
+        entry.pending = Pending::Connect {
+            addr,
+            deadline: timeout.map(|t| ctx.now + t),
         };
         self.table.entries.insert((i, sock), entry);
     }
@@ -446,17 +524,9 @@ impl Host {
         };
         self.table.udp_ports.insert(port);
         let h = self.sockets.add(s);
-        self.table.entries.insert(
-            (i, sock),
-            Entry {
-                kind: Kind::Udp(h, port),
-                timeout: None,
-                pending: Pending::None,
-                sends: VecDeque::new(),
-                state: TcpState::Closed,
-                reset: false,
-            },
-        );
+        self.table
+            .entries
+            .insert((i, sock), Entry::new(Kind::Udp(h, port), TcpState::Closed));
         let local = self.local(port);
         self.events.push_back((i, Event::Bound { sock, local }));
         call(
@@ -502,7 +572,12 @@ impl Host {
         match e.kind {
             Kind::Tcp(h, own) => {
                 self.sockets.get_mut::<tcp::Socket>(h).close();
-                self.table.orphans.push((h, e.state, own));
+                self.table.orphans.push(Orphan {
+                    handle: h,
+                    state: e.state,
+                    port: own,
+                    ends: e.ends,
+                });
             }
             Kind::Listener { port, pool } => {
                 self.table.tcp_ports.remove(&port);
@@ -512,7 +587,13 @@ impl Host {
                         self.sockets.remove(h);
                     } else {
                         s.abort();
-                        self.table.orphans.push((h, TcpState::SynReceived, None));
+                        let ends = Ends::default().update(s);
+                        self.table.orphans.push(Orphan {
+                            handle: h,
+                            state: TcpState::SynReceived,
+                            port: None,
+                            ends,
+                        });
                     }
                 }
             }

@@ -153,8 +153,8 @@ impl Sim {
             }
             sockets.push(v);
         }
-        for &(handle, _, _) in &h.table.orphans {
-            sockets.push(tcp_view(h.sockets.get::<tcp::Socket>(handle)));
+        for o in &h.table.orphans {
+            sockets.push(tcp_view(h.sockets.get::<tcp::Socket>(o.handle)));
         }
         Some(HostView {
             name: h.name.clone(),

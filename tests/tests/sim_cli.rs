@@ -1,0 +1,135 @@
+//! `sockbox sim` / `sockbox scenarios` from the outside: output, JSON lines,
+//! scenario files, and one-line errors with exit code 2.
+
+use std::process::{Command, Output};
+
+fn sockbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockbox-under-test"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn scenarios_lists_every_builtin() {
+    let o = sockbox(&["scenarios"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for name in [
+        "hello",
+        "exchange",
+        "partial-recv",
+        "timeout-retry",
+        "many-clients",
+        "tcp-vs-udp",
+        "chat",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn sim_prints_text_and_json_traces() {
+    let o = sockbox(&["sim", "hello", "--seed", "3", "--latency", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(text.contains("Flags [S.]"), "{text}");
+    assert!(text.contains("client | Thank you for connecting"));
+    assert!(stderr(&o).contains("# client: exit 0"));
+    // 5 ms each way: the SYN-ACK arrives 10 ms after the SYN left.
+    assert!(
+        text.contains("0.020000 server > client IP 10.0.0.1.12345 > 10.0.0.2.49152: Flags [S.]"),
+        "{text}"
+    );
+
+    let o = sockbox(&["sim", "hello", "--json"]);
+    assert!(o.status.success());
+    let lines = String::from_utf8(o.stdout).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        kinds.insert(v["kind"].as_str().unwrap().to_string());
+        if v["kind"] == "packet" {
+            assert!(v["id"].is_u64() && v["sent_at"].is_u64() && v["at"].is_u64());
+            assert!(v["fate"].is_string() && v["eth"]["src"].is_string());
+        }
+    }
+    for k in ["packet", "state", "call", "console"] {
+        assert!(kinds.contains(k), "no {k} record");
+    }
+}
+
+#[test]
+fn bad_values_are_one_line_errors_with_exit_2() {
+    for (args, needle) in [
+        (&["sim", "hello", "--loss", "1.5"][..], "--loss"),
+        (&["sim", "hello", "--dup", "-0.1"][..], "--dup"),
+        (&["sim", "hello", "--mtu", "100"][..], "--mtu"),
+        (&["sim", "hello", "--until", "0"][..], "--until"),
+        (&["sim", "no-such-scenario"][..], "no-such-scenario"),
+    ] {
+        let o = sockbox(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn scenario_files_run_and_bad_ones_name_line_and_field() {
+    let dir = std::env::temp_dir();
+    let good = dir.join(format!("sockbox-sim-{}-good.toml", std::process::id()));
+    std::fs::write(
+        &good,
+        r#"
+name = "mine"
+seed = 9
+stop_ms = 5000
+[conditions]
+latency_ms = 2.5
+[[hosts]]
+name = "srv"
+ip = "10.1.0.1"
+[[hosts.apps]]
+app = "exchange"
+[[hosts]]
+name = "cli"
+ip = "10.1.0.2"
+[[hosts.apps]]
+app = "exchange"
+role = "client"
+server = "10.1.0.1:12345"
+"#,
+    )
+    .unwrap();
+    let o = sockbox(&["sim", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("cli | Received: Hello, client!"));
+
+    let bad = dir.join(format!("sockbox-sim-{}-bad.toml", std::process::id()));
+    std::fs::write(&bad, "name = \"x\"\n[conditions]\nlos = 0.5\n").unwrap();
+    let o = sockbox(&["sim", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("line 3:1") && err.contains("los"), "{err}");
+
+    std::fs::write(&bad, "[conditions]\nloss = 2.0\n").unwrap();
+    let o = sockbox(&["sim", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("conditions.loss"), "{}", stderr(&o));
+    let _ = std::fs::remove_file(&good);
+    let _ = std::fs::remove_file(&bad);
+}

@@ -1,0 +1,219 @@
+//! Faults between steps and from scenario files: hold/release, one-way partitions,
+//! crash/restart, new conditions; and the partial-send lesson (small send buffer).
+
+use std::time::Duration;
+
+use sockbox_core::app::{AppKind, AppSpec, GREETING, Role};
+use sockbox_core::sim::{Builder, Conditions, Fate, HostSpec, Record, Scenario, Sim};
+
+fn hello() -> Sim {
+    Sim::new(&Scenario::builtin("hello").unwrap()).unwrap()
+}
+
+fn fates(sim: &Sim) -> Vec<Fate> {
+    sim.trace()
+        .iter()
+        .filter_map(Record::as_packet)
+        .map(|p| p.fate)
+        .collect()
+}
+
+#[test]
+fn held_packets_wait_until_released() {
+    let mut sim = hello();
+    sim.hold("client", "server").unwrap();
+    sim.run_for(Duration::from_millis(500));
+    let links = sim.links();
+    assert!(
+        links.iter().any(|l| l.from == "client" && l.held > 0),
+        "{links:?}"
+    );
+    assert!(sim.console("client").iter().all(|l| l != GREETING));
+    assert!(fates(&sim).is_empty(), "nothing arrives while held");
+    sim.release("client", "server").unwrap();
+    sim.run_until_idle();
+    assert!(sim.console("client").iter().any(|l| l == GREETING));
+    assert!(sim.trace_text().contains("fault: hold client <-> server"));
+    assert!(sim.links().iter().all(|l| l.held == 0));
+}
+
+#[test]
+fn one_way_partition_drops_one_direction_only() {
+    let mut sim = hello();
+    sim.partition_oneway("server", "client").unwrap();
+    sim.run_for(Duration::from_millis(2_500));
+    let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+    assert!(
+        packets
+            .iter()
+            .any(|p| p.from == "client" && p.fate == Fate::Delivered)
+    );
+    assert!(
+        packets
+            .iter()
+            .all(|p| p.from != "server" || p.fate == Fate::Partitioned)
+    );
+    assert!(
+        sim.links()
+            .iter()
+            .any(|l| l.from == "server" && l.partitioned)
+    );
+    sim.repair("server", "client").unwrap();
+    sim.run_until_idle();
+    assert!(sim.console("client").iter().any(|l| l == GREETING));
+}
+
+#[test]
+fn crashed_server_vanishes_and_restarts() {
+    let mut sim = hello();
+    sim.crash("server").unwrap();
+    sim.run_for(Duration::from_millis(1_500));
+    assert!(!sim.hosts()[0].up);
+    assert!(fates(&sim).contains(&Fate::HostDown));
+    sim.restart("server").unwrap();
+    sim.run_until_idle();
+    let server = &sim.hosts()[0];
+    assert!(server.up);
+    assert!(
+        server
+            .console
+            .iter()
+            .any(|l| l.starts_with("Server listening"))
+    );
+    assert!(sim.console("client").iter().any(|l| l == GREETING));
+    assert!(sim.trace_text().contains("fault: restart server"));
+}
+
+#[test]
+fn crash_mid_connection_resets_the_peer() {
+    // The echo server crashes right after accepting: no FIN ever comes; the
+    // restarted server answers the client's message with RST.
+    let client = AppSpec {
+        app: AppKind::Echo,
+        role: Role::Client,
+        server: Some("10.0.0.1:12345".parse().unwrap()),
+        recv_timeout_ms: Some(10_000),
+        count: 3,
+        ..AppSpec::default()
+    };
+    let server = AppSpec {
+        app: AppKind::Echo,
+        ..AppSpec::default()
+    };
+    let mut sim = Builder::new()
+        .host("server", [10, 0, 0, 1])
+        .app("server", server)
+        .host("client", [10, 0, 0, 2])
+        .app("client", client)
+        .build()
+        .unwrap();
+    assert!(sim.run_until(|s| {
+        s.console("server")
+            .iter()
+            .any(|l| l.starts_with("Got connection"))
+    }));
+    sim.crash("server").unwrap();
+    sim.restart("server").unwrap();
+    sim.run_until_idle();
+    let console = sim.console("client");
+    let last = console.last().unwrap();
+    assert!(last.contains("connection reset by peer"), "{console:?}");
+    assert!(sim.trace_text().contains("Flags [R]"));
+    assert_eq!(sim.hosts()[1].exit_codes, [Some(1)]);
+}
+
+#[test]
+fn scripted_faults_and_conditions_from_toml() {
+    let text = r#"
+name = "scripted"
+stop_ms = 20000
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+[[hosts.apps]]
+app = "greet"
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+[[hosts.apps]]
+app = "greet"
+role = "client"
+server = "10.0.0.1:12345"
+start_delay_ms = 100
+[[faults]]
+at_ms = 50
+action = "set-conditions"
+conditions = { latency_ms = 20.0 }
+[[faults]]
+at_ms = 60
+action = "drop-next"
+filter = { from = "client", proto = "tcp", syn = true }
+"#;
+    let sc = Scenario::from_toml(text).unwrap();
+    let mut sim = Sim::new(&sc).unwrap();
+    sim.run_until_idle();
+    assert_eq!(sim.conditions().latency_ms, 20.0);
+    let syns: Vec<_> = sim
+        .trace()
+        .iter()
+        .filter_map(Record::as_packet)
+        .filter(|p| p.tcp.as_ref().is_some_and(|t| t.flags.syn && !t.flags.ack))
+        .collect();
+    assert_eq!(syns[0].fate, Fate::Filtered);
+    assert!(syns[1].retransmission && syns[1].fate == Fate::Delivered);
+    assert_eq!(syns[1].at - syns[1].sent_at, Duration::from_millis(20));
+    assert!(sim.console("client").iter().any(|l| l == GREETING));
+    // Bad fault: names a host that does not exist.
+    let bad = text.replace("from = \"client\"", "from = \"nobody\"");
+    let err = Scenario::from_toml(&bad).unwrap_err().to_string();
+    assert!(err.contains("faults[1].filter.from"), "{err}");
+}
+
+#[test]
+fn small_send_buffer_makes_send_partial_and_small_mss_splits_segments() {
+    let long = "x".repeat(5_000);
+    let server = AppSpec {
+        message: Some(long.clone()),
+        use_send: true,
+        ..AppSpec::default()
+    };
+    let client = AppSpec {
+        app: AppKind::Greet,
+        role: Role::Client,
+        server: Some("10.0.0.1:12345".parse().unwrap()),
+        framing: sockbox_core::frame::FramingKind::Raw,
+        recv_max: 8_192,
+        ..AppSpec::default()
+    };
+    let mut sim = Builder::new()
+        .conditions(Conditions::default())
+        .host_spec(HostSpec {
+            name: "server".into(),
+            ip: [10, 0, 0, 1].into(),
+            tx_buffer: 1_024,
+            mss: Some(536),
+            apps: vec![server],
+            ..HostSpec::default()
+        })
+        .host("client", [10, 0, 0, 2])
+        .app("client", client)
+        .build()
+        .unwrap();
+    sim.run_until_idle();
+    let text = sim.trace_text();
+    // send(5000 bytes) took only what fit in the 1,024-byte send buffer.
+    assert!(text.contains("send(5000 bytes) -> 1024"), "{text}");
+    let seg: Vec<_> = sim
+        .trace()
+        .iter()
+        .filter_map(Record::as_packet)
+        .filter(|p| p.from == "server" && p.payload_len > 0)
+        .collect();
+    assert!(seg.iter().all(|p| p.payload_len <= 536));
+    let got = sim.console("client");
+    assert!(
+        got.iter()
+            .any(|l| long.starts_with(l.as_str()) && !l.is_empty()),
+        "{got:?}"
+    );
+}
