@@ -7,12 +7,16 @@
 //! rewritten to it. Any other simulated address is an unreachable host
 //! ([`Driver::loopback_only`]): nothing but 127.0.0.1 is ever touched.
 //!
+//! Servers get an OS backlog of at least [`MIN_BACKLOG`] (see there).
+//!
 //! Console lines are printed as `sockbox sim` prints its console records:
 //! `<seconds.micros> <host> | <line>`, with the driver's elapsed time.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
 use std::time::Duration;
 
 use sockbox_core::app::{AppKind, AppSpec, Role, SpecError, build};
@@ -41,13 +45,46 @@ pub enum LabError {
     Io(#[from] io::Error),
 }
 
+/// A scripted fault `sockbox run` can reproduce over real sockets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LabFaultKind {
+    /// The host's apps stop at once; connects to it time out until it restarts.
+    Crash,
+    /// The host is back: its apps start again from scratch.
+    Restart,
+}
+
+/// A fault at a given time since the start, on host `host` (an index).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LabFault {
+    pub at: Duration,
+    pub kind: LabFaultKind,
+    pub host: usize,
+}
+
 /// The running lab: the driver and which of its apps are clients.
 pub struct Lab {
     pub driver: Driver,
+    hosts: Vec<LabHost>,
+    maps: Vec<HashMap<u16, u16>>,
+    /// The host index of each app id.
+    owner: Rc<RefCell<Vec<usize>>>,
+    /// Each host's running apps.
+    apps_of: Vec<Vec<AppId>>,
+    /// Every client app started so far (restarts add more).
     pub clients: Vec<AppId>,
+    faults: VecDeque<LabFault>,
+    down: Vec<bool>,
     /// The simulated server addresses and the loopback ports standing in for them.
     pub ports: Vec<(SocketAddr, SocketAddr)>,
 }
+
+/// The smallest OS backlog a lab server gets. A kernel whose accept queue is full
+/// drops the handshake's last ACK; some kernels (this lab's among them) then
+/// forget the connection while the client believes it is established and waits
+/// forever. The simulator shows the backlog lesson; over loopback every client is
+/// served.
+pub const MIN_BACKLOG: u16 = 128;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -67,17 +104,30 @@ pub fn console_line(at: Instant, host: &str, line: &str) -> String {
 }
 
 impl Lab {
-    /// Set up every host's apps (they start on the first turn of the driver).
-    /// `console(host_index, app, at, line)` receives every printed line.
+    /// Set up every host's apps (they start on the first turn of the driver) and
+    /// the faults to apply. `console(host_index, at, line)` receives every line.
     pub fn new(
         hosts: &[LabHost],
+        faults: &[LabFault],
         mut console: impl FnMut(usize, Instant, &str) + 'static,
     ) -> Result<Lab, LabError> {
+        for host in hosts {
+            for (index, spec) in host.apps.iter().enumerate() {
+                build(spec).map_err(|error| LabError::Spec {
+                    host: host.name.clone(),
+                    index,
+                    error,
+                })?;
+            }
+        }
         let mut driver = Driver::new()?;
         driver.loopback_only();
+        // A port nobody listens on: a known host's closed ports refuse connections.
+        let closed = SocketAddr::new(LOOPBACK, free_port(false)?);
         let mut maps: Vec<HashMap<u16, u16>> = vec![HashMap::new(); hosts.len()];
         let mut ports = Vec::new();
         for (map, host) in maps.iter_mut().zip(hosts) {
+            driver.map_ip(host.ip, closed);
             for spec in host.apps.iter().filter(|s| s.role == Role::Server) {
                 if map.contains_key(&spec.port) {
                     continue;
@@ -90,52 +140,132 @@ impl Lab {
                 ports.push((sim, real));
             }
         }
-        let mut owner = Vec::new();
-        let mut clients = Vec::new();
-        for (h, (host, map)) in hosts.iter().zip(&maps).enumerate() {
-            for (index, spec) in host.apps.iter().enumerate() {
-                let app = build(spec).map_err(|error| LabError::Spec {
-                    host: host.name.clone(),
-                    index,
-                    error,
-                })?;
-                let os_host = map
-                    .iter()
-                    .fold(Host::new(LOOPBACK), |h, (p, q)| h.map_port(*p, *q));
-                let id = driver.add_app(app, os_host);
-                owner.push(h);
-                if spec.role == Role::Client {
-                    clients.push(id);
-                }
+        let owner = Rc::new(RefCell::new(Vec::new()));
+        let owners = owner.clone();
+        driver.set_console(Box::new(move |app, at, line| {
+            let host = owners.borrow().get(app.0).copied().unwrap_or(usize::MAX);
+            console(host, at, line)
+        }));
+        let mut faults = faults.to_vec();
+        faults.sort_by_key(|f| f.at);
+        let mut lab = Lab {
+            driver,
+            hosts: hosts.to_vec(),
+            maps,
+            owner,
+            apps_of: vec![Vec::new(); hosts.len()],
+            down: vec![false; hosts.len()],
+            clients: Vec::new(),
+            faults: faults.into(),
+            ports,
+        };
+        // Faults at time zero come before anything starts.
+        lab.apply_faults(Duration::ZERO);
+        for h in 0..hosts.len() {
+            if !lab.down.get(h).copied().unwrap_or(true) {
+                lab.start_host(h);
             }
         }
-        driver.set_console(Box::new(move |app, at, line| {
-            console(owner.get(app.0).copied().unwrap_or(usize::MAX), at, line)
-        }));
-        Ok(Lab {
-            driver,
-            clients,
-            ports,
-        })
+        Ok(lab)
     }
 
-    /// Run until every client has exited (or `limit` passes), then `settle` more
-    /// so servers print what the clients' closing caused. Returns whether every
-    /// client exited.
-    pub fn run(&mut self, limit: Duration, settle: Duration) -> io::Result<bool> {
-        let outcome = self.driver.run_until_exited(&self.clients, Some(limit))?;
-        if outcome == Outcome::Done {
-            self.driver.run(Some(settle), |_| false)?;
+    /// Add host `h`'s apps to the driver (they start on its next turn).
+    fn start_host(&mut self, h: usize) {
+        let (Some(host), Some(map)) = (self.hosts.get(h), self.maps.get(h)) else {
+            return;
+        };
+        for spec in &host.apps {
+            // Every spec was built once in `new`, so this cannot fail.
+            let Ok(app) = build(spec) else { continue };
+            let os_host = map
+                .iter()
+                .fold(Host::new(LOOPBACK), |acc, (p, q)| acc.map_port(*p, *q))
+                .with_min_backlog(MIN_BACKLOG);
+            let id = self.driver.add_app(app, os_host);
+            self.owner.borrow_mut().push(h);
+            if let Some(apps) = self.apps_of.get_mut(h) {
+                apps.push(id);
+            }
+            if spec.role == Role::Client {
+                self.clients.push(id);
+            }
         }
-        Ok(outcome == Outcome::Done)
+    }
+
+    /// Apply every fault due at `now`.
+    fn apply_faults(&mut self, now: Duration) {
+        while let Some(fault) = self.faults.front().copied().filter(|f| f.at <= now) {
+            self.faults.pop_front();
+            let Some(ip) = self.hosts.get(fault.host).map(|h| h.ip) else {
+                continue;
+            };
+            let was_down = self.down.get(fault.host).copied().unwrap_or(false);
+            match fault.kind {
+                LabFaultKind::Crash if !was_down => {
+                    for id in self
+                        .apps_of
+                        .get_mut(fault.host)
+                        .map(std::mem::take)
+                        .unwrap_or_default()
+                    {
+                        self.driver.crash(id);
+                    }
+                    self.driver.set_down(ip, true);
+                }
+                LabFaultKind::Restart if was_down => {
+                    self.driver.set_down(ip, false);
+                    self.start_host(fault.host);
+                }
+                _ => continue,
+            }
+            if let Some(d) = self.down.get_mut(fault.host) {
+                *d = fault.kind == LabFaultKind::Crash;
+            }
+        }
+    }
+
+    /// Each host's name and the exit codes of the apps it ran, in start order
+    /// (`None`: still running; [`crate::driver::CRASHED`]: stopped by a crash).
+    pub fn exit_codes(&self) -> Vec<(&str, Vec<Option<i32>>)> {
+        let owner = self.owner.borrow();
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(h, host)| {
+                let codes = (0..owner.len())
+                    .filter(|i| owner.get(*i) == Some(&h))
+                    .map(|i| self.driver.exit_code(AppId(i)))
+                    .collect();
+                (host.name.as_str(), codes)
+            })
+            .collect()
+    }
+
+    /// Run until every client has exited (or `limit` passes), applying the faults
+    /// on time, then `settle` more so servers print what the clients' closing
+    /// caused. Returns whether every client exited.
+    pub fn run(&mut self, limit: Duration, settle: Duration) -> io::Result<bool> {
+        loop {
+            let now = self.driver.now().saturating_since(Instant::ZERO);
+            self.apply_faults(now);
+            let next = self.faults.front().map_or(limit, |f| f.at.min(limit));
+            let clients = self.clients.clone();
+            let wait = next.saturating_sub(now);
+            match self.driver.run_until_exited(&clients, Some(wait))? {
+                Outcome::Done => break,
+                Outcome::Stopped => return Ok(false),
+                Outcome::TimedOut if next >= limit => return Ok(false),
+                Outcome::TimedOut => {}
+            }
+        }
+        self.driver.run(Some(settle), |_| false)?;
+        Ok(true)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
 
     fn spec(app: AppKind, role: Role, server: Option<&str>) -> AppSpec {
         AppSpec {
@@ -167,7 +297,7 @@ mod tests {
         ];
         let lines = Rc::new(RefCell::new(Vec::new()));
         let sink = lines.clone();
-        let mut lab = Lab::new(&hosts, move |h, _, line| {
+        let mut lab = Lab::new(&hosts, &[], move |h, _, line| {
             sink.borrow_mut().push(format!("{h} {line}"))
         })
         .unwrap();

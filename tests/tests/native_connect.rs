@@ -144,3 +144,21 @@ fn udp_echo_over_loopback() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn ipv6_loopback_and_localhost_work() -> Result<()> {
+    let mut cmd = sockbox();
+    cmd.args(["serve", "--bind", "[::1]:0", "--message", "over IPv6"]);
+    let mut server = Proc::spawn(cmd)?;
+    let line = server.line(T)?;
+    let addr = line.rsplit(' ').next().unwrap_or_default().to_string();
+    assert!(addr.starts_with("[::1]:"), "{line}");
+    let out = connect(&[&addr])?;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.ends_with("over IPv6\n"), "{}", out.stdout);
+    // `localhost` prefers 127.0.0.1, where servers listen by default.
+    let v4 = serve(&["--message", "over IPv4"])?;
+    let out = connect(&[&format!("localhost:{}", v4.addr.port())])?;
+    assert!(out.stdout.ends_with("over IPv4\n"), "{}", out.stdout);
+    Ok(())
+}

@@ -6,22 +6,15 @@ mod native_util;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, ensure};
-use native_util::{Output, py, run, serve, sockbox};
+use anyhow::Result;
+use native_util::{Output, py, run, run_ok, serve, sockbox};
 
 const T: Duration = Duration::from_secs(30);
 
 fn python(script: &str, args: &[String]) -> Result<Output> {
     let mut cmd = py(script);
     cmd.args(args);
-    let out = run(cmd, T)?;
-    ensure!(
-        out.status.success(),
-        "{script} failed: {}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    Ok(out)
+    run_ok(cmd, T)
 }
 
 #[test]
@@ -213,5 +206,100 @@ fn ctrl_c_stops_accepting_lets_open_exchanges_finish_and_exits_0() -> Result<()>
         started.elapsed() < Duration::from_secs(5),
         "waited the whole grace period"
     );
+    Ok(())
+}
+
+/// Deterministic junk: an LCG's bytes, with a few prefixes that look like huge frames.
+fn junk(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut out: Vec<u8> = match seed % 3 {
+        0 => vec![0xff, 0xff, 0xff, 0xff],
+        1 => vec![0x00, 0x10, 0x00, 0x00, 0xc3, 0x28],
+        _ => vec![0xfe, 0xed, 0x00, b'\n', 0x80, b'\n'],
+    };
+    out.extend((0..len).map(|_| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (x >> 16) as u8
+    }));
+    out
+}
+
+#[test]
+fn junk_in_every_framing_never_stops_the_server() -> Result<()> {
+    use std::io::Write;
+    for (app, framing) in [
+        ("echo", "raw"),
+        ("echo", "line"),
+        ("echo", "len16"),
+        ("echo", "len32"),
+        ("echo", "cobs"),
+        ("chat", "len32"),
+        ("chat", "cobs"),
+        ("exchange", "line"),
+    ] {
+        let mut server = serve(&["--app", app, "--framing", framing, "--max-frame", "1000"])?;
+        for seed in 0..6u32 {
+            let mut s = std::net::TcpStream::connect(server.addr)?;
+            // The server may close on us mid-write: that is the point.
+            let _ = s.write_all(&junk(seed, 500 * seed as usize + 3));
+            let _ = s.shutdown(std::net::Shutdown::Write);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            server.proc.child.try_wait()?.is_none(),
+            "{app}/{framing}: server died"
+        );
+        if app == "echo" {
+            let mut cmd = sockbox();
+            cmd.arg("connect").arg(server.addr.to_string());
+            cmd.args(["--app", "echo", "--framing", framing, "--send", "still ok"]);
+            let out = run_ok(cmd, T)?;
+            assert!(
+                out.stdout.contains("0 mismatches"),
+                "{app}/{framing}: {}",
+                out.stdout
+            );
+        } else {
+            let _fresh = std::net::TcpStream::connect(server.addr)?;
+            server
+                .proc
+                .wait_line(T, |l| l.starts_with("Got connection"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn running_out_of_file_descriptors_delays_clients_but_loses_none() -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    // A server allowed 24 descriptors; 30 clients hold their connections open.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 24 && exec \"$0\" serve --bind 127.0.0.1:0 --app echo --framing line --backlog 64")
+        .arg(env!("CARGO_BIN_EXE_sockbox-under-test"));
+    let mut server = native_util::Proc::spawn(cmd)?;
+    let line = server.line(T)?;
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap_or_default().parse()?;
+    let mut clients = Vec::new();
+    for i in 0..30 {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(T))?;
+        s.write_all(format!("client {i}\n").as_bytes())?;
+        clients.push(BufReader::new(s));
+    }
+    // Read the first ten echoes, then hang up those clients to free descriptors.
+    for (i, c) in clients.iter_mut().enumerate().take(10) {
+        let mut echo = String::new();
+        c.read_line(&mut echo)?;
+        assert_eq!(echo, format!("client {i}\n"));
+    }
+    let rest = clients.split_off(10);
+    drop(clients);
+    for (i, mut c) in rest.into_iter().enumerate() {
+        let mut echo = String::new();
+        c.read_line(&mut echo)?;
+        assert_eq!(echo, format!("client {}\n", i + 10));
+    }
+    assert!(server.child.try_wait()?.is_none(), "server died");
     Ok(())
 }

@@ -2,12 +2,12 @@
 //!
 //! Checks the spec first and answers a [`SpecError`] naming the problem:
 //! a client needs `server`; there is no raw server; echo and udp-echo clients
-//! need something to send; `recv_max` must be at least 1; chat cannot use line
-//! framing (its messages are binary).
+//! need something to send; `recv_max` must be at least 1.
 //!
 //! Framing: every TCP app uses the spec's framing, except the raw client (always
 //! raw, like the tutorial's client) and chat, whose postcard messages need frame
-//! boundaries: chat with `framing = "raw"` (the default) uses len32.
+//! boundaries: chat with `framing = "raw"` (the default) uses len32. Chat over
+//! `line` framing speaks JSON lines instead of postcard.
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -33,9 +33,6 @@ pub enum SpecError {
     NoMessages(AppKind),
     /// `recv_max` is 0: `recv(0)` would never read anything.
     ZeroRecvMax,
-    /// Chat over `line` framing: its postcard messages are binary and may hold
-    /// the delimiter byte.
-    ChatOverLine,
 }
 
 impl fmt::Display for SpecError {
@@ -51,9 +48,6 @@ impl fmt::Display for SpecError {
                 app_name(*app)
             ),
             SpecError::ZeroRecvMax => f.write_str("recv_max must be at least 1"),
-            SpecError::ChatOverLine => f.write_str(
-                "chat messages are binary (postcard) and cannot use line framing: use len16, len32 or cobs",
-            ),
         }
     }
 }
@@ -90,9 +84,6 @@ pub fn build(spec: &AppSpec) -> Result<Box<dyn App>, SpecError> {
     if spec.recv_max == 0 {
         return Err(SpecError::ZeroRecvMax);
     }
-    if spec.app == AppKind::Chat && spec.framing == FramingKind::Line {
-        return Err(SpecError::ChatOverLine);
-    }
     let framing = effective_framing(spec);
     let app: Box<dyn App> = match spec.role {
         Role::Server => match spec.app {
@@ -125,9 +116,12 @@ pub fn build(spec: &AppSpec) -> Result<Box<dyn App>, SpecError> {
                     framing,
                     EchoSession::new(spec, framing.kind),
                 )),
-                AppKind::Chat => {
-                    Box::new(Client::new(spec, server, framing, ChatSession::new(spec)))
-                }
+                AppKind::Chat => Box::new(Client::new(
+                    spec,
+                    server,
+                    framing,
+                    ChatSession::new(spec, framing),
+                )),
                 AppKind::UdpEcho => Box::new(UdpEchoClient::new(spec, server)),
             }
         }

@@ -1,7 +1,8 @@
 //! chat: many clients; the server relays each line to everyone else.
 //!
-//! Messages are [`msg`](super::msg)'s postcard `ClientMsg`/`ServerMsg`, one per
-//! frame of the spec's framing (len32 when the spec says raw: see `build`).
+//! Messages are [`msg`](super::msg)'s `ClientMsg`/`ServerMsg`, one per frame of
+//! the spec's framing (len32 when the spec says raw: see `build`): postcard, or
+//! JSON text over `line` framing.
 //!
 //! Server ([`ChatService`]): a connection must `Join` first; it gets `Welcome`
 //! with everyone already joined, and they get `Joined`. Each `Say` goes to every
@@ -27,11 +28,11 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::client::{Flow, Session};
-use super::msg::{self, ClientMsg, ServerMsg};
+use super::msg::{ClientMsg, Encoding, MsgError, ServerMsg};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io};
-use crate::frame::Framing;
+use crate::frame::{Framing, FramingKind};
 use crate::time::Instant;
 
 /// The chat client's pacing timer.
@@ -43,17 +44,21 @@ pub const DEFAULT_NAME: &str = "guest";
 /// Relays chat lines between joined connections.
 pub(crate) struct ChatService {
     framing: Framing,
+    encoding: Encoding,
 }
 
 impl ChatService {
     pub fn new(framing: Framing) -> Self {
-        ChatService { framing }
+        ChatService {
+            framing,
+            encoding: encoding(framing),
+        }
     }
 
     /// Send `m` to every joined connection in `to`.
     fn broadcast(&self, to: &mut Conns<Member>, m: &ServerMsg, io: &mut Io) -> Result<(), Reject> {
         let mut bytes = Vec::new();
-        let payload = msg::encode(m).map_err(Reject::Msg)?;
+        let payload = self.encoding.encode(m).map_err(Reject::Msg)?;
         self.framing
             .encode(&payload, &mut bytes)
             .map_err(Reject::Encode)?;
@@ -61,6 +66,15 @@ impl ChatService {
             conn.stream.write(io, bytes.clone());
         }
         Ok(())
+    }
+}
+
+/// JSON lines over `line` framing, postcard otherwise.
+pub(crate) fn encoding(framing: Framing) -> Encoding {
+    if framing.kind == FramingKind::Line {
+        Encoding::Json
+    } else {
+        Encoding::Postcard
     }
 }
 
@@ -82,7 +96,10 @@ impl Service for ChatService {
         frame: Vec<u8>,
         io: &mut Io,
     ) -> Result<(), Reject> {
-        match (msg::decode(&frame).map_err(Reject::Msg)?, &conn.state.name) {
+        match (
+            self.encoding.decode(&frame).map_err(Reject::Msg)?,
+            &conn.state.name,
+        ) {
             (ClientMsg::Join { .. }, Some(_)) => Err(Reject::Protocol("joined twice")),
             (ClientMsg::Join { name }, None) => {
                 io.print(format!("{name} joined from {}", conn.stream.peer));
@@ -94,7 +111,7 @@ impl Service for ChatService {
                     name: name.clone(),
                     online,
                 };
-                let payload = msg::encode(&welcome).map_err(Reject::Msg)?;
+                let payload = self.encoding.encode(&welcome).map_err(Reject::Msg)?;
                 conn.stream
                     .send_frame(io, &payload)
                     .map_err(Reject::Encode)?;
@@ -130,6 +147,7 @@ impl Service for ChatService {
 
 /// Joins, says its lines one per interval, leaves.
 pub(crate) struct ChatSession {
+    encoding: Encoding,
     name: String,
     lines: Vec<String>,
     interval: Duration,
@@ -137,8 +155,9 @@ pub(crate) struct ChatSession {
 }
 
 impl ChatSession {
-    pub fn new(spec: &AppSpec) -> Self {
+    pub fn new(spec: &AppSpec, framing: Framing) -> Self {
         ChatSession {
+            encoding: encoding(framing),
             name: spec.name.clone().unwrap_or_else(|| DEFAULT_NAME.into()),
             lines: spec.messages.clone(),
             interval: Duration::from_millis(spec.interval_ms),
@@ -147,8 +166,10 @@ impl ChatSession {
     }
 
     fn send(&self, s: &mut Stream, m: &ClientMsg, io: &mut Io) -> Flow {
-        let sent =
-            msg::encode(m).and_then(|p| s.send_frame(io, &p).map_err(|_| msg::MsgError::Encode));
+        let sent = self
+            .encoding
+            .encode(m)
+            .and_then(|p| s.send_frame(io, &p).map_err(|_| MsgError::Encode));
         match sent {
             Ok(()) => Flow::Continue,
             Err(e) => {
@@ -168,7 +189,7 @@ impl Session for ChatSession {
     }
 
     fn on_frame(&mut self, now: Instant, s: &mut Stream, frame: Vec<u8>, io: &mut Io) -> Flow {
-        let m = match msg::decode::<ServerMsg>(&frame) {
+        let m = match self.encoding.decode::<ServerMsg>(&frame) {
             Ok(m) => m,
             Err(e) => {
                 io.print(format!("Bad message from {}: {e}", s.peer));

@@ -4,8 +4,9 @@
 //! failed attempt waits `backoff_ms`, doubling each time up to `backoff_max_ms`, for
 //! at most `retries` more attempts (the tutorial's `settimeout` + retry loop). Once
 //! connected it sets `recv_timeout_ms` with `settimeout` and hands the framed
-//! [`Stream`] to the session. When the session is done the client closes the
-//! socket after its last byte is sent, then exits.
+//! [`Stream`] to the session. Like the tutorial's client it reads only while
+//! nothing it wrote is still being sent (`sendall`, then `recv`). When the session
+//! is done the client closes the socket after its last byte is sent, then exits.
 //!
 //! Console lines (exact), `<n>` being `retries + 1`:
 //! * `Attempt <i>/<n>: <error>; retrying in <ms> ms` after a failed attempt that
@@ -160,14 +161,7 @@ impl<S: Session> Client<S> {
         if let Some(t) = self.policy.recv_timeout {
             io.settimeout(sock, Some(t));
         }
-        let mut stream = Stream::new(
-            sock,
-            peer,
-            self.framing,
-            self.recv_max,
-            self.use_send,
-            false,
-        );
+        let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
         let flow = self.session.on_connect(now, &mut stream, io);
         self.state = State::Connected(Box::new(stream));
         self.apply(flow, io);

@@ -5,10 +5,13 @@
 //! is armed, so a client that sends without reading cannot grow the server.
 //!
 //! Client ([`EchoSession`]): sends the messages from [`payloads`] one at a time
-//! and waits for each echo before sending the next. Framed, each echo must be the
-//! frame that was sent; raw, the echoed byte stream must equal the sent one
-//! (however the bytes were split). Then close, print the summary, exit 0 only if
-//! every echo matched.
+//! and waits for each echo before sending the next, like the tutorial's client
+//! (`sendall`, then `recv` until the echo is back; it reads only once its send is
+//! done). Framed, each echo must be the frame that was sent. Raw, the echoed byte
+//! stream must equal the sent one however it was split; a raw message goes out in
+//! pieces of `recv_max` bytes, each sent once the previous one came back, so a
+//! message larger than the socket buffers cannot deadlock the two programs.
+//! Then close, print the summary, exit 0 only if every echo matched.
 //!
 //! Console lines (besides the shared server/client ones), client only:
 //! * `echo <i>: <n> bytes ok` or `echo <i>: <n> bytes MISMATCH` per message, only
@@ -76,7 +79,10 @@ pub(crate) struct EchoSession {
     raw: bool,
     /// The message whose echo is awaited.
     next: usize,
-    /// Raw: bytes of the awaited echo seen so far, and whether they all matched.
+    /// Raw: bytes of the awaited message sent so far, the most sent at once,
+    /// bytes of its echo seen so far, and whether they all matched.
+    sent: usize,
+    piece: usize,
     got: usize,
     ok_so_far: bool,
     bytes: usize,
@@ -89,6 +95,8 @@ impl EchoSession {
             messages: payloads(spec),
             raw: framing == FramingKind::Raw,
             next: 0,
+            sent: 0,
+            piece: spec.recv_max.max(1),
             got: 0,
             ok_so_far: true,
             bytes: 0,
@@ -112,11 +120,13 @@ impl EchoSession {
         }
         self.bytes += len;
         self.next += 1;
+        self.sent = 0;
         self.got = 0;
         self.ok_so_far = true;
     }
 
-    /// Send the awaited message; raw empty messages echo nothing and pass at once.
+    /// Send the awaited message, or raw its next piece; raw empty messages echo
+    /// nothing and pass at once.
     fn send_next(&mut self, s: &mut Stream, io: &mut Io) -> Flow {
         loop {
             let Some(msg) = self.messages.get(self.next) else {
@@ -125,6 +135,12 @@ impl EchoSession {
             if self.raw && msg.is_empty() {
                 self.record(true, io);
                 continue;
+            }
+            if self.raw {
+                let end = self.sent.saturating_add(self.piece).min(msg.len());
+                s.write(io, msg.get(self.sent..end).unwrap_or_default().to_vec());
+                self.sent = end;
+                return Flow::Continue;
             }
             return match s.send_frame(io, msg) {
                 Ok(()) => Flow::Continue,
@@ -157,12 +173,16 @@ impl EchoSession {
             self.ok_so_far &= want.get(..take) == Some(head);
             self.got += take;
             chunk = rest;
-            if self.got == msg.len() {
+            let whole = self.got == msg.len();
+            if whole {
                 let ok = self.ok_so_far;
                 self.record(ok, io);
-                if let Flow::Exit(code) = self.send_next(s, io) {
-                    return Flow::Exit(code);
-                }
+            }
+            // The whole message, or the piece sent so far, came back: send on.
+            if (whole || self.got >= self.sent)
+                && let Flow::Exit(code) = self.send_next(s, io)
+            {
+                return Flow::Exit(code);
             }
         }
         Flow::Continue

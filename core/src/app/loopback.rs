@@ -21,6 +21,44 @@
 //! A connect to an address nobody listens on is refused (start the server later
 //! with [`Loopback::add_at`] to test retries). Bytes sent to a closed peer are
 //! dropped. When a node exits, all its sockets close (its peers see EOF).
+//!
+//! ```
+//! use sockbox_core::app::loopback::Loopback;
+//! use sockbox_core::app::{build, App, AppKind, AppSpec, Event, Io};
+//! use sockbox_core::frame::FramingKind;
+//! use sockbox_core::time::Instant;
+//!
+//! /// Your own program: connect, say hello, print the answer.
+//! struct Hello;
+//! impl App for Hello {
+//!     fn handle(&mut self, _now: Instant, event: Event, io: &mut Io) {
+//!         match event {
+//!             Event::Start => {
+//!                 io.connect("10.0.0.1:12345".parse().unwrap(), None);
+//!             }
+//!             Event::Connected { sock, .. } => {
+//!                 io.sendall(sock, b"hello\n".to_vec());
+//!                 io.recv(sock, 1024);
+//!             }
+//!             Event::Received { sock, data } => {
+//!                 io.print(String::from_utf8_lossy(&data));
+//!                 io.close(sock);
+//!                 io.exit(0);
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//!
+//! let mut lb = Loopback::new();
+//! let echo = AppSpec { app: AppKind::Echo, framing: FramingKind::Line, ..AppSpec::default() };
+//! let server = lb.add(build(&echo).unwrap());
+//! let me = lb.add(Box::new(Hello));
+//! lb.run();
+//! assert_eq!(lb.console(server)[0], "Server listening on 10.0.0.1:12345");
+//! assert_eq!(lb.console(me), ["hello\n"]);
+//! assert_eq!(lb.exit_code(me), Some(0));
+//! ```
 
 use alloc::boxed::Box;
 use alloc::collections::btree_map::Entry;

@@ -34,6 +34,13 @@
 //! * `Listen` answers [`Event::Listening`] or [`Event::ListenFailed`]; each
 //!   incoming connection is one [`Event::Accepted`] with a fresh socket id.
 //! * `Close` is final; no event refers to a closed socket afterwards.
+//! * Per socket an app keeps at most one receive call (`Recv`/`RecvFrom`) and one
+//!   send call (`Send`/`SendAll`) outstanding: it issues the next one of a kind
+//!   only after the answer to the previous one. The two kinds may overlap (TCP is
+//!   full duplex): drivers must let a send proceed while a `recv` waits. Of the
+//!   built-in apps only chat overlaps them (the server relays to clients whose
+//!   `recv` is armed; a client says a line while waiting for others'); greet,
+//!   exchange and echo make one call at a time per socket, like the tutorial.
 //! * A socket whose `connect`, `listen` or `bind` failed is gone: the app does not
 //!   close it, and no other event refers to it.
 //!
@@ -46,6 +53,8 @@
 //! timeout, retries with capped exponential backoff, recv timeout). Apps only
 //! use the `now` they are given and no randomness, so the same events give the
 //! same lines natively and in simulation.
+
+#![deny(clippy::indexing_slicing)]
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;

@@ -1,8 +1,12 @@
-//! Chat's structured messages, encoded with postcard (one message per frame).
+//! Chat's structured messages, one per frame, in one of two [`Encoding`]s.
 //!
-//! Wire format: postcard of [`ClientMsg`] (client to server) or [`ServerMsg`]
-//! (server to client); a frame must hold exactly one message and nothing after it.
-//! Strings are UTF-8 (postcard checks it on decoding).
+//! Wire format: [`ClientMsg`] (client to server) or [`ServerMsg`] (server to
+//! client), as postcard (compact binary, for the len16/len32/cobs framings) or as
+//! JSON text (for `line` framing, where the binary form could hold the delimiter:
+//! JSON escapes every control character, so a message is always one line, e.g.
+//! `{"Join":{"name":"ann"}}`, `{"Say":{"text":"hi"}}`, `"Leave"`). A frame must
+//! hold exactly one message and nothing after it. Strings are UTF-8 (both
+//! decoders check it).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -34,10 +38,19 @@ pub enum ServerMsg {
     Left { name: String },
 }
 
+/// How messages become frame payloads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Encoding {
+    /// postcard: compact binary.
+    Postcard,
+    /// JSON text, one message per line.
+    Json,
+}
+
 /// A frame that is not exactly one message of the expected kind.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MsgError {
-    /// Not a valid postcard message (bad tag, truncated, invalid UTF-8, ...).
+    /// Not a valid message (bad tag, truncated, invalid UTF-8, ...).
     Malformed,
     /// A valid message followed by this many extra bytes.
     Trailing(usize),
@@ -55,18 +68,30 @@ impl fmt::Display for MsgError {
     }
 }
 
-/// Encode one message.
-pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, MsgError> {
-    postcard::to_allocvec(msg).map_err(|_| MsgError::Encode)
-}
+impl Encoding {
+    /// Encode one message.
+    pub fn encode<T: Serialize>(self, msg: &T) -> Result<Vec<u8>, MsgError> {
+        match self {
+            Encoding::Postcard => postcard::to_allocvec(msg).map_err(|_| MsgError::Encode),
+            Encoding::Json => serde_json::to_vec(msg).map_err(|_| MsgError::Encode),
+        }
+    }
 
-/// Decode exactly one message from a frame.
-pub fn decode<'a, T: Deserialize<'a>>(frame: &'a [u8]) -> Result<T, MsgError> {
-    let (msg, rest) = postcard::take_from_bytes(frame).map_err(|_| MsgError::Malformed)?;
-    if rest.is_empty() {
-        Ok(msg)
-    } else {
-        Err(MsgError::Trailing(rest.len()))
+    /// Decode exactly one message from a frame.
+    pub fn decode<'a, T: Deserialize<'a>>(self, frame: &'a [u8]) -> Result<T, MsgError> {
+        match self {
+            Encoding::Postcard => {
+                let (msg, rest) =
+                    postcard::take_from_bytes(frame).map_err(|_| MsgError::Malformed)?;
+                if rest.is_empty() {
+                    Ok(msg)
+                } else {
+                    Err(MsgError::Trailing(rest.len()))
+                }
+            }
+            // serde_json refuses anything but whitespace after the value.
+            Encoding::Json => serde_json::from_slice(frame).map_err(|_| MsgError::Malformed),
+        }
     }
 }
 
@@ -76,28 +101,49 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
 
+    use Encoding::{Json, Postcard};
+
     #[test]
     fn round_trips_against_fixed_bytes() {
         let say = ClientMsg::Say {
-            text: "hi".to_string(),
+            text: "hi\nthere".to_string(),
         };
-        let bytes = encode(&say).unwrap();
-        // variant 1, length 2, "hi"
-        assert_eq!(bytes, [1, 2, b'h', b'i']);
-        assert_eq!(decode::<ClientMsg>(&bytes), Ok(say));
+        let bytes = Postcard.encode(&say).unwrap();
+        // variant 1, length 8, the text
+        assert_eq!(bytes, b"\x01\x08hi\nthere");
+        assert_eq!(Postcard.decode::<ClientMsg>(&bytes), Ok(say.clone()));
+        let json = Json.encode(&say).unwrap();
+        assert_eq!(json, br#"{"Say":{"text":"hi\nthere"}}"#);
+        assert_eq!(Json.decode::<ClientMsg>(&json), Ok(say));
+        assert_eq!(Json.encode(&ClientMsg::Leave).unwrap(), br#""Leave""#);
         let welcome = ServerMsg::Welcome {
             name: "ann".to_string(),
             online: vec!["bob".to_string()],
         };
-        assert_eq!(decode::<ServerMsg>(&encode(&welcome).unwrap()), Ok(welcome));
+        for enc in [Postcard, Json] {
+            let bytes = enc.encode(&welcome).unwrap();
+            assert_eq!(enc.decode::<ServerMsg>(&bytes), Ok(welcome.clone()));
+        }
     }
 
     #[test]
     fn rejects_bad_frames() {
-        assert_eq!(decode::<ClientMsg>(&[9]), Err(MsgError::Malformed));
-        assert_eq!(decode::<ClientMsg>(&[1, 5, b'h']), Err(MsgError::Malformed));
-        assert_eq!(decode::<ClientMsg>(&[1, 1, 0xff]), Err(MsgError::Malformed));
-        assert_eq!(decode::<ClientMsg>(&[2, 7, 7]), Err(MsgError::Trailing(2)));
-        assert_eq!(decode::<ClientMsg>(&[]), Err(MsgError::Malformed));
+        assert_eq!(Postcard.decode::<ClientMsg>(&[9]), Err(MsgError::Malformed));
+        assert_eq!(
+            Postcard.decode::<ClientMsg>(&[1, 5, b'h']),
+            Err(MsgError::Malformed)
+        );
+        assert_eq!(
+            Postcard.decode::<ClientMsg>(&[1, 1, 0xff]),
+            Err(MsgError::Malformed)
+        );
+        assert_eq!(
+            Postcard.decode::<ClientMsg>(&[2, 7, 7]),
+            Err(MsgError::Trailing(2))
+        );
+        assert_eq!(Postcard.decode::<ClientMsg>(&[]), Err(MsgError::Malformed));
+        for bad in [&br#""Leave" x"#[..], br#"{"Shout":{}}"#, b"\xff", b""] {
+            assert_eq!(Json.decode::<ClientMsg>(bad), Err(MsgError::Malformed));
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! It owns accepting, the connection limit, idle timeouts, framing errors and
 //! closing; the service only sees whole frames of connections in good standing.
 //!
+//! It listens `start_delay_ms` after starting (a late server, for the retry lesson).
+//!
 //! Console lines (exact):
 //! * `Server listening on <local>` once `listen()` succeeded.
 //! * `Could not listen on port <port>: <error>`, then exit 1.
@@ -19,7 +21,8 @@
 //! * `Connection from <peer> failed: <error>` when the socket failed (reset, ...).
 //!
 //! Only the offending connection is closed; every other one carries on. Timer
-//! ids are the connections' socket ids (one idle timer per connection).
+//! ids are the connections' socket ids (one idle timer per connection), and
+//! [`START_TIMER`] for the start delay.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -34,6 +37,9 @@ use super::{App, AppSpec, Event, Io, SockId};
 use crate::frame::text::Utf8Error;
 use crate::frame::{EncodeError, Framing};
 use crate::time::Instant;
+
+/// The servers' start-delay timer (socket ids, which name the idle timers, never get here).
+pub(crate) const START_TIMER: u32 = u32::MAX;
 
 /// Why a service refuses a connection's input; closes that connection.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -112,6 +118,7 @@ pub(crate) struct Server<S: Service> {
     service: S,
     port: u16,
     backlog: u16,
+    start_delay: Duration,
     framing: Framing,
     recv_max: usize,
     use_send: bool,
@@ -129,6 +136,7 @@ impl<S: Service> Server<S> {
             service,
             port: spec.port,
             backlog: spec.backlog,
+            start_delay: Duration::from_millis(spec.start_delay_ms),
             framing,
             recv_max: spec.recv_max,
             use_send: spec.use_send,
@@ -261,7 +269,10 @@ impl<S: Service> App for Server<S> {
             return;
         }
         match event {
-            Event::Start => {
+            Event::Start if !self.start_delay.is_zero() => {
+                io.set_timer(START_TIMER, now + self.start_delay);
+            }
+            Event::Start | Event::Timer { id: START_TIMER } => {
                 io.listen(self.port, self.backlog);
             }
             Event::Listening { local, .. } => io.print(format!("Server listening on {local}")),

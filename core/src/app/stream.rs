@@ -2,8 +2,9 @@
 //!
 //! [`Stream`] wraps one connection: framed output through `sendall` (or, with
 //! [`AppSpec::use_send`](super::AppSpec), the partial-`send` loop written out by
-//! hand), framed input through a bounded [`Decoder`], one `recv` armed at a time,
-//! and a close that can wait for the last queued byte.
+//! hand), framed input through a bounded [`Decoder`], and a close that can wait
+//! for the last queued byte. It keeps at most one send call (`send` or `sendall`)
+//! and one `recv` outstanding on its socket; later writes wait in order.
 //!
 //! Polling order for the owner: on [`Event::Received`](super::Event) call
 //! [`Stream::feed`], then take [`Stream::next_input`] until `None`, then
@@ -43,10 +44,12 @@ pub(crate) struct Stream {
     recv_max: usize,
     use_send: bool,
     backpressure: bool,
-    /// sendall mode: `SendAll`s not yet answered, and their bytes.
-    in_flight: usize,
+    /// A `send`/`sendall` is outstanding (never more than one per socket).
+    in_flight: bool,
+    /// Bytes written and not yet confirmed in the socket.
     queued_bytes: usize,
-    /// send mode: buffers not yet fully taken; the front one has a `Send` outstanding.
+    /// Buffers waiting for their turn; in send mode the front one is the one
+    /// outstanding (its remainder is sent again after a partial `send`).
     unsent: VecDeque<Vec<u8>>,
     recv_armed: bool,
     eof: bool,
@@ -57,7 +60,8 @@ pub(crate) struct Stream {
 
 impl Stream {
     /// A stream on connected socket `sock`. `backpressure`: arm no `recv` while
-    /// output is queued (servers); clients read their answers while sending.
+    /// output is queued, so the stream makes one socket call at a time unless its
+    /// owner writes while a `recv` is armed (chat does).
     pub fn new(
         sock: SockId,
         peer: SocketAddr,
@@ -74,7 +78,7 @@ impl Stream {
             recv_max: recv_max.max(1),
             use_send,
             backpressure,
-            in_flight: 0,
+            in_flight: false,
             queued_bytes: 0,
             unsent: VecDeque::new(),
             recv_armed: false,
@@ -89,14 +93,14 @@ impl Stream {
         self.closed
     }
 
-    /// Bytes handed to the driver (or waiting to be) and not yet confirmed.
+    /// Bytes written and not yet confirmed in the socket.
     pub fn queued_bytes(&self) -> usize {
         self.queued_bytes
     }
 
     /// Every byte written so far is in the socket.
     pub fn is_flushed(&self) -> bool {
-        self.in_flight == 0 && self.unsent.is_empty()
+        !self.in_flight && self.unsent.is_empty()
     }
 
     /// Frame `payload` and send it.
@@ -107,21 +111,29 @@ impl Stream {
         Ok(())
     }
 
-    /// Send bytes as they are (already framed).
+    /// Send bytes as they are (already framed), after those written before.
     pub fn write(&mut self, io: &mut Io, bytes: Vec<u8>) {
         if self.closed || bytes.is_empty() {
             return;
         }
         self.queued_bytes = self.queued_bytes.saturating_add(bytes.len());
+        self.unsent.push_back(bytes);
+        self.start_next(io);
+    }
+
+    /// Hand the next buffer to the driver if no send call is outstanding.
+    fn start_next(&mut self, io: &mut Io) {
+        if self.in_flight || self.closed {
+            return;
+        }
         if self.use_send {
-            let idle = self.unsent.is_empty();
-            if idle {
-                io.send(self.sock, bytes.clone());
+            if let Some(front) = self.unsent.front() {
+                io.send(self.sock, front.clone());
+                self.in_flight = true;
             }
-            self.unsent.push_back(bytes);
-        } else {
-            self.in_flight += 1;
-            io.sendall(self.sock, bytes);
+        } else if let Some(next) = self.unsent.pop_front() {
+            io.sendall(self.sock, next);
+            self.in_flight = true;
         }
     }
 
@@ -129,33 +141,31 @@ impl Stream {
     /// `Partial send to <peer>: <n> of <total> bytes, sending the rest`), then the
     /// next buffer. Returns `true` if this closed the stream.
     pub fn on_sent(&mut self, io: &mut Io, len: usize) -> bool {
-        let Some(front) = self.unsent.front_mut() else {
-            return false;
-        };
-        let taken = len.min(front.len());
-        self.queued_bytes = self.queued_bytes.saturating_sub(taken);
-        if taken < front.len() {
-            io.print(format!(
-                "Partial send to {}: {} of {} bytes, sending the rest",
-                self.peer,
-                taken,
-                front.len()
-            ));
-            front.drain(..taken);
-            io.send(self.sock, front.clone());
-            return false;
+        self.in_flight = false;
+        if let Some(front) = self.unsent.front_mut() {
+            let taken = len.min(front.len());
+            self.queued_bytes = self.queued_bytes.saturating_sub(taken);
+            if taken < front.len() {
+                io.print(format!(
+                    "Partial send to {}: {} of {} bytes, sending the rest",
+                    self.peer,
+                    taken,
+                    front.len()
+                ));
+                front.drain(..taken);
+            } else {
+                self.unsent.pop_front();
+            }
         }
-        self.unsent.pop_front();
-        if let Some(next) = self.unsent.front() {
-            io.send(self.sock, next.clone());
-        }
+        self.start_next(io);
         self.after_output(io)
     }
 
     /// The answer to a `sendall()`. Returns `true` if this closed the stream.
     pub fn on_sent_all(&mut self, io: &mut Io, len: usize) -> bool {
-        self.in_flight = self.in_flight.saturating_sub(1);
+        self.in_flight = false;
         self.queued_bytes = self.queued_bytes.saturating_sub(len);
+        self.start_next(io);
         self.after_output(io)
     }
 

@@ -1,7 +1,7 @@
 //! udp-echo: the echo lesson over UDP, where datagrams may be lost.
 //!
-//! Server ([`UdpEchoServer`]): binds UDP `port` and sends every datagram back to
-//! where it came from.
+//! Server ([`UdpEchoServer`]): `start_delay_ms` after starting, binds UDP `port`
+//! and sends every datagram back to where it came from.
 //! Client ([`UdpEchoClient`]): after `start_delay_ms`, binds an ephemeral port,
 //! sends every message from [`payloads`] at once, and counts the echoes: each
 //! reply marks the first not-yet-answered datagram with the same bytes. It stops
@@ -26,6 +26,7 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use super::echo::{PER_MESSAGE_LINES, payloads};
+use super::server::START_TIMER;
 use super::{App, AppSpec, Event, Io, SockId};
 use crate::time::Instant;
 
@@ -39,6 +40,7 @@ const WAIT_TIMER: u32 = 1;
 
 pub(crate) struct UdpEchoServer {
     port: u16,
+    start_delay: Duration,
     echoed: usize,
     done: bool,
 }
@@ -47,6 +49,7 @@ impl UdpEchoServer {
     pub fn new(spec: &AppSpec) -> Self {
         UdpEchoServer {
             port: spec.port,
+            start_delay: Duration::from_millis(spec.start_delay_ms),
             echoed: 0,
             done: false,
         }
@@ -54,12 +57,15 @@ impl UdpEchoServer {
 }
 
 impl App for UdpEchoServer {
-    fn handle(&mut self, _now: Instant, event: Event, io: &mut Io) {
+    fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
         if self.done {
             return;
         }
         match event {
-            Event::Start => {
+            Event::Start if !self.start_delay.is_zero() => {
+                io.set_timer(START_TIMER, now + self.start_delay);
+            }
+            Event::Start | Event::Timer { id: START_TIMER } => {
                 io.bind_udp(self.port);
             }
             Event::Bound { sock, local } => {

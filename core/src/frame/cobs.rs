@@ -23,6 +23,7 @@ use cobs::{DecodeResult, DecoderState};
 use super::{DecodeError, EncodeError, Frames};
 
 /// The COBS decoder: the crate's state machine and the payload so far.
+#[derive(Debug)]
 pub(super) struct CobsDecoder {
     max: usize,
     state: DecoderState,

@@ -36,6 +36,7 @@ impl Prefix {
 }
 
 /// The length-prefix decoder: reading a prefix, then a payload.
+#[derive(Debug)]
 pub(super) struct LenDecoder {
     prefix: Prefix,
     max: usize,

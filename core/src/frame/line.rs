@@ -19,6 +19,7 @@ use alloc::vec::Vec;
 use super::{DecodeError, EncodeError, Frames, Framing};
 
 /// The line decoder: the bytes of the current line so far.
+#[derive(Debug)]
 pub(super) struct LineDecoder {
     delimiter: u8,
     accept_crlf: bool,

@@ -223,6 +223,7 @@ impl Frames<'_> {
     }
 }
 
+#[derive(Debug)]
 enum Codec {
     Raw(raw::RawDecoder),
     Line(line::LineDecoder),
@@ -235,6 +236,7 @@ enum Codec {
 /// Polling order: [`push`](Decoder::push) each chunk as it arrives, then call
 /// [`pop`](Decoder::pop) until it returns `None`; at end of stream call
 /// [`finish`](Decoder::finish). Stop reading after the first error.
+#[derive(Debug)]
 pub struct Decoder {
     codec: Codec,
     frames: VecDeque<Vec<u8>>,

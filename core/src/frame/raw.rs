@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use super::Frames;
 
 /// The raw decoder: only the chunk limit.
+#[derive(Debug)]
 pub(super) struct RawDecoder {
     chunk: usize,
 }

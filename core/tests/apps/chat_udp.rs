@@ -2,6 +2,7 @@
 
 use sockbox_core::app::loopback::Loopback;
 use sockbox_core::app::{AppKind, AppSpec};
+use sockbox_core::frame::FramingKind;
 use sockbox_core::time::Instant;
 
 use crate::common::*;
@@ -105,6 +106,57 @@ fn chat_server_drops_only_a_client_that_breaks_the_protocol() -> Res {
 }
 
 #[test]
+fn chat_over_line_framing_speaks_json_lines() -> Res {
+    let mut lb = Loopback::new();
+    lb.chunk = 7;
+    let s = add(&mut lb, &framed(server(AppKind::Chat), FramingKind::Line))?;
+    let spec = AppSpec {
+        interval_ms: 50,
+        ..chatter("ann", &["hello\nzed"])
+    };
+    let ann = add(&mut lb, &framed(spec, FramingKind::Line))?;
+    // What a learner could type into `nc`.
+    let zed = lb.add(Script::boxed(vec![
+        Step::Send(b"{\"Join\":{\"name\":\"zed\"}}\n".to_vec()),
+        Step::Wait(10),
+        Step::Send(b"{\"Say\":{\"text\":\"hi from nc\"}}\n".to_vec()),
+        Step::Wait(100),
+        Step::Send(b"\"Leave\"\n".to_vec()),
+    ]));
+    lb.run();
+    assert_eq!(
+        lines(&lb, s)[1..],
+        [
+            "Got connection from 10.0.0.2:49152",
+            "ann joined from 10.0.0.2:49152",
+            "Got connection from 10.0.0.3:49153",
+            "zed joined from 10.0.0.3:49153",
+            "zed: hi from nc",
+            "ann: hello\nzed",
+            "ann left",
+            "zed left",
+        ]
+    );
+    assert_eq!(
+        lines(&lb, ann)[1..],
+        [
+            "Joined as ann; nobody else is here",
+            "zed joined",
+            "zed: hi from nc",
+            "ann: hello\nzed",
+        ]
+    );
+    let wire = [
+        r#"{"Welcome":{"name":"zed","online":["ann"]}}"#,
+        r#"{"Said":{"from":"ann","text":"hello\nzed"}}"#,
+        r#"{"Left":{"name":"ann"}}"#,
+    ];
+    let wire = format!("{}\n", wire.join("\n")).into_bytes();
+    assert_eq!(lines(&lb, zed), [format!("received {wire:?}")]);
+    Ok(())
+}
+
+#[test]
 fn udp_echo_counts_a_lost_datagram() -> Res {
     let mut lb = Loopback::new();
     // The client's datagrams are numbers 0..5 of the run: lose the third.
@@ -146,8 +198,13 @@ fn udp_echo_counts_a_lost_datagram() -> Res {
 #[test]
 fn udp_echo_client_stops_early_when_everything_came_back() -> Res {
     let mut lb = Loopback::new();
-    add(&mut lb, &server(AppKind::UdpEcho))?;
     let spec = AppSpec {
+        start_delay_ms: 5,
+        ..server(AppKind::UdpEcho)
+    };
+    add(&mut lb, &spec)?;
+    let spec = AppSpec {
+        start_delay_ms: 10,
         sizes: vec![0, 2_000, 60_000],
         count: 100,
         ..client(AppKind::UdpEcho)
@@ -163,6 +220,6 @@ fn udp_echo_client_stops_early_when_everything_came_back() -> Res {
             "Summary: sent 3, received 3, lost 0",
         ]
     );
-    assert_eq!(lb.now(), Instant::ZERO);
+    assert_eq!(lb.now(), Instant::from_millis(10));
     Ok(())
 }

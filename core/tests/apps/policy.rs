@@ -9,26 +9,37 @@ use crate::common::*;
 
 #[test]
 fn client_retries_with_backoff_until_the_server_is_up() -> Res {
-    let mut lb = Loopback::new();
-    let spec = AppSpec {
-        retries: 3,
-        ..client(AppKind::Greet)
-    };
-    let s = add_at(&mut lb, &server(AppKind::Greet), 1_200)?;
-    let c = add(&mut lb, &spec)?;
-    lb.run();
-    assert_eq!(
-        lines(&lb, c),
-        [
-            "Attempt 1/4: connection refused; retrying in 500 ms",
-            "Attempt 2/4: connection refused; retrying in 1000 ms",
-            "Connected to 10.0.0.1:12345",
-            "Thank you for connecting",
-        ]
-    );
-    assert_eq!(lb.exit_code(c), Some(0));
-    assert_eq!(lines(&lb, s)[1], "Got connection from 10.0.0.2:49152");
-    assert_eq!(lb.now(), Instant::from_millis(1_500));
+    // The server comes up at 1.2 s: started late, or delayed by its own spec.
+    for late_start in [true, false] {
+        let mut lb = Loopback::new();
+        let s = if late_start {
+            add_at(&mut lb, &server(AppKind::Greet), 1_200)?
+        } else {
+            let spec = AppSpec {
+                start_delay_ms: 1_200,
+                ..server(AppKind::Greet)
+            };
+            add(&mut lb, &spec)?
+        };
+        let spec = AppSpec {
+            retries: 3,
+            ..client(AppKind::Greet)
+        };
+        let c = add(&mut lb, &spec)?;
+        lb.run();
+        assert_eq!(
+            lines(&lb, c),
+            [
+                "Attempt 1/4: connection refused; retrying in 500 ms",
+                "Attempt 2/4: connection refused; retrying in 1000 ms",
+                "Connected to 10.0.0.1:12345",
+                "Thank you for connecting",
+            ]
+        );
+        assert_eq!(lb.exit_code(c), Some(0));
+        assert_eq!(lines(&lb, s)[1], "Got connection from 10.0.0.2:49152");
+        assert_eq!(lb.now(), Instant::from_millis(1_500));
+    }
     Ok(())
 }
 
@@ -253,11 +264,6 @@ fn bad_specs_are_refused_with_a_reason() {
             },
             SpecError::ZeroRecvMax,
             "recv_max must be at least 1",
-        ),
-        (
-            framed(server(AppKind::Chat), FramingKind::Line),
-            SpecError::ChatOverLine,
-            "chat messages are binary (postcard) and cannot use line framing: use len16, len32 or cobs",
         ),
     ];
     for (spec, error, text) in errors {

@@ -6,6 +6,7 @@
 //! driver's tracing (every action, event and byte count) to stderr.
 
 mod net;
+mod run;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ use sockbox_core::app::AppKind;
 use sockbox_core::frame::FramingKind;
 
 pub use net::{ConnectArgs, ServeArgs};
+pub use run::RunArgs;
 
 /// A socket lab: the tutorial's socket programs over real sockets or a simulated network.
 #[derive(Parser, Debug)]
@@ -37,6 +39,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a built-in client against any TCP/UDP server.
     Connect(ConnectArgs),
+    /// Run a scenario's programs over real loopback sockets.
+    Run(RunArgs),
     /// Run a simulated scenario and print its packet trace.
     Sim(crate::simcli::SimArgs),
     /// List the built-in scenarios.
@@ -123,6 +127,11 @@ pub fn secs_to_ms(secs: f64) -> u64 {
     (secs * 1000.0).round() as u64
 }
 
+/// Seconds from the command line as a `Duration` (huge values saturate).
+pub fn secs(secs: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX)
+}
+
 /// Parse a non-negative number of seconds (`2`, `0.5`).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -162,6 +171,7 @@ pub fn main() -> ExitCode {
         Command::Scenarios => return crate::simcli::scenarios(),
         Command::Serve(args) => net::serve(args),
         Command::Connect(args) => net::connect(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,5 +183,70 @@ pub fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Split a help example like a shell would (single quotes only).
+    fn words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for ch in line.chars() {
+            match ch {
+                '\'' => quoted = !quoted,
+                c if c.is_whitespace() && !quoted => {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// Every `sockbox ...` example in every command's help parses, and the
+    /// serve/connect ones name a program `build` accepts.
+    #[test]
+    fn every_help_example_is_a_valid_command_line() {
+        let root = Cli::command();
+        let mut helps = vec![root.get_after_help().map(|h| h.to_string())];
+        helps.extend(
+            root.get_subcommands()
+                .map(|c| c.get_after_help().map(|h| h.to_string())),
+        );
+        let mut checked = 0;
+        for help in helps.into_iter().flatten() {
+            for line in help
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("sockbox "))
+            {
+                // Drop the trailing description (two or more spaces before it).
+                let example = line.split("   ").next().unwrap_or(line);
+                let cli = Cli::try_parse_from(words(example))
+                    .unwrap_or_else(|e| panic!("{example}: {e}"));
+                match cli.command {
+                    Command::Serve(a) => {
+                        assert!(net::serve_spec(&a).is_ok(), "{example}")
+                    }
+                    Command::Connect(a) => {
+                        assert!(net::connect_spec(&a).is_ok(), "{example}")
+                    }
+                    _ => {}
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "only {checked} examples");
     }
 }

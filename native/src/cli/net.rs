@@ -8,10 +8,9 @@
 //! (refused, timed out) becomes the error line.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
 
 use clap::Args;
-use sockbox_core::app::{AppKind, AppSpec, Role, build};
+use sockbox_core::app::{App, AppKind, AppSpec, Role, build};
 
 use super::{AppArg, CliError, FramingArg, parse_secs, secs_to_ms};
 use crate::driver::{AppId, Driver, Host, Outcome, tcp_listener};
@@ -36,7 +35,7 @@ pub struct Common {
   sockbox serve                                    greet on 127.0.0.1:12345
   sockbox serve --bind 127.0.0.1:9000 --message 'Hi there'
   sockbox serve --app echo --framing len32 --max-frame 65536 --max-conns 100
-  sockbox serve --app chat --framing line --idle-timeout 30
+  sockbox serve --app chat --idle-timeout 30          chat (len32 unless --framing)
   sockbox serve --app udp-echo --bind 127.0.0.1:9999")]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one).
@@ -127,7 +126,8 @@ fn bind_error(addr: SocketAddr, e: &std::io::Error) -> CliError {
     }
 }
 
-pub fn serve(args: ServeArgs) -> Result<(), CliError> {
+/// The server spec `serve` runs, and its program (checked by `build`).
+pub fn serve_spec(args: &ServeArgs) -> Result<(AppSpec, Box<dyn App>), CliError> {
     if args.app == AppArg::Raw {
         return Err(usage("there is no raw server (raw is a client only)"));
     }
@@ -140,6 +140,11 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         ..spec_base(args.app, Role::Server, &args.common)
     };
     let app = build(&spec).map_err(usage)?;
+    Ok((spec, app))
+}
+
+pub fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let (spec, app) = serve_spec(&args)?;
     let host = Host::new(args.bind.ip());
     let host = if spec.app == AppKind::UdpEcho {
         let socket = std::net::UdpSocket::bind(args.bind).map_err(|e| bind_error(args.bind, &e))?;
@@ -165,13 +170,14 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
             "sockbox: stopped accepting; waiting up to {}s for {open} open connection(s)",
             args.grace
         );
-        let grace = Some(Duration::from_secs_f64(args.grace));
+        let grace = Some(super::secs(args.grace));
         driver.run(grace, |d| d.open_streams() == 0)?;
     }
     Ok(())
 }
 
-pub fn connect(args: ConnectArgs) -> Result<(), CliError> {
+/// The client spec `connect` runs, and its program (checked by `build`).
+pub fn connect_spec(args: &ConnectArgs) -> Result<(AppSpec, Box<dyn App>), CliError> {
     let server = resolve(&args.addr)?;
     let timeout_ms = args.timeout.map(secs_to_ms);
     let spec = AppSpec {
@@ -187,6 +193,11 @@ pub fn connect(args: ConnectArgs) -> Result<(), CliError> {
         ..spec_base(args.app, Role::Client, &args.common)
     };
     let app = build(&spec).map_err(usage)?;
+    Ok((spec, app))
+}
+
+pub fn connect(args: ConnectArgs) -> Result<(), CliError> {
+    let (_, app) = connect_spec(&args)?;
     let mut driver = Driver::new()?;
     let id = driver.add_app(app, Host::default());
     driver.run_until_exited(&[id], None)?;
@@ -204,12 +215,18 @@ fn exited(driver: &Driver, id: AppId, what: &str) -> Result<(), CliError> {
     }
 }
 
-/// The first address `HOST:PORT` names.
+/// The address `HOST:PORT` names: its first IPv4 address if it has one (servers
+/// here default to 127.0.0.1, and `localhost` often lists `::1` first), else its
+/// first address.
 fn resolve(addr: &str) -> Result<SocketAddr, CliError> {
-    let mut addrs = addr
+    let addrs: Vec<SocketAddr> = addr
         .to_socket_addrs()
-        .map_err(|e| usage(format!("`{addr}` is not HOST:PORT ({e})")))?;
+        .map_err(|e| usage(format!("`{addr}` is not HOST:PORT ({e})")))?
+        .collect();
     addrs
-        .next()
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
         .ok_or_else(|| CliError::Runtime(format!("`{addr}` resolves to no address")))
 }

@@ -25,6 +25,10 @@ pub enum Due {
     Linger { token: usize },
     /// A connect to an unreachable address times out (see `Driver::loopback_only`).
     Unreachable { app: usize, sock: u32 },
+    /// A connect waiting on a host that is up again goes ahead.
+    Resume { app: usize, sock: u32 },
+    /// Try socket `token`'s operations again (after an accept error).
+    Retry { token: usize },
     /// Nothing: only makes the loop wake up and re-check its stop condition.
     Wake,
 }

@@ -22,6 +22,7 @@ pub struct Host {
     /// The address `listen` and `bind` use.
     pub ip: IpAddr,
     ports: HashMap<u16, u16>,
+    min_backlog: u16,
     tcp: HashMap<u16, std::net::TcpListener>,
     udp: HashMap<u16, std::net::UdpSocket>,
 }
@@ -38,6 +39,7 @@ impl Host {
         Host {
             ip,
             ports: HashMap::new(),
+            min_backlog: 0,
             tcp: HashMap::new(),
             udp: HashMap::new(),
         }
@@ -46,6 +48,12 @@ impl Host {
     /// The app's port `app_port` is the OS port `os_port`.
     pub fn map_port(mut self, app_port: u16, os_port: u16) -> Self {
         self.ports.insert(app_port, os_port);
+        self
+    }
+
+    /// `listen(backlog)` asks the OS for at least `n` (see `sockbox run`).
+    pub fn with_min_backlog(mut self, n: u16) -> Self {
+        self.min_backlog = n;
         self
     }
 
@@ -133,7 +141,7 @@ impl Driver {
         let addr = slot.host.addr(port);
         let listener = match slot.host.tcp.remove(&port) {
             Some(l) => l.set_nonblocking(true).map(|()| l),
-            None => tcp_listener(addr, backlog),
+            None => tcp_listener(addr, backlog.max(slot.host.min_backlog)),
         };
         let result = listener
             .and_then(|l| Ok((l.local_addr()?, l)))

@@ -19,25 +19,31 @@
 //! sockets bound beforehand (so a caller can bind port 0 and learn the port first).
 //! [`Driver::map_addr`] rewrites the addresses apps connect or send to.
 
+mod actions;
 mod deadline;
 mod describe;
 mod host;
 mod sock;
+mod thread;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token, Waker};
-use sockbox_core::app::{Action, App, ConnectError, Event, Io, SockId};
+use sockbox_core::app::{App, Event, Io, SockId};
 use sockbox_core::time::Instant;
 
 use deadline::{Deadlines, Due};
 pub use host::{Failure, Host, tcp_listener};
-use sock::{Armed, Kind, Sock, Stream};
+use sock::{Kind, Sock};
+pub use thread::ServerThread;
+
+/// The exit code of an app stopped by [`Driver::crash`].
+pub const CRASHED: i32 = -9;
 
 /// How long a closed socket may keep flushing bytes queued by `sendall`.
 pub const LINGER: Duration = Duration::from_secs(10);
@@ -99,8 +105,10 @@ pub struct Driver {
     scratch: Vec<Event>,
     addr_map: HashMap<SocketAddr, SocketAddr>,
     loopback_only: bool,
-    /// Connects to unreachable addresses still waiting for their timeout.
-    unreachable: HashSet<(usize, SockId)>,
+    ip_map: HashMap<IpAddr, SocketAddr>,
+    down: HashSet<IpAddr>,
+    /// Connects to unreachable addresses still waiting: target and deadline.
+    unreachable: HashMap<(usize, SockId), (SocketAddr, Option<Instant>)>,
     console: Console,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -124,7 +132,9 @@ impl Driver {
             scratch: Vec::new(),
             addr_map: HashMap::new(),
             loopback_only: false,
-            unreachable: HashSet::new(),
+            ip_map: HashMap::new(),
+            down: HashSet::new(),
+            unreachable: HashMap::new(),
             console: Box::new(|_, _, line| println!("{line}")),
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -152,11 +162,67 @@ impl Driver {
 
     /// Where an app's `addr` really goes; `None` when it must not leave the lab.
     fn route(&self, addr: SocketAddr) -> Option<SocketAddr> {
+        if self.down.contains(&addr.ip()) {
+            return None;
+        }
         match self.addr_map.get(&addr) {
             Some(mapped) => Some(*mapped),
-            None if self.loopback_only && !addr.ip().is_loopback() => None,
-            None => Some(addr),
+            None => match self.ip_map.get(&addr.ip()) {
+                Some(fallback) => Some(*fallback),
+                None if self.loopback_only && !addr.ip().is_loopback() => None,
+                None => Some(addr),
+            },
         }
+    }
+
+    /// Send connects and datagrams for any port of `ip` that [`Driver::map_addr`]
+    /// does not name to `fallback` (e.g. a loopback port nobody listens on, so a
+    /// simulated host refuses connections to its closed ports).
+    pub fn map_ip(&mut self, ip: IpAddr, fallback: SocketAddr) {
+        self.ip_map.insert(ip, fallback);
+    }
+
+    /// Mark the (simulated) address `ip` as a host that is down or up again: while
+    /// down, connects to it time out and datagrams to it are lost.
+    ///
+    /// When it comes back, connects still waiting for it go ahead (as a SYN
+    /// retransmission would get through), after the apps already queued to start
+    /// on this turn have run, so a restarted server is listening by then.
+    pub fn set_down(&mut self, ip: IpAddr, down: bool) {
+        if down {
+            self.down.insert(ip);
+            return;
+        }
+        self.down.remove(&ip);
+        let now = self.now();
+        let waiting: Vec<(usize, SockId)> = self
+            .unreachable
+            .iter()
+            .filter(|(_, (addr, _))| addr.ip() == ip)
+            .map(|(k, _)| *k)
+            .collect();
+        for (app, sock) in waiting {
+            self.deadlines.push(now, Due::Resume { app, sock: sock.0 });
+        }
+    }
+
+    /// The app stops at once, as if its machine lost power: no more events, its
+    /// sockets are closed without flushing, its exit code is [`CRASHED`].
+    pub fn crash(&mut self, app: AppId) {
+        if let Some(slot) = self.apps.get_mut(app.0) {
+            slot.exit.get_or_insert(CRASHED);
+        }
+        let mine: Vec<usize> = self
+            .socks
+            .iter()
+            .filter(|(_, s)| s.app == app.0)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in mine {
+            self.drop_sock(token);
+        }
+        self.timers.retain(|(a, _), _| *a != app.0);
+        self.unreachable.retain(|(a, _), _| *a != app.0);
     }
 
     /// A handle that makes [`Driver::run`] return.
@@ -373,337 +439,6 @@ impl Driver {
         self.ids.remove(&(sock.app, sock.id));
         let at = self.now() + LINGER;
         self.deadlines.push(at, Due::Linger { token });
-    }
-
-    fn perform(&mut self, app: usize, action: Action) {
-        match action {
-            Action::Listen {
-                sock,
-                port,
-                backlog,
-            } => self.listen(app, sock, port, backlog),
-            Action::Connect {
-                sock,
-                addr,
-                timeout,
-            } => self.connect(app, sock, addr, timeout),
-            Action::Send { sock, data } => self.queue_send(app, sock, data, false),
-            Action::SendAll { sock, data } => self.queue_send(app, sock, data, true),
-            Action::Recv { sock, max } | Action::RecvFrom { sock, max } => {
-                self.arm_recv(app, sock, max)
-            }
-            Action::SetTimeout { sock, timeout } => {
-                if let Some(token) = self.token_of(app, sock)
-                    && let Some(s) = self.socks.get_mut(&token)
-                {
-                    s.timeout = timeout;
-                }
-            }
-            Action::Close { sock } => {
-                self.unreachable.remove(&(app, sock));
-                if let Some(token) = self.ids.get(&(app, sock)).copied() {
-                    self.close(token);
-                }
-            }
-            Action::Bind { sock, port } => self.bind_udp(app, sock, port),
-            Action::SendTo { sock, addr, data } => {
-                let Some(addr) = self.route(addr) else {
-                    tracing::info!(app, %sock, %addr, "datagram to an unmapped address dropped");
-                    return;
-                };
-                if let Some(token) = self.token_of(app, sock)
-                    && let Some(Kind::Udp(u)) = self.socks.get_mut(&token).map(|s| &mut s.kind)
-                {
-                    u.queue(addr, data);
-                    u.flush();
-                }
-            }
-            Action::SetTimer { id, at } => {
-                let seq = self.deadlines.next_seq();
-                self.timers.insert((app, id), seq);
-                self.deadlines.push(at, Due::Timer { app, id, seq });
-            }
-            Action::CancelTimer { id } => {
-                self.timers.remove(&(app, id));
-            }
-            Action::Print { line } => {
-                let now = self.now();
-                (self.console)(AppId(app), now, &line);
-            }
-            Action::Exit { code } => self.exit(app, code),
-        }
-        self.compact();
-    }
-
-    fn exit(&mut self, app: usize, code: i32) {
-        if let Some(slot) = self.apps.get_mut(app) {
-            slot.exit = Some(code);
-        }
-        let mine: Vec<usize> = self
-            .socks
-            .iter()
-            .filter(|(_, s)| s.app == app && !s.closing)
-            .map(|(t, _)| *t)
-            .collect();
-        for token in mine {
-            self.close(token);
-        }
-        self.timers.retain(|(a, _), _| *a != app);
-        self.unreachable.retain(|(a, _)| *a != app);
-    }
-
-    fn connect(&mut self, app: usize, sock: SockId, addr: SocketAddr, timeout: Option<Duration>) {
-        let Some(target) = self.route(addr) else {
-            // Off the lab's loopback: an unreachable host, as in simulation. The
-            // connect times out (if it has a timeout) and never reaches an OS socket.
-            tracing::info!(app, %sock, %addr, "connect to an unmapped address: unreachable");
-            self.unreachable.insert((app, sock));
-            if let Some(t) = timeout {
-                let at = self.now() + t;
-                self.deadlines
-                    .push(at, Due::Unreachable { app, sock: sock.0 });
-            }
-            return;
-        };
-        tracing::debug!(app, %sock, %target, "connect");
-        let generation = self.deadlines.next_seq();
-        let stream = mio::net::TcpStream::connect(target)
-            .map(|tcp| Kind::Stream(Stream::new(tcp, Some((target, generation)))))
-            .and_then(|kind| self.add_sock(app, sock, kind));
-        match stream {
-            Ok(token) => {
-                if let Some(t) = timeout {
-                    let at = self.now() + t;
-                    self.deadlines.push(at, Due::Connect { token, generation });
-                }
-                self.ready(token);
-            }
-            Err(e) => self.connect_failed(app, sock, target, sock::connect_error(&e)),
-        }
-    }
-
-    fn connect_failed(
-        &mut self,
-        app: usize,
-        sock: SockId,
-        target: SocketAddr,
-        error: ConnectError,
-    ) {
-        tracing::debug!(app, %sock, %target, %error, "connect failed");
-        self.record(app, Failure::connect(target, error));
-        self.pending
-            .push_back((app, Event::ConnectFailed { sock, error }));
-    }
-
-    fn queue_send(&mut self, app: usize, sock: SockId, data: Vec<u8>, all: bool) {
-        let Some(token) = self.token_of(app, sock) else {
-            return;
-        };
-        let Some(Kind::Stream(s)) = self.socks.get_mut(&token).map(|s| &mut s.kind) else {
-            tracing::warn!(app, %sock, "send on a socket that is not a connection ignored");
-            return;
-        };
-        if let Err(error) = s.queue(data, all) {
-            tracing::warn!(app, %sock, %error, "send refused");
-            self.pending
-                .push_back((app, Event::SockError { sock, error }));
-            return;
-        }
-        self.ready(token);
-    }
-
-    fn arm_recv(&mut self, app: usize, sock: SockId, max: usize) {
-        let Some(token) = self.token_of(app, sock) else {
-            return;
-        };
-        let generation = self.deadlines.next_seq();
-        let Some(s) = self.socks.get_mut(&token) else {
-            return;
-        };
-        let armed = Some(Armed { max, generation });
-        match &mut s.kind {
-            Kind::Stream(st) => st.recv = armed,
-            Kind::Udp(u) => u.recv = armed,
-            Kind::Listener(_) => return,
-        }
-        if let Some(t) = s.timeout {
-            let at = self.now() + t;
-            self.deadlines.push(at, Due::Recv { token, generation });
-        }
-        self.ready(token);
-    }
-
-    /// Try everything the socket is waiting for (after an event or a new action).
-    fn ready(&mut self, token: usize) {
-        let mut events = std::mem::take(&mut self.scratch);
-        let mut accepted = Vec::new();
-        let mut finished = false;
-        let Some(sock) = self.socks.get_mut(&token) else {
-            return;
-        };
-        let (app, id) = (sock.app, sock.id);
-        match &mut sock.kind {
-            Kind::Listener(l) => loop {
-                match l.accept() {
-                    Ok(conn) => accepted.push(conn),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        tracing::warn!(app, sock = %id, error = %e, "accept failed");
-                        break;
-                    }
-                }
-            },
-            Kind::Stream(s) => {
-                match s.poll_connect() {
-                    Some(Ok((local, peer))) => {
-                        tracing::debug!(app, sock = %id, %local, %peer, "connected");
-                        events.push(Event::Connected {
-                            sock: id,
-                            local,
-                            peer,
-                        });
-                    }
-                    Some(Err((target, error))) => {
-                        self.scratch = events;
-                        self.drop_sock(token);
-                        return self.connect_failed(app, id, target, error);
-                    }
-                    None => {}
-                }
-                s.flush(id, &mut events);
-                s.try_recv(id, &mut events);
-                finished = sock.closing && s.queued() == 0;
-            }
-            Kind::Udp(u) => {
-                u.flush();
-                u.try_recv(id, &mut events);
-            }
-        }
-        if sock.closing {
-            events.clear();
-        }
-        self.emit(app, &mut events);
-        self.scratch = events;
-        if finished {
-            self.drop_sock(token);
-        }
-        for (tcp, peer) in accepted {
-            self.accepted(app, id, tcp, peer);
-        }
-    }
-
-    fn accepted(
-        &mut self,
-        app: usize,
-        listener: SockId,
-        tcp: mio::net::TcpStream,
-        peer: SocketAddr,
-    ) {
-        let Some(slot) = self.apps.get_mut(app) else {
-            return;
-        };
-        if slot.exit.is_some() {
-            return;
-        }
-        let _ = tcp.set_nodelay(true);
-        let sock = slot.io.alloc_sock();
-        match self.add_sock(app, sock, Kind::Stream(Stream::new(tcp, None))) {
-            Ok(_) => {
-                tracing::debug!(app, %sock, %peer, "accepted");
-                self.pending.push_back((
-                    app,
-                    Event::Accepted {
-                        listener,
-                        sock,
-                        peer,
-                    },
-                ));
-            }
-            Err(e) => tracing::warn!(app, %peer, error = %e, "could not register a connection"),
-        }
-    }
-
-    fn fire_due(&mut self) {
-        let now = self.now();
-        while let Some(due) = self.deadlines.pop_due(now) {
-            match due {
-                Due::Timer { app, id, seq } => {
-                    if self.timers.get(&(app, id)) == Some(&seq) {
-                        self.timers.remove(&(app, id));
-                        self.pending.push_back((app, Event::Timer { id }));
-                    }
-                }
-                Due::Recv { token, generation } => self.recv_timed_out(token, generation),
-                Due::Connect { token, generation } => {
-                    let Some(sock) = self.socks.get(&token) else {
-                        continue;
-                    };
-                    if let Kind::Stream(s) = &sock.kind
-                        && let Some((target, g)) = s.connecting
-                        && g == generation
-                    {
-                        let (app, id) = (sock.app, sock.id);
-                        self.drop_sock(token);
-                        self.connect_failed(app, id, target, ConnectError::TimedOut);
-                    }
-                }
-                Due::Wake => {}
-                Due::Unreachable { app, sock } => {
-                    if self.unreachable.remove(&(app, SockId(sock))) {
-                        let (sock, error) = (SockId(sock), ConnectError::TimedOut);
-                        self.pending
-                            .push_back((app, Event::ConnectFailed { sock, error }));
-                    }
-                }
-                Due::Linger { token } => {
-                    if self.socks.get(&token).is_some_and(|s| s.closing) {
-                        tracing::warn!(token, "gave up flushing a closed connection");
-                        self.drop_sock(token);
-                    }
-                }
-            }
-        }
-    }
-
-    fn recv_timed_out(&mut self, token: usize, generation: u64) {
-        let Some(sock) = self.socks.get_mut(&token) else {
-            return;
-        };
-        let armed = match &mut sock.kind {
-            Kind::Stream(s) => &mut s.recv,
-            Kind::Udp(u) => &mut u.recv,
-            Kind::Listener(_) => return,
-        };
-        if armed.is_some_and(|a| a.generation == generation) {
-            *armed = None;
-            let error = sockbox_core::app::SockError::TimedOut;
-            self.pending.push_back((
-                sock.app,
-                Event::SockError {
-                    sock: sock.id,
-                    error,
-                },
-            ));
-        }
-    }
-
-    fn compact(&mut self) {
-        if !self.deadlines.needs_compaction() {
-            return;
-        }
-        let (socks, timers, unreachable) = (&self.socks, &self.timers, &self.unreachable);
-        self.deadlines.retain(|due| match *due {
-            Due::Timer { app, id, seq } => timers.get(&(app, id)) == Some(&seq),
-            Due::Recv { token, generation } => socks.get(&token).is_some_and(|s| match &s.kind {
-                Kind::Stream(st) => st.recv.is_some_and(|a| a.generation == generation),
-                Kind::Udp(u) => u.recv.is_some_and(|a| a.generation == generation),
-                Kind::Listener(_) => false,
-            }),
-            Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
-            Due::Wake => true,
-            Due::Unreachable { app, sock } => unreachable.contains(&(app, SockId(sock))),
-        });
     }
 }
 

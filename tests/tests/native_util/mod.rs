@@ -190,3 +190,13 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<Output> {
         stderr,
     })
 }
+
+/// [`run`], and fail unless the command exits with 0.
+pub fn run_ok(cmd: Command, timeout: Duration) -> Result<Output> {
+    let what = format!("{cmd:?}");
+    let out = run(cmd, timeout)?;
+    if !out.status.success() {
+        bail!("{what} failed: {}\n{}", out.stdout, out.stderr);
+    }
+    Ok(out)
+}
