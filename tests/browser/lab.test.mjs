@@ -100,6 +100,19 @@ test('hello: stepping shows the SYN in the packet list and the ladder', async ()
   assert.ok((await ladderLabels()).some((l) => l.includes('[SYN]')), 'ladder has a SYN arrow');
   const cur = await page.textContent('#step-no');
   assert.equal(Number(cur), n);
+  // The detail pane shows every layer and the frame as hex + text.
+  await page.click('#pk-table tbody tr.tcp');
+  const detail = await page.textContent('#detail');
+  for (const layer of ['Ethernet II', 'Internet Protocol Version 4', 'Transmission Control Protocol', 'Frame bytes']) {
+    assert.ok(detail.includes(layer), `detail has ${layer}`);
+  }
+  assert.match(await page.textContent('#detail .hex'), /^0000  [0-9a-f]{2} [0-9a-f]{2}/);
+  // The protocol filter keeps only what it names.
+  await page.selectOption('#proto-filter', 'arp');
+  const arp = await rows();
+  assert.ok(arp.length >= 1 && arp.every((r) => r.includes('ARP')), `only ARP rows: ${arp}`);
+  await page.selectOption('#proto-filter', '');
+  assert.ok((await rows()).length > arp.length);
 });
 
 test('hello: run to the end prints the greeting in the client console', async () => {
@@ -114,18 +127,24 @@ test('hello: run to the end prints the greeting in the client console', async ()
 test('hello: step back returns to the previous state', async () => {
   await openLab();
   await choose('hello');
+  // Step (by keyboard) until the SYN-ACK is listed, remembering every state seen.
   const seen = [];
-  for (let i = 0; i < 12; i++) {
-    seen.push({ rows: await rows(), consoles: await consoles(), step: await stepNo() });
+  const snap = async () => ({ step: await stepNo(), rows: await rows(), hosts: await page.textContent('#host-cards') });
+  for (;;) {
+    const s = await snap();
+    seen.push(s);
+    if (s.rows.some((r) => r.includes('[SYN, ACK]'))) break;
+    assert.ok(seen.length < 100, 'SYN-ACK reached');
     await page.keyboard.press('ArrowRight');
   }
-  const before = { rows: await rows(), consoles: await consoles(), step: await stepNo() };
-  assert.equal(before.step, 12);
+  const at = seen.at(-1);
   await page.click('#btn-back');
-  const back = { rows: await rows(), consoles: await consoles(), step: await stepNo() };
-  assert.equal(back.step, 11);
-  assert.deepEqual(back, seen[11], 'state after Back equals the state first seen at step 11');
-  assert.notDeepEqual(back.rows.concat(back.consoles), before.rows.concat(before.consoles));
+  const back = await snap();
+  assert.equal(back.step, at.step - 1);
+  assert.deepEqual(back, seen.at(-2), 'after Back the page shows exactly the previous step');
+  assert.ok(!back.rows.some((r) => r.includes('[SYN, ACK]')), 'the SYN-ACK is gone again');
+  await page.keyboard.press('ArrowRight'); // and forward again lands on the same state
+  assert.deepEqual(await snap(), at);
 });
 
 test('tcp-vs-udp: loss causes a marked retransmission', async () => {
@@ -142,6 +161,32 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   assert.match(retrans[0], /TCP Retransmission/);
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[retrans]')), 'ladder marks it');
   assert.ok((await rows()).some((r) => /lost/.test(r)), 'a lost packet is listed');
+});
+
+test('crash and partition take effect at the current step; Back undoes them', async () => {
+  await openLab('#lesson=hello');
+  for (let i = 0; i < 3; i++) await page.click('#btn-step');
+  await page.selectOption('#crash-host', 'server');
+  await page.click('#btn-crash');
+  assert.equal(await bannerShown(), false);
+  assert.match(await page.textContent('#interventions'), /at step 3: crash server/);
+  assert.match(await page.textContent('#host-cards .card[data-host="server"] h3'), /crashed/);
+  await stepUntil(async () => (await rows()).some((r) => /host down/.test(r)));
+  await page.click('#btn-restart');
+  await page.click('#btn-partition');
+  assert.ok((await page.textContent('#topology')).includes('partitioned'), 'topology shows the cut');
+  await page.click('#btn-end');
+  assert.ok((await rows()).some((r) => /partition/.test(r)), 'a packet dropped by the partition');
+  assert.doesNotMatch(await consoles(), /Thank you for connecting/);
+  // Back to before the crash: the changes after that step are gone.
+  await page.fill('#conditions input[name=loss]', '1.5'); // out of range: refused, named
+  await page.click('#conditions button[type=submit]');
+  assert.match(await page.textContent('#banner-text'), /loss/);
+  for (let n = await stepNo(); n > 2; n--) await page.click('#btn-back');
+  assert.equal(await stepNo(), 2);
+  assert.equal(await page.textContent('#interventions'), '');
+  await page.click('#btn-end');
+  assert.match(await consoles(), /Thank you for connecting/);
 });
 
 test('pcap download has a libpcap header and records', async () => {
@@ -162,9 +207,10 @@ test('pcap download has a libpcap header and records', async () => {
 test('a shared URL reopens the same step', async () => {
   await openLab();
   await choose('tcp-vs-udp');
-  await page.fill('#conditions input[name=loss]', '0.2');
+  for (let i = 0; i < 5; i++) await page.click('#btn-step');
+  await page.fill('#conditions input[name=loss]', '0.2'); // a change made mid-run
   await page.click('#conditions button[type=submit]');
-  for (let i = 0; i < 15; i++) await page.click('#btn-step');
+  for (let i = 0; i < 10; i++) await page.click('#btn-step');
   const url = page.url();
   const want = { step: await stepNo(), rows: await rows(), consoles: await consoles() };
   await page.close();
@@ -174,7 +220,7 @@ test('a shared URL reopens the same step', async () => {
   const got = { step: await stepNo(), rows: await rows(), consoles: await consoles() };
   assert.equal(got.step, 15);
   assert.deepEqual(got, want);
-  assert.match(await page.textContent('#interventions'), /loss 0.2/);
+  assert.match(await page.textContent('#interventions'), /at step 5: .*loss 0.2/);
 });
 
 test('a bad scenario shows an error at its line, the page stays usable', async () => {

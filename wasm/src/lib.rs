@@ -143,6 +143,11 @@ impl Lab {
         self.s.run_to_end()
     }
 
+    /// What the last step was: `packet 3 delivered`, `timer on client`, ...
+    pub fn last_step(&self) -> String {
+        self.s.last_step().into()
+    }
+
     pub fn step_no(&self) -> u32 {
         self.s.steps()
     }
@@ -223,11 +228,11 @@ impl Lab {
         json(&views::ops(self.s.ops()))
     }
 
-    /// Replace the changes (from a shared link) and re-simulate to the current step.
-    pub fn set_ops_json(&mut self, ops: &str) -> Result<(), JsError> {
+    /// Replace the changes and re-simulate to step `step` (a shared link).
+    pub fn restore(&mut self, ops: &str, step: u32) -> Result<(), JsError> {
         let ops: Vec<Op> =
             serde_json::from_str(ops).map_err(|e| js(LabError::BadOps(e.to_string())))?;
-        self.s.set_ops(ops).map_err(js)
+        self.s.restore(ops, step).map_err(js)
     }
 
     /// The run so far as a libpcap file (Ethernet link type).

@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
-use sockbox_core::sim::{Conditions, Scenario, Sim};
+use sockbox_core::sim::{Conditions, Scenario, Sim, StepKind};
 
 /// The most steps `run_to_end` takes, so a scenario that never ends cannot hang the page.
 pub const MAX_STEPS: u32 = 200_000;
@@ -104,6 +104,7 @@ pub struct Session {
     steps: u32,
     ended: bool,
     ops: Vec<Op>,
+    last: String,
 }
 
 impl Session {
@@ -115,6 +116,7 @@ impl Session {
             steps: 0,
             ended: false,
             ops: Vec::new(),
+            last: String::new(),
         })
     }
 
@@ -150,6 +152,11 @@ impl Session {
         &self.ops
     }
 
+    /// What the last step was: `packet 3 delivered`, `timer on client`, ...
+    pub fn last_step(&self) -> &str {
+        &self.last
+    }
+
     /// Nothing is left to happen (or the stop time passed).
     pub fn is_done(&self) -> bool {
         self.ended || self.sim.is_done()
@@ -160,8 +167,9 @@ impl Session {
         if self.ended {
             return false;
         }
-        if self.sim.step().is_some() {
+        if let Some(step) = self.sim.step() {
             self.steps = self.steps.saturating_add(1);
+            self.last = describe(&step.kind);
             true
         } else {
             self.ended = true;
@@ -189,6 +197,7 @@ impl Session {
         self.sim = build(&self.scenario)?;
         self.steps = 0;
         self.ended = false;
+        self.last.clear();
         let mut next = 0;
         loop {
             while let Some(op) = ops.get(next).filter(|op| op.step <= self.steps) {
@@ -215,10 +224,9 @@ impl Session {
         Ok(())
     }
 
-    /// Replace the op log (from a shared link) and re-simulate to the current step.
-    pub fn set_ops(&mut self, mut ops: Vec<Op>) -> Result<(), LabError> {
+    /// Replace the op log and re-simulate to step `target` (a shared link).
+    pub fn restore(&mut self, mut ops: Vec<Op>, target: u32) -> Result<(), LabError> {
         ops.sort_by_key(|op| op.step);
-        let target = self.steps;
         self.ops = ops;
         self.steps = u32::MAX; // force a rebuild in goto
         self.goto(target)
@@ -228,8 +236,8 @@ impl Session {
     pub fn set_seed(&mut self, seed: u64) -> Result<(), LabError> {
         self.scenario.seed = seed;
         let target = self.steps;
-        self.steps = u32::MAX;
-        self.goto(target)
+        let ops = core::mem::take(&mut self.ops);
+        self.restore(ops, target)
     }
 
     /// Pairs of hosts currently partitioned, from the op log.
@@ -237,16 +245,22 @@ impl Session {
         let mut cut: Vec<(String, String)> = Vec::new();
         for op in &self.ops {
             match &op.change {
-                Change::Partition { a, b } => {
-                    if !cut.iter().any(|p| same_pair(p, a, b)) {
-                        cut.push((a.clone(), b.clone()));
-                    }
+                Change::Partition { a, b } if !cut.iter().any(|p| same_pair(p, a, b)) => {
+                    cut.push((a.clone(), b.clone()));
                 }
                 Change::Repair { a, b } => cut.retain(|p| !same_pair(p, a, b)),
                 _ => {}
             }
         }
         cut
+    }
+}
+
+fn describe(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Packet { id, fate } => alloc::format!("packet {id} {}", fate.as_str()),
+        StepKind::Wake { host } => alloc::format!("timer on {host}"),
+        StepKind::Fault { index } => alloc::format!("scripted fault {index}"),
     }
 }
 

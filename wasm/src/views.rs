@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use serde::Serialize;
-use sockbox_core::sim::{Scenario, Sim};
+use sockbox_core::sim::{HostView, Scenario, Sim, SocketView};
 
 use crate::session::Op;
 
@@ -59,14 +59,20 @@ pub fn ops(ops: &[Op]) -> Vec<OpJson<'_>> {
 /// One socket row of a host panel.
 #[derive(Serialize)]
 pub struct SocketJson {
+    /// The app's socket id (`s3`), or `-` for one its app already closed.
     pub id: String,
+    /// `tcp`, `tcp-listen` or `udp`.
+    pub proto: &'static str,
     pub local: Option<String>,
     pub remote: Option<String>,
+    /// TCP state (`ESTABLISHED`), or `UDP`.
     pub state: String,
-    /// `[used, capacity]` bytes of the receive buffer.
+    /// `[queued, capacity]` of the receive buffer (a listener: `[backlog used, backlog]`).
     pub rx: [usize; 2],
-    /// `[used, capacity]` bytes of the send buffer.
+    /// `[queued, capacity]` bytes of the send buffer.
     pub tx: [usize; 2],
+    /// The socket call blocked on it, as Python spells it.
+    pub blocked: Option<String>,
 }
 
 /// One host panel.
@@ -76,36 +82,59 @@ pub struct HostJson {
     pub ip: String,
     pub mac: String,
     pub crashed: bool,
-    /// The exit code of its last program to exit, if any has.
+    /// The exit code once every program on the host has exited (the first non-zero one).
     pub exit: Option<i32>,
     pub console: Vec<String>,
     pub sockets: Vec<SocketJson>,
-    /// The socket call a program is blocked in, as Python spells it.
+    /// The socket calls its programs are blocked in, e.g. `accept()`.
     pub blocked: Option<String>,
 }
 
 pub fn hosts(sim: &Sim) -> Vec<HostJson> {
-    sim.hosts()
-        .map(|h| HostJson {
-            name: h.name.to_string(),
-            ip: h.ip.to_string(),
-            mac: h.mac.to_string(),
-            crashed: h.crashed,
-            exit: h.exit,
-            console: h.console.to_vec(),
-            sockets: h
-                .sockets
-                .iter()
-                .map(|s| SocketJson {
-                    id: s.id.to_string(),
-                    local: s.local.map(|a| a.to_string()),
-                    remote: s.remote.map(|a| a.to_string()),
-                    state: s.state.to_string(),
-                    rx: [s.rx_used, s.rx_cap],
-                    tx: [s.tx_used, s.tx_cap],
-                })
-                .collect(),
-            blocked: h.blocked.map(|b| b.to_string()),
-        })
-        .collect()
+    sim.hosts().into_iter().map(host).collect()
+}
+
+fn host(h: HostView) -> HostJson {
+    let exit = if !h.exit_codes.is_empty() && h.exit_codes.iter().all(Option::is_some) {
+        h.exit_codes
+            .iter()
+            .flatten()
+            .copied()
+            .find(|&c| c != 0)
+            .or(Some(0))
+    } else {
+        None
+    };
+    let sockets: Vec<SocketJson> = h.sockets.into_iter().map(socket).collect();
+    let blocked: Vec<&str> = sockets
+        .iter()
+        .filter_map(|s| s.blocked.as_deref())
+        .collect();
+    HostJson {
+        name: h.name,
+        ip: h.ip.to_string(),
+        mac: h.mac,
+        crashed: !h.up,
+        exit,
+        console: h.console,
+        blocked: (!blocked.is_empty()).then(|| blocked.join(", ")),
+        sockets,
+    }
+}
+
+fn socket(s: SocketView) -> SocketJson {
+    SocketJson {
+        id: s
+            .id
+            .map_or_else(|| String::from("-"), |id| alloc::format!("s{id}")),
+        proto: s.proto,
+        local: s.local.map(|a| a.to_string()),
+        remote: s.remote.map(|a| a.to_string()),
+        state: s
+            .state
+            .map_or_else(|| s.proto.to_uppercase(), |st| st.as_str().to_string()),
+        rx: [s.rx_queued, s.rx_capacity],
+        tx: [s.tx_queued, s.tx_capacity],
+        blocked: s.blocked_in,
+    }
 }

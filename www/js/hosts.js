@@ -12,18 +12,18 @@ export function renderHosts(el, hosts, recent = new Map()) {
     const status = h.crashed ? 'crashed' : h.exit !== null && h.exit !== undefined ? `exited (${h.exit})` : 'running';
     card.append(html('h3', {}, h.name, html('small', { text: `${h.ip}  ${h.mac ?? ''}  ${status}` })));
     card.append(html('div', { class: 'blocked', text: h.blocked ? `blocked in ${h.blocked}` : '\u00a0' }));
-    const con = html('pre', { class: 'console', 'data-host': h.name, 'aria-label': `${h.name} console`, text: h.console.join('\n') });
+    const con = html('pre', { class: 'console', 'data-host': h.name, 'aria-label': `${h.name} console`, text: h.console.length ? h.console.join('\n') : '(no output yet)' });
     card.append(con);
     if (h.sockets.length) {
       const t = html('table', { class: 'socks' });
       t.append(html('tr', {}, ...['sock', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
       for (const s of h.sockets) {
-        t.append(html('tr', {},
+        t.append(html('tr', { title: s.blocked ? `blocked in ${s.blocked}` : '' },
           html('td', { text: s.id }),
           html('td', { text: s.local ?? '' }),
           html('td', { text: s.remote ?? '' }),
           html('td', { class: `state ${s.state}`, text: s.state }),
-          html('td', {}, fill(s.rx)),
+          html('td', {}, fill(s.rx, s.proto === 'tcp-listen' ? 'connections waiting (backlog)' : 'bytes')),
           html('td', {}, fill(s.tx))));
       }
       card.append(t);
@@ -41,10 +41,10 @@ export function renderHosts(el, hosts, recent = new Map()) {
   }
 }
 
-function fill(buf) {
+function fill(buf, unit = 'bytes') {
   if (!buf || !buf[1]) return html('span', { class: 'muted', text: '-' });
   const [used, cap] = buf;
   const pct = Math.min(100, Math.round((100 * used) / cap));
-  return html('span', { title: `${used} / ${cap} bytes` },
+  return html('span', { title: `${used} / ${cap} ${unit}` },
     html('span', { class: 'fill' }, html('i', { style: `width:${pct}%` })), ` ${used}`);
 }

@@ -5,13 +5,19 @@
 // stop midway with a cross; retransmissions are drawn thick and labelled.
 import { svg, clear } from './svg.js';
 
-const LEFT = 70, TOP = 30, ROW = 22;
+const LEFT = 70, TOP = 8, ROW = 22;
 
 export class Ladder {
-  constructor(el, scroller, onSelect) {
+  // el: the diagram's <svg>; head: an <svg> above the scroller for the host
+  // names, so they stay visible while the diagram scrolls.
+  constructor(el, head, scroller, onSelect) {
     this.el = el;
+    this.head = head;
     this.scroller = scroller;
     this.onSelect = onSelect;
+    scroller.addEventListener('scroll', () => {
+      this.head.style.transform = `translateX(${-scroller.scrollLeft}px)`;
+    });
   }
 
   render(hostNames, packets, selectedIdx, currentIdx) {
@@ -19,32 +25,47 @@ export class Ladder {
     const avail = (this.scroller?.clientWidth || 500) - LEFT - 10;
     const COL = Math.max(110, Math.min(260, avail / Math.max(2, hostNames.length)));
     const x = new Map(hostNames.map((n, i) => [n, LEFT + COL / 2 + i * COL]));
-    const times = [...new Set(packets.flatMap((p) => [p.sentAt, p.at]))].sort((a, b) => a - b);
-    const row = new Map(times.map((t, i) => [t, TOP + 12 + i * ROW]));
+    // Rows: one per distinct instant, and one more for each extra packet a host
+    // sends (or receives) in the same instant, so a burst draws as parallel arrows.
+    const burst = new Map();
+    const keyOf = (t, host, dir) => {
+      const k = `${dir}|${host}|${t}`;
+      const n = burst.get(k) || 0;
+      burst.set(k, n + 1);
+      return [t, n];
+    };
+    const keys = packets.map((p) => ({ s: keyOf(p.sentAt, p.from, 's'), a: keyOf(p.at, p.to, 'a') }));
+    const uniq = new Map();
+    for (const k of keys) for (const [t, n] of [k.s, k.a]) uniq.set(`${t}#${n}`, [t, n]);
+    const sorted = [...uniq.values()].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    const rowOf = new Map(sorted.map(([t, n], i) => [`${t}#${n}`, TOP + 12 + i * ROW]));
+    const times = sorted;
     const width = LEFT + Math.max(2, hostNames.length) * COL;
     const height = TOP + 24 + Math.max(1, times.length) * ROW;
     this.el.setAttribute('width', width);
     this.el.setAttribute('height', height);
     this.el.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    clear(this.head);
+    this.head.setAttribute('width', width);
     for (const [name, hx] of x) {
-      this.el.append(svg('text', { class: 'hname', x: hx, y: 16 }, name));
-      this.el.append(svg('line', { class: 'life', x1: hx, y1: TOP - 6, x2: hx, y2: height - 4 }));
+      this.head.append(svg('text', { class: 'hname', x: hx, y: 15 }, name));
+      this.el.append(svg('line', { class: 'life', x1: hx, y1: 4, x2: hx, y2: height - 4 }));
     }
-    for (const [t, y] of row) this.el.append(svg('text', { class: 'tm', x: 4, y: y + 3 }, fmtTime(t)));
+    for (const [t, n] of sorted) if (n === 0) this.el.append(svg('text', { class: 'tm', x: 4, y: rowOf.get(`${t}#0`) + 3 }, fmtTime(t)));
     const defs = svg('defs');
     for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-re', '#b35c00']]) {
-      const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+      const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
       m.append(svg('path', { d: 'M0,0L10,5L0,10z', fill: color }));
       defs.append(m);
     }
     this.el.append(defs);
     let selY = null;
-    for (const p of packets) {
+    packets.forEach((p, i) => {
       const x1 = x.get(p.from);
-      if (x1 === undefined) continue;
+      if (x1 === undefined) return;
       let x2 = x.get(p.to);
       if (x2 === undefined) x2 = x1 === LEFT + COL / 2 ? x1 + COL : x1 - COL; // broadcast
-      const y1 = row.get(p.sentAt), y2full = row.get(p.at);
+      const y1 = rowOf.get(keys[i].s.join('#')), y2full = rowOf.get(keys[i].a.join('#'));
       const frac = p.lost ? 0.5 : 1;
       const x2e = x1 + (x2 - x1) * frac, y2 = y1 + (y2full - y1) * frac;
       const cls = ['arrow', p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : ''].join(' ');
@@ -62,10 +83,10 @@ export class Ladder {
         this.el.append(svg('path', { class: 'x', d: `M${x2e - 5},${y2 - 5}L${x2e + 5},${y2 + 5}M${x2e + 5},${y2 - 5}L${x2e - 5},${y2 + 5}` }));
       }
       const mx = (x1 + x2e) / 2, my = (y1 + y2) / 2 - 4;
-      const text = (p.retrans ? '[retrans] ' : '') + p.short + (p.lost ? ' (lost)' : '');
+      const text = (p.retrans ? '[retrans] ' : '') + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
       this.el.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : ''), x: mx, y: my, 'text-anchor': 'middle' }, text));
       if (p.idx === selectedIdx || p.idx === currentIdx) selY = y1;
-    }
+    });
     if (selY !== null && this.scroller) {
       const top = selY - this.scroller.clientHeight / 2;
       this.scroller.scrollTop = Math.max(0, top);

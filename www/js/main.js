@@ -29,7 +29,7 @@ window.addEventListener('unhandledrejection', (e) => showError(describe(e.reason
 
 // ---- views --------------------------------------------------------------
 const topology = new Topology($('topology'));
-const ladder = new Ladder($('ladder'), $('ladder-scroll'), (idx) => select(idx));
+const ladder = new Ladder($('ladder'), $('ladder-head'), $('ladder-scroll'), (idx) => select(idx));
 const packetList = new PacketList(document.querySelector('.packets'), (idx) => select(idx));
 const editor = new Editor($('source'), $('gutter'), $('src-error'));
 
@@ -77,6 +77,7 @@ function refresh({ fresh = false, stepRecords = null } = {}) {
   drawLadder();
   renderHosts($('host-cards'), hosts, recentCalls(5));
   $('step-no').textContent = lab.step_no();
+  $('last-step').textContent = lab.last_step();
   $('sim-time').textContent = (lab.now_us() / 1e6).toFixed(6);
   const done = lab.is_done();
   $('done-flag').hidden = !done;
@@ -124,8 +125,8 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
   ui.selected = null;
   clearError();
   if (seed !== null) guard(() => lab.set_seed(BigInt(seed)));
-  if (ops) guard(() => lab.set_ops_json(ops));
-  if (step) guard(() => lab.goto(step));
+  if (ops) guard(() => lab.restore(ops, step));
+  else if (step) guard(() => lab.goto(step));
   if (scenario.lesson !== undefined) {
     $('lesson').value = scenario.lesson;
     editor.value = lab.source_toml();
@@ -135,6 +136,8 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
     editor.value = scenario.src;
     $('src-format').value = scenario.fmt;
   }
+  const lesson = ui.lessons.find((l) => l.name === scenario.lesson);
+  $('lesson-summary').textContent = lesson ? `${lesson.name}: ${lesson.summary}` : `${lab.name() || 'your scenario'}`;
   $('lesson-text').textContent = lab.description() || 'Your own scenario.';
   refresh({ fresh: true });
   return true;
@@ -243,7 +246,7 @@ function applyConditions(e) {
     ui.lab.set_conditions(JSON.stringify(c));
     clearError();
   } catch (err) {
-    showError(`Network settings not applied: ${describe(err)}`);
+    showError(describe(err));
   }
   form.querySelector('button').focus();
   refresh();
@@ -290,8 +293,8 @@ function writeHash() {
   if (ui.scenario.lesson !== undefined) q.set('lesson', ui.scenario.lesson);
   else { q.set('src', b64(ui.scenario.src)); q.set('fmt', ui.scenario.fmt); }
   q.set('seed', String(ui.lab.seed()));
-  const ops = ui.lab.ops_json();
-  if (ops !== '[]') q.set('ops', b64(ops));
+  const ops = JSON.parse(ui.lab.ops_json()).map(({ label, ...op }) => op);
+  if (ops.length) q.set('ops', b64(JSON.stringify(ops)));
   q.set('step', String(ui.lab.step_no()));
   history.replaceState(null, '', `#${q}`);
 }
@@ -360,7 +363,7 @@ async function main() {
   ui.lessons = JSON.parse(wasm.builtins());
   const sel = $('lesson');
   sel.append(new Option('(your own scenario)', ''));
-  for (const l of ui.lessons) sel.append(new Option(`${l.name} \u2014 ${l.summary}`, l.name));
+  for (const l of ui.lessons) sel.append(new Option(l.name, l.name));
   sel.options[0].disabled = true;
   wire();
   setSpeed(0);

@@ -77,7 +77,7 @@ export class PacketList {
     const cls = [p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : ''].join(' ');
     const tr = html('tr', { class: cls, 'data-idx': p.idx, tabindex: 0 });
     const seqack = p.seq !== null && p.seq !== undefined ? `${p.seq}/${p.ack ?? '-'}` : '';
-    const info = (p.retrans ? '[TCP Retransmission] ' : '') + p.info + (p.lost ? ` [${p.fate}]` : '');
+    const info = (p.retrans ? '[TCP Retransmission] ' : '') + p.info + (p.fate !== 'delivered' ? ` [${p.fate.replace(/_/g, ' ')}]` : '');
     for (const c of [p.no, fmtTime(p.at), p.src, p.dst, p.proto.toUpperCase(), p.flags, seqack, p.len, info]) {
       tr.append(html('td', { text: String(c ?? '') }));
     }

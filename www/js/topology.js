@@ -15,6 +15,8 @@ export class Topology {
   render(hosts, cut, packet, durationMs) {
     if (this.anim) cancelAnimationFrame(this.anim);
     clear(this.el);
+    // Two hosts sit on one line: crop the empty top and bottom.
+    this.el.setAttribute('viewBox', hosts.length <= 2 ? `0 ${CY - 60} ${W} 120` : `0 0 ${W} ${H}`);
     const pos = new Map();
     const r = hosts.length <= 2 ? 140 : Math.min(150, 95 + hosts.length * 6);
     hosts.forEach((h, i) => {
@@ -61,7 +63,7 @@ export class Topology {
     const place = (t) => {
       const p = at(t);
       dot.setAttribute('cx', p.x); dot.setAttribute('cy', p.y);
-      label.setAttribute('x', p.x); label.setAttribute('y', p.y - 10);
+      label.setAttribute('x', p.x); label.setAttribute('y', p.y - 22);
     };
     const finish = () => {
       place(end);

@@ -36,9 +36,15 @@ pub struct LabArgs {
     /// Build only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// Run the browser and determinism tests (as `cargo xtask test` does) instead of serving.
+    #[arg(long)]
+    pub test: bool,
 }
 
 pub fn run(args: LabArgs) -> Result<()> {
+    if args.test {
+        return browser_tests();
+    }
     build()?;
     if args.no_serve {
         return Ok(());
@@ -111,46 +117,89 @@ pub fn build() -> Result<PathBuf> {
         .join("sockbox_wasm.wasm");
     let pkg = pkg_dir();
     fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
-    util::run(
-        Command::new("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&raw),
-    )?;
     let out = pkg.join("sockbox_wasm_bg.wasm");
-    optimize(&out);
+    match optimize(&raw) {
+        Some(opt) => {
+            bindgen(&opt, &pkg)?;
+            if !starts_under_node(&out) {
+                eprintln!("xtask: the wasm-opt output does not start; using the unoptimised wasm");
+                bindgen(&raw, &pkg)?;
+            }
+        }
+        None => bindgen(&raw, &pkg)?,
+    }
     let size = fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("xtask: lab built: {} ({size} bytes)", out.display());
     Ok(out)
 }
 
-/// `wasm-opt -Os` in place when binaryen is installed; a failure only warns.
-fn optimize(wasm: &Path) {
+fn bindgen(wasm: &Path, pkg: &Path) -> Result<()> {
+    util::run(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(pkg)
+            .arg(wasm),
+    )
+}
+
+/// `wasm-opt -Os` of rustc's output (before wasm-bindgen, whose externref table
+/// old binaryen releases would retype) into target/lab-opt/, when binaryen is
+/// installed. `None` (with a notice) when it is not or it fails.
+fn optimize(raw: &Path) -> Option<PathBuf> {
     let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
-        eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~10% smaller wasm)");
-        return;
+        eprintln!("xtask: wasm-opt not found; skipping (install binaryen for a ~12% smaller wasm)");
+        return None;
     };
-    let tmp = wasm.with_extension("opt.wasm");
-    let status = Command::new("wasm-opt")
-        .args(["-Os", "--all-features", "--strip-debug"])
-        .arg(wasm)
+    let dir = target_dir().join("lab-opt");
+    fs::create_dir_all(&dir).ok()?;
+    // Same file name: wasm-bindgen names its output after its input.
+    let opt = dir.join("sockbox_wasm.wasm");
+    let ok = Command::new("wasm-opt")
+        // The features rustc's wasm32 target emits.
+        .args([
+            "-Os",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg(raw)
         .arg("-o")
-        .arg(&tmp)
-        .status();
-    match status {
-        Ok(s) if s.success() => {
-            if let Err(e) = fs::rename(&tmp, wasm) {
-                eprintln!("xtask: could not replace the wasm with wasm-opt's output: {e}");
-            }
-        }
-        _ => {
-            let _ = fs::remove_file(&tmp);
-            eprintln!(
-                "xtask: {} failed; keeping the unoptimised wasm",
-                version.trim()
-            );
-        }
+        .arg(&opt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        eprintln!("xtask: optimised with {}", version.trim());
+        Some(opt)
+    } else {
+        eprintln!(
+            "xtask: {} failed; using the unoptimised wasm",
+            version.trim()
+        );
+        None
     }
+}
+
+/// Instantiate the wasm-bindgen output next to `wasm` under node (false
+/// without node: then the unoptimised build is used).
+fn starts_under_node(wasm: &Path) -> bool {
+    let Some(dir) = wasm.parent() else {
+        return false;
+    };
+    let script = "const [js, bin] = process.argv.slice(1);\
+        const m = await import(require('url').pathToFileURL(js).href);\
+        m.initSync({ module: require('fs').readFileSync(bin) });";
+    Command::new("node")
+        .args(["--input-type=commonjs", "-e"])
+        .arg(format!(
+            "(async () => {{ {script} }})().catch(() => process.exit(1))"
+        ))
+        .arg(dir.join("sockbox_wasm.js"))
+        .arg(wasm)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// cargo's target directory for this workspace.
@@ -213,7 +262,7 @@ pub fn browser_tests() -> Result<()> {
 
 /// Native traces vs wasm (node) traces of the same scenarios and seeds, byte for byte.
 fn determinism(artifacts: &Path) -> Result<()> {
-    let native = artifacts.join("traces-native.json");
+    let native = artifacts.join("traces-native.txt");
     let traces = output(cargo().args([
         "run",
         "--quiet",

@@ -1,0 +1,176 @@
+//! The lab's session logic, natively: stepping back is a deterministic replay,
+//! changes apply at the step they were made and are undone by going back past
+//! it, a shared link's (ops, step) reopens the same state, errors name the line.
+
+use sockbox_core::sim::Conditions;
+use sockbox_wasm::{Change, LabError, Op, Session, views};
+
+fn trace(s: &Session) -> String {
+    serde_json::to_string(s.sim().trace()).unwrap()
+}
+
+fn lossy(s: &Session) -> Conditions {
+    Conditions {
+        loss: 0.3,
+        ..s.sim().conditions().clone()
+    }
+}
+
+#[test]
+fn back_is_the_state_first_seen_at_the_previous_step() {
+    let mut s = Session::builtin("hello").unwrap();
+    let mut seen = vec![trace(&s)];
+    while s.step() {
+        seen.push(trace(&s));
+    }
+    assert!(s.is_done());
+    let end = s.steps();
+    assert!(end > 5, "hello takes more than 5 steps, took {end}");
+    for target in (0..end).rev() {
+        s.goto(target).unwrap();
+        assert_eq!(s.steps(), target);
+        assert_eq!(trace(&s), seen[target as usize], "state at step {target}");
+    }
+    assert!(!s.is_done());
+}
+
+#[test]
+fn a_change_applies_at_its_step_and_back_past_it_undoes_it() {
+    let mut s = Session::builtin("tcp-vs-udp").unwrap();
+    let clean = {
+        let mut c = Session::builtin("tcp-vs-udp").unwrap();
+        c.run_to_end();
+        trace(&c)
+    };
+    for _ in 0..4 {
+        s.step();
+    }
+    let c = lossy(&s);
+    s.change(Change::SetConditions { conditions: c }).unwrap();
+    assert_eq!(s.ops().len(), 1);
+    assert_eq!(s.ops()[0].step, 4);
+    s.run_to_end();
+    let with_loss = trace(&s);
+    assert_ne!(with_loss, clean, "30% loss changes the run");
+    assert!(with_loss.contains("\"fate\":\"lost\""));
+    // Going back to step 4 keeps the change (it was made at step 4) ...
+    s.goto(4).unwrap();
+    assert_eq!(s.ops().len(), 1);
+    s.run_to_end();
+    assert_eq!(trace(&s), with_loss, "replay is deterministic");
+    // ... going back before it drops it.
+    s.goto(3).unwrap();
+    assert!(s.ops().is_empty());
+    s.run_to_end();
+    assert_eq!(trace(&s), clean);
+}
+
+#[test]
+fn ops_and_step_from_a_link_reopen_the_same_state() {
+    let mut s = Session::builtin("hello").unwrap();
+    s.step();
+    s.step();
+    s.change(Change::Partition {
+        a: "client".into(),
+        b: "server".into(),
+    })
+    .unwrap();
+    for _ in 0..3 {
+        s.step();
+    }
+    s.change(Change::Repair {
+        a: "server".into(),
+        b: "client".into(),
+    })
+    .unwrap();
+    s.step();
+    assert!(
+        s.partitions().is_empty(),
+        "repair undoes partition either way round"
+    );
+    let ops_json = serde_json::to_string(&views::ops(s.ops())).unwrap();
+    let ops: Vec<Op> = serde_json::from_str(&ops_json).unwrap();
+    let mut t = Session::builtin("hello").unwrap();
+    t.restore(ops, s.steps()).unwrap();
+    assert_eq!(t.steps(), s.steps());
+    assert_eq!(trace(&t), trace(&s));
+    assert_eq!(t.ops(), s.ops());
+}
+
+#[test]
+fn partitions_and_crashes_are_visible() {
+    let mut s = Session::builtin("hello").unwrap();
+    s.change(Change::Partition {
+        a: "client".into(),
+        b: "server".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        s.partitions(),
+        vec![("client".to_string(), "server".to_string())]
+    );
+    s.change(Change::Crash {
+        host: "server".into(),
+    })
+    .unwrap();
+    let hosts = views::hosts(s.sim());
+    let server = hosts.iter().find(|h| h.name == "server").unwrap();
+    assert!(server.crashed);
+    let err = s
+        .change(Change::Crash {
+            host: "nosuch".into(),
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("nosuch"), "{err}");
+}
+
+#[test]
+fn a_new_seed_replays_to_the_same_step() {
+    let mut s = Session::builtin("tcp-vs-udp").unwrap();
+    for _ in 0..10 {
+        s.step();
+    }
+    s.set_seed(99).unwrap();
+    assert_eq!(s.steps(), 10);
+    assert_eq!(s.scenario().seed, 99);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let e = Session::parse("name = \"x\"\nstop_ms = \"soon\"\n", "toml")
+        .err()
+        .unwrap();
+    assert!(matches!(e, LabError::BadScenario(_)));
+    assert!(e.to_string().contains("line 2"), "{e}");
+    let e = Session::parse("{}", "yaml").err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "unknown scenario format \"yaml\" (use toml or json)"
+    );
+    let e = Session::builtin("nope").err().unwrap();
+    assert_eq!(e.to_string(), "no built-in scenario named \"nope\"");
+    let mut s = Session::builtin("hello").unwrap();
+    let bad = Conditions {
+        loss: 2.0,
+        ..Conditions::default()
+    };
+    let e = s
+        .change(Change::SetConditions { conditions: bad })
+        .unwrap_err();
+    assert!(e.to_string().contains("loss"), "{e}");
+    assert!(s.ops().is_empty(), "a refused change is not logged");
+}
+
+#[test]
+fn the_editor_source_of_every_builtin_loads_back() {
+    let lessons: Vec<serde_json::Value> = serde_json::from_str(&views::builtins_json()).unwrap();
+    assert!(lessons.len() >= 7);
+    for l in lessons {
+        let name = l["name"].as_str().unwrap();
+        assert!(!l["description"].as_str().unwrap().is_empty(), "{name}");
+        let s = Session::builtin(name).unwrap();
+        let text = views::scenario_toml(s.scenario());
+        let back = Session::parse(&text, "toml").unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        assert_eq!(back.scenario(), s.scenario(), "{name}");
+    }
+}
