@@ -76,3 +76,34 @@ pub fn sockbox(plan: Plan) {
         crate::sockbox_sim::greet,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every implementation does the rows' work, small, and checks it.
+    #[test]
+    fn each_implementation_completes_small_workloads() {
+        type Greet = fn(usize, Clients) -> Result<Run, String>;
+        type Bulk = fn(u64) -> Result<Run, String>;
+        let imps: [(&str, Bulk, Greet); 3] = [
+            ("floor", floor::bulk, floor::greet),
+            (
+                "sockbox",
+                crate::sockbox_sim::bulk,
+                crate::sockbox_sim::greet,
+            ),
+            (
+                "turmoil",
+                crate::turmoil_base::bulk,
+                crate::turmoil_base::greet,
+            ),
+        ];
+        for (name, bulk, greet) in imps {
+            bulk(1_000_000).unwrap_or_else(|e| panic!("{name} bulk: {e}"));
+            for clients in [Clients::Serial, Clients::Concurrent, Clients::Hosts] {
+                greet(20, clients).unwrap_or_else(|e| panic!("{name} greet {clients:?}: {e}"));
+            }
+        }
+    }
+}

@@ -126,6 +126,10 @@ fn measure_bulk() {
         let t = std::time::Instant::now();
         let mut sim = bulk(20 << 20, trace);
         let steps = sim.run_until_idle();
-        println!("bulk 20 MB trace={trace}: {steps} steps, {:?}, sim {}", t.elapsed(), sim.now());
+        println!(
+            "bulk 20 MB trace={trace}: {steps} steps, {:?}, sim {}",
+            t.elapsed(),
+            sim.now()
+        );
     }
 }

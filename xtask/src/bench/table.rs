@@ -336,3 +336,69 @@ fn layout(lines: &[Line]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(r: &mut Results, row: &str, imp: &str, value: f64, unit: &str) {
+        r.0.insert(
+            (row.into(), imp.into()),
+            Cell::Value {
+                value,
+                unit: unit.into(),
+                runs: 5,
+            },
+        );
+    }
+
+    #[test]
+    fn ratios_mean_times_as_fast_for_rates_and_times() {
+        assert_eq!(speed_ratio(200.0, 100.0, "MB/s"), 2.0);
+        assert_eq!(speed_ratio(50.0, 100.0, "ms"), 2.0);
+    }
+
+    #[test]
+    fn goals_are_judged_per_baseline() {
+        let mut r = Results::default();
+        put(&mut r, "sim.bulk", "sockbox", 300.0, "MB/s");
+        put(&mut r, "sim.bulk", "turmoil", 100.0, "MB/s");
+        put(&mut r, "sim.bulk", "floor", 600.0, "MB/s");
+        let l = compare(
+            &r,
+            "bulk",
+            "sim.bulk",
+            "sockbox",
+            &[("turmoil", "turmoil"), ("floor", "floor")],
+            &[("turmoil", 1.0, "a"), ("floor", 1.0 / 1.5, "b")],
+        );
+        assert_eq!(l.ratio, "3.00x turmoil, 0.50x floor");
+        assert_eq!(l.met, "yes, NO");
+    }
+
+    #[test]
+    fn missing_values_are_never_judged() {
+        let mut r = Results::default();
+        r.missing(&["sim.bulk"], &["sockbox", "turmoil"], "not built");
+        put(&mut r, "sim.bulk", "floor", 600.0, "MB/s");
+        let table = render(&r);
+        let line = table
+            .lines()
+            .find(|l| l.contains("bulk TCP 100 MB") && l.starts_with("| sim:"))
+            .unwrap_or_default();
+        assert!(line.contains("n/a (not built)"), "{line}");
+        assert!(line.contains("?, ?"), "{line}");
+        assert!(!line.contains("yes") && !line.contains("NO"), "{line}");
+    }
+
+    #[test]
+    fn growth_compares_cost_per_connection() {
+        let mut r = Results::default();
+        put(&mut r, "sim.conc.1000", "sockbox", 10.0, "ms");
+        put(&mut r, "sim.conc.10000", "sockbox", 150.0, "ms");
+        assert_eq!(growth(&r, "sockbox"), Some(1.5));
+        assert!(growth_line(&r).met == "yes");
+        put(&mut r, "sim.conc.10000", "sockbox", 1000.0, "ms");
+        assert!(growth_line(&r).met == "NO");
+    }
+}
