@@ -2,9 +2,9 @@
 //!
 //! The same work as [`crate::floor`], through every sockbox layer: a [`Builder`]
 //! network (100 us latency, MTU 1500, seed 1, trace recording on, pcap capture
-//! off), the built-in greet server (`listen(backlog)` with the simulator's
-//! backlog emulation: 1 for one-at-a-time, the simulator's maximum otherwise)
-//! and client programs written against the app API ([`App`]): each greet
+//! off, 4 KiB socket buffers for greets as in the floor), the built-in greet
+//! server (`listen(backlog)` with the simulator's backlog emulation: 1 for
+//! one-at-a-time, the simulator's maximum otherwise) and client programs written against the app API ([`App`]): each greet
 //! connection does `connect`, `recv(1024)` until EOF, checks the 24 bytes and
 //! closes. Bulk: `sendall` of 64 KiB chunks to a server that `recv(65536)`s
 //! to EOF, 256 KiB socket buffers. Each run is timed from building the
@@ -25,6 +25,8 @@ use crate::floor::{Clients, GREETING, PORT};
 use crate::report::Run;
 
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+/// Socket buffers, as in the floor: small for greets, 256 KiB for bulk.
+const GREET_BUF: usize = 4096;
 const BULK_BUF: usize = 256 * 1024;
 const CHUNK: usize = 64 * 1024;
 
@@ -62,6 +64,16 @@ type Shared = Rc<RefCell<Tally>>;
 fn client_ip(i: usize) -> Ipv4Addr {
     let k = i as u32 + 1;
     Ipv4Addr::new(10, 0, (k / 254) as u8, (k % 254 + 1) as u8)
+}
+
+fn host_spec(name: &str, ip: Ipv4Addr, buffers: usize) -> HostSpec {
+    HostSpec {
+        name: name.into(),
+        ip,
+        rx_buffer: buffers,
+        tx_buffer: buffers,
+        ..HostSpec::default()
+    }
 }
 
 fn builder() -> Builder {
@@ -187,7 +199,9 @@ pub fn greet(n: usize, clients: Clients) -> Result<Run, String> {
         },
         ..AppSpec::default()
     };
-    let mut b = builder().host("server", SERVER_IP).app("server", server);
+    let mut b = builder()
+        .host_spec(host_spec("server", SERVER_IP, GREET_BUF))
+        .app("server", server);
     let hosts = if clients == Clients::Hosts { n } else { 1 };
     for i in 0..hosts {
         let name = format!("c{i}");
@@ -198,7 +212,7 @@ pub fn greet(n: usize, clients: Clients) -> Result<Run, String> {
         };
         let tally = tally.clone();
         b = b
-            .host(&name, client_ip(i))
+            .host_spec(host_spec(&name, client_ip(i), GREET_BUF))
             .app_fn(&name, move || GreetClients {
                 total,
                 at_once,
@@ -292,17 +306,10 @@ impl App for BulkReceiver {
 pub fn bulk(bytes: u64) -> Result<Run, String> {
     let t = WallInstant::now();
     let tally = Shared::default();
-    let host = |name: &str, ip: Ipv4Addr| HostSpec {
-        name: name.into(),
-        ip,
-        rx_buffer: BULK_BUF,
-        tx_buffer: BULK_BUF,
-        ..HostSpec::default()
-    };
     let receiver_tally = tally.clone();
     let mut sim = builder()
-        .host_spec(host("server", SERVER_IP))
-        .host_spec(host("client", client_ip(0)))
+        .host_spec(host_spec("server", SERVER_IP, BULK_BUF))
+        .host_spec(host_spec("client", client_ip(0), BULK_BUF))
         .app_fn("server", move || BulkReceiver {
             received: 0,
             tally: receiver_tally.clone(),
