@@ -19,6 +19,13 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|s| s.split(',').map(str::to_owned).collect());
+    if let Some(rows) = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+    {
+        sockbox_bench::report::only_rows(rows.split(',').map(str::to_owned).collect());
+    }
     let wants = |imp: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == imp));
     match args.first().map(String::as_str) {
         Some("sim") => sim_suite(plan, &wants),
@@ -45,7 +52,7 @@ fn main() {
         }
         None => {
             eprintln!(
-                "usage: sockbox-bench sim|native [--quick] [--only floor,turmoil,sockbox] [--sockbox PATH]"
+                "usage: sockbox-bench sim|native [--quick] [--only floor,turmoil,sockbox] [--rows PREFIX,...] [--sockbox PATH]"
             );
             std::process::exit(2);
         }

@@ -6,7 +6,20 @@
 //! `value` is the median of the measured runs, after one warm-up run. Anything
 //! else a program prints goes to stderr.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+static ROWS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Measure only rows whose key starts with one of `prefixes` (for development).
+pub fn only_rows(prefixes: Vec<String>) {
+    let _ = ROWS.set(prefixes);
+}
+
+fn row_wanted(row: &str) -> bool {
+    ROWS.get()
+        .is_none_or(|p| p.iter().any(|x| row.starts_with(x.as_str())))
+}
 
 /// How many measured runs at most, and the wall-time budget for one measurement.
 #[derive(Clone, Copy, Debug)]
@@ -135,6 +148,9 @@ pub fn bench(
     metric: Metric,
     work: impl FnMut() -> Result<Run, String>,
 ) {
+    if !row_wanted(row) {
+        return;
+    }
     match measure(plan, work) {
         Ok(s) => {
             let secs = s.wall.as_secs_f64().max(1e-9);
