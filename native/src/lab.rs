@@ -200,6 +200,7 @@ impl Lab {
                 continue;
             };
             let was_down = self.down.get(fault.host).copied().unwrap_or(false);
+            let at = Instant::ZERO + fault.at;
             match fault.kind {
                 LabFaultKind::Crash if !was_down => {
                     for id in self
@@ -210,10 +211,10 @@ impl Lab {
                     {
                         self.driver.crash(id);
                     }
-                    self.driver.set_down(ip, true);
+                    self.driver.set_down(ip, true, at);
                 }
                 LabFaultKind::Restart if was_down => {
-                    self.driver.set_down(ip, false);
+                    self.driver.set_down(ip, false, at);
                     self.start_host(fault.host);
                 }
                 _ => continue,

@@ -107,14 +107,41 @@ fn normalise_partial_recv(hosts: &mut BTreeMap<String, Vec<String>>) -> Result<(
     Ok(())
 }
 
+/// Console lines per host and the exit-code lines, normalised for comparison.
+type Printed = (BTreeMap<String, Vec<String>>, Vec<String>);
+
+fn printed(name: &str, out: &Output) -> Result<Printed> {
+    let mut hosts = console(&out.stdout);
+    if name == "partial-recv" {
+        normalise_partial_recv(&mut hosts)?;
+    }
+    // A host running several apps interleaves their lines by timing: compare
+    // those hosts' lines as multisets, the others in order.
+    let scenario = Scenario::builtin(name).expect("listed built-in exists");
+    for host in scenario.hosts.iter().filter(|h| h.apps.len() > 1) {
+        if let Some(lines) = hosts.get_mut(&host.name) {
+            lines.sort();
+        }
+    }
+    let exits = exit_lines(&out.stderr)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    Ok((hosts, exits))
+}
+
+/// Attempts of `run` per scenario. Real sockets run on a real scheduler: on a
+/// loaded machine a 20 ms gap between two chat clients can close up and swap two
+/// lines, which the simulation's virtual clock never does. A scenario passes when
+/// one attempt prints exactly what the simulation printed.
+const ATTEMPTS: usize = 3;
+
 #[test]
 fn run_and_sim_print_the_same_console_lines_for_every_builtin() -> Result<()> {
     let names: Vec<&str> = Scenario::builtins().iter().map(|(n, _)| *n).collect();
     ensure!(names.len() >= 7, "built-ins: {names:?}");
     for name in names {
-        let sim = cli(&[
-            "sim",
-            name,
+        let zero = [
             "--loss",
             "0",
             "--dup",
@@ -123,34 +150,23 @@ fn run_and_sim_print_the_same_console_lines_for_every_builtin() -> Result<()> {
             "0",
             "--corrupt",
             "0",
-        ])?;
-        let real = cli(&["run", name])?;
-        let (mut want, mut got) = (console(&sim.stdout), console(&real.stdout));
-        if name == "partial-recv" {
-            normalise_partial_recv(&mut want)?;
-            normalise_partial_recv(&mut got)?;
-        }
+        ];
+        let sim = cli(&[&["sim", name][..], &zero].concat())?;
+        let want = printed(name, &sim)?;
         ensure!(
-            !want.is_empty(),
+            !want.0.is_empty(),
             "{name}: the simulation printed no console lines"
         );
-        // A host running several apps interleaves their lines by timing: compare
-        // those hosts' lines as multisets, the others in order.
-        let scenario = Scenario::builtin(name).expect("listed built-in exists");
-        for host in scenario.hosts.iter().filter(|h| h.apps.len() > 1) {
-            for lines in [want.get_mut(&host.name), got.get_mut(&host.name)]
-                .into_iter()
-                .flatten()
-            {
-                lines.sort();
+        let mut got = printed(name, &cli(&["run", name])?)?;
+        for _ in 1..ATTEMPTS {
+            if got == want {
+                break;
             }
+            eprintln!("{name}: run differed from sim; trying again");
+            got = printed(name, &cli(&["run", name])?)?;
         }
-        assert_eq!(got, want, "{name}: run vs sim console lines differ");
-        assert_eq!(
-            exit_lines(&real.stderr),
-            exit_lines(&sim.stderr),
-            "{name}: exit codes differ"
-        );
+        assert_eq!(got.0, want.0, "{name}: run vs sim console lines differ");
+        assert_eq!(got.1, want.1, "{name}: exit codes differ");
     }
     Ok(())
 }
@@ -185,5 +201,60 @@ fn unknown_scenario_and_bad_file_are_usage_errors() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stderr.contains("stop_ms"), "{}", out.stderr);
+    Ok(())
+}
+
+#[test]
+fn a_scenario_file_runs_with_its_crash_and_restart() -> Result<()> {
+    let toml = r#"
+name = "late-echo"
+stop_ms = 20000
+
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+[[hosts.apps]]
+app = "echo"
+port = 7000
+framing = "len32"
+
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+[[hosts.apps]]
+app = "echo"
+role = "client"
+server = "10.0.0.1:7000"
+framing = "len32"
+messages = ["one", "two"]
+connect_timeout_ms = 400
+retries = 4
+backoff_ms = 100
+
+[[faults]]
+at_ms = 0
+action = "crash"
+a = "server"
+[[faults]]
+at_ms = 700
+action = "restart"
+a = "server"
+"#;
+    let dir = std::env::temp_dir().join(format!("sockbox-native-toml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("late-echo.toml");
+    std::fs::write(&file, toml)?;
+    let path = file.to_string_lossy().into_owned();
+    let sim = cli(&["sim", &path])?;
+    let real = cli(&["run", &path])?;
+    std::fs::remove_dir_all(&dir)?;
+    let (want, got) = (console(&sim.stdout), console(&real.stdout));
+    assert_eq!(got, want, "run vs sim console lines differ");
+    let client = got.get("client").cloned().unwrap_or_default();
+    assert!(client.iter().any(|l| l.contains("timed out")), "{client:?}");
+    assert!(
+        client.iter().any(|l| l.contains("0 mismatches")),
+        "{client:?}"
+    );
     Ok(())
 }

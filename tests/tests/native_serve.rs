@@ -303,3 +303,28 @@ fn running_out_of_file_descriptors_delays_clients_but_loses_none() -> Result<()>
     assert!(server.child.try_wait()?.is_none(), "server died");
     Ok(())
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() -> Result<()> {
+    let mut server = serve(&[])?;
+    server.proc.close_stdout();
+    for _ in 0..5 {
+        let out = python("tutorial_client.py", &[server.addr.port().to_string()])?;
+        assert_eq!(out.stdout, "Thank you for connecting\n");
+    }
+    assert!(
+        server.proc.child.try_wait()?.is_none(),
+        "server died on EPIPE"
+    );
+    Ok(())
+}
+
+#[test]
+fn sigterm_stops_the_server_like_ctrl_c() -> Result<()> {
+    let mut server = serve(&[])?;
+    let mut kill = std::process::Command::new("kill");
+    kill.args(["-TERM", &server.proc.child.id().to_string()]);
+    assert!(run(kill, T)?.status.success());
+    assert_eq!(server.proc.wait(T)?.code(), Some(0));
+    Ok(())
+}

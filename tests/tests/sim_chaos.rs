@@ -170,3 +170,54 @@ fn same_seed_gives_identical_trace_bytes() {
     };
     assert_ne!(text(7), text(8));
 }
+
+/// Random faults between steps (partitions, holds, crashes, drops, new conditions)
+/// on every built-in: the simulator never panics and always runs out of events.
+#[test]
+fn random_faults_between_steps_never_break_the_simulator() {
+    use sockbox_core::sim::PacketFilter;
+    let mut state: u64 = 0x5eed;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    for (name, _) in Scenario::builtins() {
+        for seed in 1..=8 {
+            let sc = harsh(name, seed);
+            let hosts: Vec<String> = sc.hosts.iter().map(|h| h.name.clone()).collect();
+            let mut sim = Builder::from_scenario(sc).capture(false).build().unwrap();
+            let mut steps = 0;
+            while sim.step_quiet() {
+                steps += 1;
+                assert!(steps < 200_000, "{name} seed {seed}: runaway");
+                if next(20) != 0 {
+                    continue;
+                }
+                let a = &hosts[next(hosts.len() as u64) as usize];
+                let b = &hosts[next(hosts.len() as u64) as usize];
+                match next(9) {
+                    0 => sim.partition(a, b).unwrap(),
+                    1 => sim.repair(a, b).unwrap(),
+                    2 => sim.hold(a, b).unwrap(),
+                    3 => sim.release(a, b).unwrap(),
+                    4 => sim.crash(a).unwrap(),
+                    5 => sim.restart(a).unwrap(),
+                    6 => sim.partition_oneway(a, b).unwrap(),
+                    7 => sim
+                        .drop_next(PacketFilter {
+                            from: Some(a.clone()),
+                            ..PacketFilter::default()
+                        })
+                        .unwrap(),
+                    _ => sim.set_conditions(bad_network(next(100))),
+                }
+                let _ = sim.hosts();
+                let _ = sim.links();
+            }
+            assert!(sim.is_done());
+            let _ = sim.trace_json();
+        }
+    }
+}

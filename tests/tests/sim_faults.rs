@@ -217,3 +217,87 @@ fn small_send_buffer_makes_send_partial_and_small_mss_splits_segments() {
         "{got:?}"
     );
 }
+
+#[test]
+fn set_conditions_clamps_try_set_conditions_refuses() {
+    let mut sim = hello();
+    let bad = Conditions {
+        loss: 2.0,
+        ..Conditions::default()
+    };
+    let err = sim.try_set_conditions(bad.clone()).unwrap_err().to_string();
+    assert!(err.contains("conditions.loss"), "{err}");
+    assert_eq!(sim.conditions(), &Conditions::default());
+    sim.set_conditions(bad);
+    assert_eq!(sim.conditions().loss, 1.0, "clamped");
+    let slow = Conditions {
+        latency_ms: 50.0,
+        ..Conditions::default()
+    };
+    sim.try_set_conditions(slow).unwrap();
+    sim.run_until_idle();
+    let arp = sim.trace().iter().find_map(Record::as_packet).unwrap();
+    assert_eq!(arp.at - arp.sent_at, Duration::from_millis(50));
+}
+
+#[test]
+fn slow_link_queues_then_drops_tail_and_tcp_recovers() {
+    // The UDP client sends 20 datagrams at once into a 100 kbit/s link that
+    // queues 2 packets: the rest are dropped at the tail. TCP's echoes all arrive.
+    let mut sc = Scenario::builtin("tcp-vs-udp").unwrap();
+    sc.conditions.loss = 0.0;
+    sc.conditions.bandwidth_bps = 100_000;
+    sc.conditions.queue = 2;
+    let mut sim = Sim::new(&sc).unwrap();
+    sim.run_until_idle();
+    let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+    let dropped = packets.iter().filter(|p| p.fate == Fate::QueueFull).count();
+    assert!(dropped > 0);
+    assert!(
+        packets
+            .iter()
+            .filter(|p| p.fate == Fate::QueueFull)
+            .all(|p| p.udp.is_some())
+    );
+    // Serialization delay: a 51-byte frame takes (51 + 24) * 8 / 100 kbit/s = 6 ms.
+    let first = packets
+        .iter()
+        .find(|p| p.udp.is_some() && p.fate == Fate::Delivered)
+        .unwrap();
+    assert!(
+        first.at - first.sent_at >= Duration::from_millis(7),
+        "{first:?}"
+    );
+    assert!(
+        sim.console("tcp-client")
+            .iter()
+            .any(|l| l.ends_with(" 0 mismatches"))
+    );
+    let udp = sim.console("udp-client").last().unwrap().clone();
+    assert!(
+        udp.starts_with("Summary: sent 20") && !udp.ends_with("lost 0"),
+        "{udp}"
+    );
+}
+
+#[test]
+fn reordering_delivers_some_packets_after_later_ones() {
+    let mut sc = Scenario::builtin("tcp-vs-udp").unwrap();
+    sc.conditions.loss = 0.0;
+    sc.conditions.reorder = 0.3;
+    let mut sim = Sim::new(&sc).unwrap();
+    sim.run_until_idle();
+    let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+    // Some packet sent later arrived earlier than one sent before it on the same path.
+    let overtaken = packets.iter().any(|a| {
+        packets
+            .iter()
+            .any(|b| a.from == b.from && a.to == b.to && b.id > a.id && b.at < a.at)
+    });
+    assert!(overtaken);
+    assert!(
+        sim.console("tcp-client")
+            .iter()
+            .any(|l| l.ends_with(" 0 mismatches"))
+    );
+}

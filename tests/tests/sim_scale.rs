@@ -133,3 +133,91 @@ fn measure_bulk() {
         );
     }
 }
+
+/// Opens `n` connections at once and reads each until the server closes it.
+struct Many {
+    n: u32,
+    done: u32,
+}
+
+impl sockbox_core::app::App for Many {
+    fn handle(
+        &mut self,
+        _now: sockbox_core::time::Instant,
+        event: sockbox_core::app::Event,
+        io: &mut sockbox_core::app::Io,
+    ) {
+        use sockbox_core::app::Event;
+        match event {
+            Event::Start => {
+                for _ in 0..self.n {
+                    io.connect("10.0.0.1:12345".parse().unwrap(), None);
+                }
+            }
+            Event::Connected { sock, .. } => io.recv(sock, 1024),
+            Event::Received { sock, data } if !data.is_empty() => io.recv(sock, 1024),
+            Event::Received { sock, .. } | Event::SockError { sock, .. } => {
+                io.close(sock);
+                self.done += 1;
+                if self.done == self.n {
+                    io.exit(0);
+                }
+            }
+            Event::ConnectFailed { .. } => io.exit(1),
+            _ => {}
+        }
+    }
+}
+
+fn concurrent(n: u32) -> Sim {
+    let small = |name: &str, ip: [u8; 4]| HostSpec {
+        name: name.into(),
+        ip: ip.into(),
+        rx_buffer: 1024,
+        tx_buffer: 1024,
+        ..HostSpec::default()
+    };
+    Builder::new()
+        .stop(std::time::Duration::from_secs(3600))
+        .host_spec(HostSpec {
+            apps: vec![AppSpec {
+                backlog: 128,
+                ..AppSpec::default()
+            }],
+            ..small("server", [10, 0, 0, 1])
+        })
+        .host_spec(small("client", [10, 0, 0, 2]))
+        .app_fn("client", move || Many { n, done: 0 })
+        .trace(false)
+        .capture(false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn five_hundred_concurrent_connections_from_one_host() {
+    let mut sim = concurrent(500);
+    sim.run_until_idle();
+    assert_eq!(sim.hosts()[1].exit_codes, [Some(0)]);
+    let served = sim
+        .console("server")
+        .iter()
+        .filter(|l| l.starts_with("Got connection"))
+        .count();
+    assert_eq!(served, 500);
+}
+
+#[test]
+#[ignore = "a manual measurement: cargo test --release -- --ignored --nocapture"]
+fn measure_concurrent() {
+    for n in [10, 100, 1000, 5000] {
+        let t = std::time::Instant::now();
+        let mut sim = concurrent(n);
+        let steps = sim.run_until_idle();
+        println!(
+            "{n} concurrent: {steps} steps, {:?}, exit {:?}",
+            t.elapsed(),
+            sim.hosts()[1].exit_codes
+        );
+    }
+}

@@ -10,7 +10,9 @@
 //! that an empty payload is written `01 00` (standard COBS) rather than a bare
 //! `00`, so that empty frames survive: a bare 0x00 between frames is skipped.
 //!
-//! Decoding runs the `cobs` crate's streaming state machine one byte at a time.
+//! Decoding runs the `cobs` crate's streaming state machine: code bytes and
+//! sentinels go through it one at a time, and the data bytes of a run are copied
+//! in one go (the same result, checked against the byte-at-a-time machine).
 //! The limit counts decoded payload bytes: passing `max_frame` before the
 //! sentinel is [`DecodeError::CobsTooLong`] at once. A 0x00 inside a run is
 //! [`DecodeError::MalformedCobs`]. End of stream inside a frame is
@@ -20,7 +22,7 @@ use alloc::vec::Vec;
 
 use cobs::{DecodeResult, DecoderState};
 
-use super::{DecodeError, EncodeError, Frames};
+use super::{DecodeError, EncodeError, Frames, extend_capped};
 
 /// The COBS decoder: the crate's state machine and the payload so far.
 #[derive(Debug)]
@@ -44,34 +46,79 @@ impl CobsDecoder {
 
     pub(super) fn push(
         &mut self,
-        bytes: &[u8],
+        mut bytes: &[u8],
         frames: &mut Frames<'_>,
     ) -> Result<(), DecodeError> {
-        for &byte in bytes {
-            let idle = self.encoded == 0;
-            match self.state.feed(byte) {
-                Ok(DecodeResult::NoData) => {
-                    // A 0x00 while idle is a stray sentinel: not part of a frame.
-                    if !(idle && byte == 0) {
-                        self.encoded += 1;
-                    }
-                }
-                Ok(DecodeResult::DataContinue(b)) => {
-                    if self.frame.len() >= self.max {
-                        return Err(DecodeError::CobsTooLong { max: self.max });
-                    }
-                    self.frame.push(b);
+        while let Some((&byte, rest)) = bytes.split_first() {
+            let copied = self.copy_run(bytes)?;
+            if copied > 0 {
+                bytes = bytes.get(copied..).unwrap_or_default();
+                continue;
+            }
+            self.feed(byte, frames)?;
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    /// Fast path, exactly what feeding the bytes one at a time would do: inside
+    /// a run (`Grab(i)`/`GrabChain(i)`, i > 0) the next i bytes are payload
+    /// bytes up to the first 0x00, so they are copied in one go. Returns how
+    /// many were copied (0 outside a run or at a 0x00, left to [`Self::feed`]).
+    fn copy_run(&mut self, bytes: &[u8]) -> Result<usize, DecodeError> {
+        let (left, chain) = match self.state {
+            DecoderState::Grab(i) => (i, false),
+            DecoderState::GrabChain(i) => (i, true),
+            DecoderState::Idle => return Ok(0),
+        };
+        let window = bytes.get(..usize::from(left)).unwrap_or(bytes);
+        let data = match memchr::memchr(0, window) {
+            Some(zero) => window.get(..zero).unwrap_or_default(),
+            None => window,
+        };
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.frame.len().saturating_add(data.len()) > self.max {
+            return Err(DecodeError::CobsTooLong { max: self.max });
+        }
+        extend_capped(&mut self.frame, data, self.max);
+        self.encoded = self.encoded.saturating_add(data.len());
+        // `data` is no longer than `left`, so this neither saturates nor clamps.
+        let left = left.saturating_sub(u8::try_from(data.len()).unwrap_or(u8::MAX));
+        self.state = if chain {
+            DecoderState::GrabChain(left)
+        } else {
+            DecoderState::Grab(left)
+        };
+        Ok(data.len())
+    }
+
+    /// One byte through the `cobs` crate's state machine.
+    fn feed(&mut self, byte: u8, frames: &mut Frames<'_>) -> Result<(), DecodeError> {
+        let idle = self.encoded == 0;
+        match self.state.feed(byte) {
+            Ok(DecodeResult::NoData) => {
+                // A 0x00 while idle is a stray sentinel: not part of a frame.
+                if !(idle && byte == 0) {
                     self.encoded += 1;
                 }
-                Ok(DecodeResult::DataComplete) => {
-                    frames.emit(core::mem::take(&mut self.frame));
-                    self.encoded = 0;
+            }
+            Ok(DecodeResult::DataContinue(b)) => {
+                if self.frame.len() >= self.max {
+                    return Err(DecodeError::CobsTooLong { max: self.max });
                 }
-                Err(_) => {
-                    return Err(DecodeError::MalformedCobs {
-                        decoded: self.frame.len(),
-                    });
-                }
+                extend_capped(&mut self.frame, &[b], self.max);
+                self.encoded += 1;
+            }
+            Ok(DecodeResult::DataComplete) => {
+                frames.emit(core::mem::take(&mut self.frame));
+                self.encoded = 0;
+            }
+            Err(_) => {
+                return Err(DecodeError::MalformedCobs {
+                    decoded: self.frame.len(),
+                });
             }
         }
         Ok(())
@@ -252,6 +299,72 @@ mod tests {
             assert!(d.capacity() <= 2048, "holding {}", d.capacity());
         }
         assert_eq!(d.pop(), Some(Err(DecodeError::CobsTooLong { max: 1000 })));
+    }
+
+    /// The `cobs` crate's state machine alone, one byte at a time: frames, then
+    /// the first error or the end-of-stream verdict.
+    fn byte_at_a_time(max: usize, bytes: &[u8]) -> (Vec<Vec<u8>>, Result<(), DecodeError>) {
+        let mut d = super::CobsDecoder::new(max);
+        let mut queue = alloc::collections::VecDeque::new();
+        let mut queued = 0;
+        let mut frames = crate::frame::Frames {
+            queue: &mut queue,
+            queued: &mut queued,
+        };
+        let end = bytes
+            .iter()
+            .try_for_each(|&b| d.feed(b, &mut frames))
+            .and_then(|()| d.finish());
+        (queue.into_iter().collect(), end)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_equals_the_byte_at_a_time_machine(
+            max in 0usize..40,
+            // Valid frames (some at or over the limit) with noise after each.
+            parts in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::prop_oneof![
+                        proptest::strategy::Just(0u8),
+                        1u8..=255,
+                    ], 0..300),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        proptest::strategy::Just(0u8),
+                        proptest::strategy::Just(0xffu8),
+                        1u8..8,
+                        proptest::arbitrary::any::<u8>(),
+                    ], 0..3),
+                ),
+                0..6,
+            ),
+            chunk in 1usize..64,
+        ) {
+            let mut bytes = Vec::new();
+            for (payload, noise) in &parts {
+                cobs().encode(payload, &mut bytes).unwrap();
+                bytes.extend_from_slice(noise);
+            }
+            let mut d = cobs().with_max_frame(max).decoder();
+            let mut frames = Vec::new();
+            let mut end = Ok(());
+            for piece in bytes.chunks(chunk) {
+                d.push(piece);
+                for r in drain(&mut d) {
+                    match r {
+                        Ok(f) => frames.push(f),
+                        Err(e) => end = Err(e),
+                    }
+                }
+                if end.is_err() {
+                    break;
+                }
+            }
+            if end.is_ok() {
+                end = d.finish();
+            }
+            proptest::prop_assert_eq!((frames, end), byte_at_a_time(max, &bytes));
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use alloc::vec::Vec;
 
-use super::{DecodeError, EncodeError, Frames};
+use super::{DecodeError, EncodeError, Frames, extend_capped};
 
 /// Width of the length prefix.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -85,7 +85,7 @@ impl LenDecoder {
                 Some(need) => {
                     let take = need.saturating_sub(self.body.len()).min(bytes.len());
                     let (now, rest) = bytes.split_at(take);
-                    self.body.extend_from_slice(now);
+                    extend_capped(&mut self.body, now, need);
                     bytes = rest;
                     if self.body.len() == need {
                         frames.emit(core::mem::take(&mut self.body));

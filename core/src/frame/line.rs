@@ -16,7 +16,7 @@
 
 use alloc::vec::Vec;
 
-use super::{DecodeError, EncodeError, Frames, Framing};
+use super::{DecodeError, EncodeError, Frames, Framing, extend_capped};
 
 /// The line decoder: the bytes of the current line so far.
 #[derive(Debug)]
@@ -43,13 +43,13 @@ impl LineDecoder {
         frames: &mut Frames<'_>,
     ) -> Result<(), DecodeError> {
         let too_long = DecodeError::LineTooLong { max: self.max };
-        while let Some(at) = bytes.iter().position(|&b| b == self.delimiter) {
+        while let Some(at) = memchr::memchr(self.delimiter, bytes) {
             let (body, rest) = bytes.split_at(at);
             if self.partial.len().saturating_add(body.len()) > self.max {
                 return Err(too_long);
             }
             let mut line = core::mem::take(&mut self.partial);
-            line.extend_from_slice(body);
+            extend_capped(&mut line, body, self.max);
             if self.accept_crlf && line.last() == Some(&b'\r') {
                 line.pop();
             }
@@ -59,7 +59,7 @@ impl LineDecoder {
         if self.partial.len().saturating_add(bytes.len()) > self.max {
             return Err(too_long);
         }
-        self.partial.extend_from_slice(bytes);
+        extend_capped(&mut self.partial, bytes, self.max);
         Ok(())
     }
 

@@ -9,9 +9,9 @@
 //! # Contract
 //!
 //! * [`Decoder::push`] takes any chunk of bytes: a frame may arrive one byte at a
-//!   time or many frames in one chunk. Push scans the bytes at once, so the
-//!   decoder never holds more than one partial frame of at most `max_frame`
-//!   payload bytes beyond the whole frames waiting to be popped.
+//!   time or many frames in one chunk. Push scans the bytes at once, so beyond
+//!   the whole frames waiting to be popped the decoder holds one partial frame
+//!   of at most `max_frame` payload bytes, and never reserves more than that.
 //! * [`Decoder::pop`] returns every whole frame, one per call, in stream order,
 //!   then `None` until more bytes are pushed.
 //! * Every codec enforces `max_frame`. A length prefix over the limit is an error
@@ -221,6 +221,19 @@ impl Frames<'_> {
         *self.queued = self.queued.saturating_add(frame.len());
         self.queue.push_back(frame);
     }
+}
+
+/// Appends `bytes` to a partial frame, growing it by doubling as `Vec` does but
+/// never reserving past `cap` (the frame's limit, or its announced length), so a
+/// frame that stops at the limit never holds twice the limit. Callers check
+/// `buf.len() + bytes.len() <= cap` first.
+fn extend_capped(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let need = buf.len().saturating_add(bytes.len());
+    if need > buf.capacity() {
+        let target = buf.capacity().saturating_mul(2).min(cap).max(need);
+        buf.reserve_exact(target.saturating_sub(buf.len()));
+    }
+    buf.extend_from_slice(bytes);
 }
 
 #[derive(Debug)]

@@ -11,11 +11,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
-use smoltcp::iface::SocketSet;
+use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 
 use super::host::{Ctx, Host};
-use super::sockets::{Ends, Entry, Kind, Orphan, Pending, call, endpoint};
+use super::sockets::{call, endpoint};
+use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{Record, StateRecord, TcpState};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
@@ -60,7 +61,9 @@ fn torn(from: TcpState) -> bool {
 }
 
 impl Host {
-    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
+    /// Look at the sockets the table marked (see [`super::table`]) and answer calls.
+    /// True if it answered any call (data may have moved in or out of a socket).
+    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
         let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
         let (rx, tx) = (self.rx_buffer, self.tx_buffer);
@@ -70,11 +73,17 @@ impl Host {
             apps,
             events,
             name,
+            scratch,
             ..
         } = self;
-        let mut accepted: Vec<((usize, SockId), Entry)> = Vec::new();
-        let mut answers: Vec<Answer> = Vec::new();
-        for (&(i, sock), e) in table.entries.iter_mut() {
+        let (keys, handles, answers) = scratch;
+        table.scope(now, keys, handles);
+        let mut accepted: Vec<(Key, Entry)> = Vec::new();
+        let mut moved = false;
+        for &(i, sock) in keys.iter() {
+            let Some(e) = table.entries.get_mut(&(i, sock)) else {
+                continue;
+            };
             match &mut e.kind {
                 Kind::Listener { port, pool } => {
                     let port = *port;
@@ -110,7 +119,9 @@ impl Host {
                             },
                         ));
                         call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
-                        accepted.push(((i, id), Entry::new(Kind::Tcp(h, None), st)));
+                        let mut entry = Entry::new(Kind::Tcp(h, None), st);
+                        entry.ends.update(s);
+                        accepted.push(((i, id), entry));
                         *slot = (sockets.add(listening(rx, tx, port)), TcpState::Listen);
                     }
                 }
@@ -125,7 +136,9 @@ impl Host {
                         }
                         e.state = st;
                     }
-                    answer_tcp(s, e, sock, now, &mut answers);
+                    let queues = (s.send_queue(), s.recv_queue());
+                    answer_tcp(s, e, sock, now, answers);
+                    moved |= queues != (s.send_queue(), s.recv_queue());
                 }
                 Kind::Udp(h, _) => {
                     if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now) {
@@ -135,54 +148,65 @@ impl Host {
                 }
             }
             for (event, c, r) in answers.drain(..) {
+                moved = true;
                 call(ctx, name, i, Some(sock), c, r);
                 events.push_back((i, event));
             }
         }
-        table.entries.extend(accepted);
-        reap(
-            ctx,
-            name,
-            sockets,
-            &mut table.orphans,
-            &mut table.tcp_ports,
-            fallback,
-        );
+        let accepted_empty = accepted.is_empty();
+        for (key, entry) in accepted {
+            if let (Some(l), Some(r)) = (entry.ends.local, entry.ends.remote) {
+                table.by_tuple.insert((l.port(), r), Owner::Entry(key));
+            }
+            table.entries.insert(key, entry);
+        }
+        for &(h, touched) in handles.iter() {
+            reap(ctx, name, sockets, table, (h, touched), fallback);
+        }
+        moved |= !accepted_empty;
+        moved
     }
 }
 
-/// Trace orphans' state changes and free those that reached CLOSED.
+/// Trace an orphan's state change; free it once CLOSED. `touched`: see [`Table::scope`].
 fn reap(
     ctx: &mut Ctx<'_>,
     name: &str,
     sockets: &mut SocketSet<'static>,
-    orphans: &mut Vec<Orphan>,
-    ports: &mut alloc::collections::BTreeSet<u16>,
+    table: &mut Table,
+    (h, touched): (SocketHandle, bool),
     fallback: SocketAddr,
 ) {
-    let mut k = 0;
-    while let Some(o) = orphans.get_mut(k) {
-        let s = sockets.get::<tcp::Socket>(o.handle);
-        let st = TcpState::from(s.state());
-        let ends = o.ends.update(s);
-        if st != o.state {
-            state_record(ctx, name, ends, fallback, o.state, st);
-            o.state = st;
+    let Some(o) = table.orphans.get_mut(&h) else {
+        return;
+    };
+    let s = sockets.get::<tcp::Socket>(h);
+    let st = TcpState::from(s.state());
+    let ends = o.ends.update(s);
+    if st != o.state {
+        state_record(ctx, name, ends, fallback, o.state, st);
+        o.state = st;
+    }
+    // Entering TIME-WAIT, or any segment in it, (re)starts smoltcp's close timer.
+    if st == TcpState::TimeWait && touched {
+        table.time_wait.insert((ctx.now + TIME_WAIT, h));
+    }
+    if st == TcpState::Closed {
+        sockets.remove(h);
+        if let Some(p) = o.port {
+            table.tcp_ports.remove(&p);
         }
-        if st == TcpState::Closed {
-            sockets.remove(o.handle);
-            if let Some(p) = o.port {
-                ports.remove(&p);
-            }
-            orphans.swap_remove(k);
-        } else {
-            k += 1;
+        if let (Some(l), Some(r)) = (ends.local, ends.remote)
+            && table.by_tuple.get(&(l.port(), r)) == Some(&Owner::Orphan(h))
+        {
+            table.by_tuple.remove(&(l.port(), r));
         }
+        table.orphans.remove(&h);
     }
 }
 
 /// An answer to a call: the event for the app, the call and its result for the trace.
-type Answer = (Event, String, String);
+pub(crate) type Answer = (Event, String, String);
 
 fn answer_tcp(
     s: &mut tcp::Socket<'_>,

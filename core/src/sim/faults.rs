@@ -12,7 +12,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::network::Filter;
-use super::scenario::{Conditions, FaultKind, PacketFilter};
+use super::scenario::{Conditions, FaultKind, PacketFilter, ScenarioError};
 use super::trace::{FaultRecord, Record};
 use super::{Sim, What};
 
@@ -48,8 +48,21 @@ impl Sim {
         &self.net.conditions
     }
 
-    /// New link conditions from now on (packets in flight keep their fate).
+    /// New link conditions from now on (packets in flight keep their fate);
+    /// out-of-range values are clamped into range (see [`Sim::try_set_conditions`]).
     pub fn set_conditions(&mut self, c: Conditions) {
+        self.apply_conditions(c.clamped());
+    }
+
+    /// Like [`Sim::set_conditions`], but out-of-range values are refused, naming
+    /// the field, and nothing changes.
+    pub fn try_set_conditions(&mut self, c: Conditions) -> Result<(), ScenarioError> {
+        c.validate("conditions.")?;
+        self.apply_conditions(c);
+        Ok(())
+    }
+
+    fn apply_conditions(&mut self, c: Conditions) {
         self.net.conditions = c;
         for h in &mut self.hosts {
             h.mtu = h.cap_mtu.min(usize::from(self.net.conditions.mtu));
@@ -159,12 +172,18 @@ impl Sim {
         Ok(())
     }
 
-    /// `host` boots again and starts its apps afresh.
+    /// `host` boots again and starts its apps afresh (a host that is up is
+    /// rebooted: it loses its sockets first, as in a crash).
     pub fn restart(&mut self, host: &str) -> Result<(), UnknownHost> {
         let i = self.host_index(host)?;
         let seed = self.host_seed();
         let now = self.now;
         if let Some(h) = self.hosts.get_mut(i) {
+            if h.up {
+                h.crash(&self.pool);
+                let ip = h.ip;
+                self.tracker.forget_host(ip);
+            }
             h.restart(seed, now);
             h.wake_at = Some(now);
         }

@@ -17,11 +17,12 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::Ipv4Addr;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
-use super::sockets::Table;
+use super::check::Answer;
+use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, Record};
 use crate::app::{App, Event, Io};
 use crate::time::Instant;
@@ -88,7 +89,11 @@ pub(crate) struct Host {
     pub console: Vec<String>,
     /// The wake-up currently scheduled in the simulator's queue.
     pub wake_at: Option<Instant>,
+    /// Reused buffers of a socket check: keys, orphan handles, answers.
+    pub scratch: Scratch,
 }
+
+pub(crate) type Scratch = (Vec<Key>, Vec<(SocketHandle, bool)>, Vec<Answer>);
 
 /// The smoltcp device: frames in from `rx`, out to `out`, buffers from the pool.
 struct Dev<'a> {
@@ -231,6 +236,7 @@ impl Host {
             events: VecDeque::new(),
             console: Vec::new(),
             wake_at: None,
+            scratch: Default::default(),
         }
     }
 
@@ -280,10 +286,16 @@ impl Host {
                 self.events.push_back((i, Event::Timer { id }));
             }
         }
-        // Bounded: each round either hands an app an event or stops.
+        // Bounded: each round either hands an app an event or stops. After the
+        // first round the interface is polled again only if an app touched a
+        // socket or a check moved data (smoltcp walks every socket per poll; an idle
+        // poll at the same instant would do nothing).
+        let mut moved = true;
         for _ in 0..10_000 {
-            self.poll(ctx);
-            self.check_sockets(ctx);
+            if moved || self.table.touched() {
+                self.poll(ctx);
+            }
+            moved = self.check_sockets(ctx);
             if self.events.is_empty() {
                 break;
             }

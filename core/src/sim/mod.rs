@@ -13,8 +13,18 @@
 //! (partition, hold, drop-next, crash, new conditions) may be applied between steps.
 //!
 //! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
-//! `check` (smoltcp hosts and the socket-call emulation), `network` (the link),
-//! [`trace`], [`decode`], [`pcap`], [`builder`], [`view`].
+//! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
+//! with its index), `network` (the link), `faults`, [`trace`], [`mod@decode`],
+//! [`pcap`], [`builder`], [`view`].
+//!
+//! # Polling order
+//!
+//! Drive it with [`Sim::step`] / [`Sim::step_quiet`] (or the `run_*` helpers);
+//! between two steps read anything ([`Sim::trace`], [`Sim::hosts`], [`Sim::links`])
+//! and apply any fault. Each step pops the earliest event: a frame is delivered to
+//! its host (or reported dropped), and that host takes a turn following the app
+//! polling order of [`crate::app`]; frames the turn sends are judged by the link
+//! and queued as future events; the host's next wake-up is re-armed.
 
 pub mod builder;
 pub mod builtins;
@@ -26,6 +36,7 @@ mod network;
 pub mod pcap;
 pub mod scenario;
 mod sockets;
+mod table;
 pub mod trace;
 pub mod view;
 
@@ -54,7 +65,7 @@ use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
-use sockets::SynFate;
+use table::SynFate;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum What {
@@ -466,6 +477,11 @@ impl Sim {
                     SynFate::Known => host.table.mute_listeners(&mut host.sockets, dport),
                 }
             }
+        }
+        if fate.arrived()
+            && let Some(host) = self.hosts.get_mut(to)
+        {
+            host.table.focus(&f.decoded);
         }
         let id = f.id;
         if self.trace {

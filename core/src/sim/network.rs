@@ -168,7 +168,8 @@ impl Net {
         }
         let mut transit = us(c.latency_ms);
         if c.jitter_ms > 0.0 {
-            transit += rng.next_u64() % (us(c.jitter_ms) + 1);
+            let j = rng.next_u64() % us(c.jitter_ms).saturating_add(1);
+            transit = transit.saturating_add(j);
         }
         let lost = chance(rng, c.loss);
         let flip = chance(rng, c.corrupt).then(|| {
@@ -177,7 +178,8 @@ impl Net {
         });
         let dup = chance(rng, c.dup);
         if chance(rng, c.reorder) {
-            transit += (2 * us(c.latency_ms)).max(1000) + us(c.jitter_ms);
+            let extra = us(c.latency_ms).saturating_mul(2).max(1000);
+            transit = transit.saturating_add(extra.saturating_add(us(c.jitter_ms)));
         }
         let at = depart + core::time::Duration::from_micros(transit);
         if lost {

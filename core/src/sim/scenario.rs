@@ -10,6 +10,7 @@
 //! Times are whole milliseconds (`*_ms`), except latency and jitter which may be
 //! fractional milliseconds so sub-millisecond links can be described.
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -65,6 +66,30 @@ impl Default for Conditions {
 pub const MTU_RANGE: core::ops::RangeInclusive<u16> = 576..=9000;
 
 impl Conditions {
+    /// The same conditions with every value forced into its valid range
+    /// (NaN probabilities and durations become 0).
+    pub fn clamped(&self) -> Conditions {
+        let p = |x: f64| if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
+        let ms = |x: f64| {
+            if x.is_nan() {
+                0.0
+            } else {
+                x.clamp(0.0, 3_600_000.0)
+            }
+        };
+        Conditions {
+            latency_ms: ms(self.latency_ms),
+            jitter_ms: ms(self.jitter_ms),
+            bandwidth_bps: self.bandwidth_bps,
+            queue: self.queue.max(1),
+            loss: p(self.loss),
+            dup: p(self.dup),
+            reorder: p(self.reorder),
+            corrupt: p(self.corrupt),
+            mtu: self.mtu.clamp(*MTU_RANGE.start(), *MTU_RANGE.end()),
+        }
+    }
+
     /// Check ranges; `field` prefixes the field names in the error.
     pub fn validate(&self, field: &str) -> Result<(), ScenarioError> {
         let probs = [
@@ -133,6 +158,12 @@ impl Default for HostSpec {
         }
     }
 }
+
+/// Most memory the listening sockets of one `listen()` may hold (backlog x buffers).
+pub const LISTEN_MEMORY: usize = 256 << 20;
+
+/// Most hosts a scenario may have (each smoltcp interface holds a 1,024-entry ARP cache).
+pub const MAX_HOSTS: usize = 10_000;
 
 /// Smallest and largest socket buffer a host may ask for.
 pub const BUFFER_RANGE: core::ops::RangeInclusive<usize> = 64..=(16 << 20);
@@ -252,6 +283,7 @@ pub enum Reason {
     NoServer,
     Missing,
     TooMany,
+    Memory,
 }
 
 impl fmt::Display for Reason {
@@ -271,6 +303,7 @@ impl fmt::Display for Reason {
             Reason::NoServer => "a client needs a server address",
             Reason::Missing => "is required for this fault",
             Reason::TooMany => "is too large",
+            Reason::Memory => "asks for too much memory (backlog x socket buffers over 256 MiB)",
         })
     }
 }
@@ -357,9 +390,11 @@ impl Scenario {
         if self.stop_ms == 0 {
             return Err(ScenarioError::invalid("stop_ms", Reason::Zero));
         }
-        if self.hosts.len() > 60_000 {
+        if self.hosts.len() > MAX_HOSTS {
             return Err(ScenarioError::invalid("hosts", Reason::TooMany));
         }
+        let mut names = BTreeSet::new();
+        let mut ips = BTreeSet::new();
         for (i, h) in self.hosts.iter().enumerate() {
             let field = |f: &str| format!("hosts[{i}].{f}");
             if h.name.is_empty() {
@@ -383,10 +418,10 @@ impl Scenario {
             if !BUFFER_RANGE.contains(&h.tx_buffer) {
                 return Err(ScenarioError::invalid(field("tx_buffer"), Reason::Buffer));
             }
-            if self.hosts.iter().take(i).any(|o| o.name == h.name) {
+            if !names.insert(h.name.as_str()) {
                 return Err(ScenarioError::invalid(field("name"), Reason::DuplicateName));
             }
-            if self.hosts.iter().take(i).any(|o| o.ip == h.ip) {
+            if !ips.insert(h.ip) {
                 return Err(ScenarioError::invalid(
                     field("ip"),
                     Reason::DuplicateAddress,
@@ -407,6 +442,12 @@ impl Scenario {
                     }
                 } else if app.port == 0 {
                     return Err(ScenarioError::invalid(field("port"), Reason::Zero));
+                } else {
+                    // Every listening socket of the backlog holds its buffers.
+                    let pool = usize::from(app.backlog.clamp(1, super::MAX_BACKLOG));
+                    if pool.saturating_mul(h.rx_buffer + h.tx_buffer) > LISTEN_MEMORY {
+                        return Err(ScenarioError::invalid(field("backlog"), Reason::Memory));
+                    }
                 }
                 if app.recv_max == 0 {
                     return Err(ScenarioError::invalid(field("recv_max"), Reason::Zero));
@@ -515,6 +556,17 @@ server = "10.0.0.1:12345"
         let dup = TWO.replace("10.0.0.2\"", "10.0.0.1\"");
         let err = Scenario::from_toml(&dup).unwrap_err().to_string();
         assert!(err.contains("hosts[1].ip"), "{err}");
+        let greedy = TWO
+            .replace(
+                "app = \"greet\"\n[[hosts]]",
+                "app = \"greet\"\nbacklog = 1000\n[[hosts]]",
+            )
+            .replace(
+                "ip = \"10.0.0.1\"",
+                "ip = \"10.0.0.1\"\nrx_buffer = 1000000",
+            );
+        let err = Scenario::from_toml(&greedy).unwrap_err().to_string();
+        assert!(err.contains("hosts[0].apps[0].backlog"), "{err}");
         let nowhere = TWO.replace("10.0.0.1:12345", "10.0.0.9:12345");
         let err = Scenario::from_toml(&nowhere).unwrap_err().to_string();
         assert!(err.contains("hosts[1].apps[0].server"), "{err}");

@@ -18,7 +18,6 @@
 //! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
 //! until smoltcp reports it CLOSED, then its port is free again.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -26,228 +25,40 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::IpEndpoint;
 
 use super::host::{Ctx, Host};
+use super::scenario::LISTEN_MEMORY;
+use super::table::{Ends, Entry, Kind, Orphan, Owner, Pending, connect_text, ephemeral};
+
+/// The socket an action is about, if any.
+fn action_sock(a: &Action) -> Option<SockId> {
+    match a {
+        Action::Listen { sock, .. }
+        | Action::Connect { sock, .. }
+        | Action::Send { sock, .. }
+        | Action::SendAll { sock, .. }
+        | Action::Recv { sock, .. }
+        | Action::SetTimeout { sock, .. }
+        | Action::Close { sock }
+        | Action::Bind { sock, .. }
+        | Action::SendTo { sock, .. }
+        | Action::RecvFrom { sock, .. } => Some(*sock),
+        Action::SetTimer { .. }
+        | Action::CancelTimer { .. }
+        | Action::Print { .. }
+        | Action::Exit { .. } => None,
+    }
+}
 use super::trace::{CallRecord, Record, TcpState};
 use crate::app::{Action, ConnectError, Event, ListenError, SockId};
-use crate::time::Instant;
 
 /// First and last ephemeral port, as IANA suggests.
 pub const EPHEMERAL: (u16, u16) = (49152, 65535);
-/// Largest number of listening sockets one `listen()` keeps.
-pub const MAX_BACKLOG: u16 = 128;
+/// Largest number of listening sockets one `listen()` keeps (larger backlogs are cut).
+pub const MAX_BACKLOG: u16 = 1024;
 const UDP_SLOTS: usize = 32;
-
-pub(crate) enum Kind {
-    Listener {
-        port: u16,
-        pool: Vec<(SocketHandle, TcpState)>,
-    },
-    /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
-    Tcp(SocketHandle, Option<u16>),
-    Udp(SocketHandle, u16),
-}
-
-/// A blocking call waiting for its answer.
-pub(crate) enum Pending {
-    None,
-    Connect {
-        addr: SocketAddr,
-        deadline: Option<Instant>,
-    },
-    Recv {
-        max: usize,
-        deadline: Option<Instant>,
-    },
-    Send(Vec<u8>),
-    SendAll {
-        data: Vec<u8>,
-        off: usize,
-    },
-    RecvFrom {
-        max: usize,
-        deadline: Option<Instant>,
-    },
-}
-
-impl Pending {
-    fn deadline(&self) -> Option<Instant> {
-        match self {
-            Pending::Connect { deadline, .. }
-            | Pending::Recv { deadline, .. }
-            | Pending::RecvFrom { deadline, .. } => *deadline,
-            _ => None,
-        }
-    }
-
-    /// The call as Python spells it, for views and the trace.
-    pub fn describe(&self) -> Option<String> {
-        Some(match self {
-            Pending::None => return None,
-            Pending::Connect { addr, .. } => connect_text(addr),
-            Pending::Recv { max, .. } => format!("recv({max})"),
-            Pending::Send(d) => format!("send({} bytes)", d.len()),
-            Pending::SendAll { data, .. } => format!("sendall({} bytes)", data.len()),
-            Pending::RecvFrom { max, .. } => format!("recvfrom({max})"),
-        })
-    }
-}
-
-fn connect_text(addr: &SocketAddr) -> String {
-    format!("connect(('{}', {}))", addr.ip(), addr.port())
-}
-
-pub(crate) struct Entry {
-    pub kind: Kind,
-    pub timeout: Option<Duration>,
-    /// The blocked connect/recv/recvfrom, if any.
-    pub pending: Pending,
-    /// Queued send/sendall calls, oldest first (they run alongside a pending recv).
-    pub sends: VecDeque<Pending>,
-    pub state: TcpState,
-    /// The connection was reset (RST) or aborted: later calls fail.
-    pub reset: bool,
-    pub ends: Ends,
-}
-
-impl Entry {
-    pub fn new(kind: Kind, state: TcpState) -> Entry {
-        Entry {
-            kind,
-            timeout: None,
-            pending: Pending::None,
-            sends: VecDeque::new(),
-            state,
-            reset: false,
-            ends: Ends::default(),
-        }
-    }
-}
-
-/// The last known ends of a connection (smoltcp forgets them once CLOSED).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Ends {
-    pub local: Option<SocketAddr>,
-    pub remote: Option<SocketAddr>,
-}
-
-impl Ends {
-    /// Remember what the socket shows now; keep the old ends where it shows none.
-    pub fn update(&mut self, s: &tcp::Socket<'_>) -> Ends {
-        if let Some(l) = endpoint(s.local_endpoint()) {
-            self.local = Some(l);
-        }
-        if let Some(r) = endpoint(s.remote_endpoint()) {
-            self.remote = Some(r);
-        }
-        *self
-    }
-}
-
-/// A TCP socket its app closed, still finishing (FIN, TIME-WAIT).
-pub(crate) struct Orphan {
-    pub handle: SocketHandle,
-    pub state: TcpState,
-    /// The ephemeral port to free once it is CLOSED.
-    pub port: Option<u16>,
-    pub ends: Ends,
-}
-
-/// What a host does with an incoming SYN.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum SynFate {
-    /// A new connection attempt (a listening socket takes it, or RST if none).
-    New,
-    /// Every listening socket of the port is busy: dropped, as Linux drops it.
-    BacklogFull,
-    /// A repeat of a SYN for a connection the host already has.
-    Known,
-}
-
-/// One host's sockets as its apps know them.
-#[derive(Default)]
-pub(crate) struct Table {
-    pub entries: BTreeMap<(usize, SockId), Entry>,
-    /// Closed by their app, still finishing (FIN, TIME-WAIT): handle, last state, port to free.
-    pub orphans: Vec<Orphan>,
-    pub tcp_ports: BTreeSet<u16>,
-    pub udp_ports: BTreeSet<u16>,
-    next_ephemeral: u16,
-}
-
-fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
-    let span = EPHEMERAL.1 - EPHEMERAL.0 + 1;
-    for _ in 0..span {
-        let port = EPHEMERAL.0 + *next % span;
-        *next = (*next + 1) % span;
-        if !used.contains(&port) {
-            return Some(port);
-        }
-    }
-    None
-}
-
-impl Table {
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.entries
-            .values()
-            .filter_map(|e| e.pending.deadline())
-            .min()
-    }
-
-    /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
-    pub fn syn_fate(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> SynFate {
-        let known = sockets.iter().any(|(_, s)| {
-            <tcp::Socket as smoltcp::socket::AnySocket>::downcast(s).is_some_and(|t| {
-                t.state() != tcp::State::Listen
-                    && t.local_endpoint().map(|l| l.port) == Some(port)
-                    && endpoint(t.remote_endpoint()) == Some(from)
-            })
-        });
-        if known {
-            return SynFate::Known;
-        }
-        match self.pool(port) {
-            Some(pool)
-                if !pool
-                    .iter()
-                    .any(|&(h, _)| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen) =>
-            {
-                SynFate::BacklogFull
-            }
-            _ => SynFate::New,
-        }
-    }
-
-    fn pool(&self, port: u16) -> Option<&Vec<(SocketHandle, TcpState)>> {
-        self.entries.values().find_map(|e| match &e.kind {
-            Kind::Listener { port: p, pool } if *p == port => Some(pool),
-            _ => None,
-        })
-    }
-
-    /// Stop `port`'s idle listening sockets from taking the next SYN (a repeated SYN
-    /// must reach the connection it belongs to, which smoltcp ignores, as it should);
-    /// the next socket check puts them back to LISTEN.
-    pub fn mute_listeners(&mut self, sockets: &mut SocketSet<'_>, port: u16) {
-        for e in self.entries.values_mut() {
-            if let Kind::Listener { port: p, pool } = &mut e.kind
-                && *p == port
-            {
-                for slot in pool.iter_mut() {
-                    let s = sockets.get_mut::<tcp::Socket>(slot.0);
-                    if s.state() == tcp::State::Listen {
-                        s.abort();
-                        slot.1 = TcpState::Closed;
-                    }
-                }
-            }
-        }
-    }
-}
 
 pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
     tcp::Socket::new(
@@ -297,6 +108,9 @@ impl Host {
     /// Carry out one action of app `i`.
     pub(crate) fn act(&mut self, ctx: &mut Ctx<'_>, i: usize, action: Action) {
         let now = ctx.now;
+        if let Some(sock) = action_sock(&action) {
+            self.table.dirty.push((i, sock));
+        }
         match action {
             Action::Listen {
                 sock,
@@ -396,7 +210,12 @@ impl Host {
             Some(e) if matches!(p, Pending::Send(_) | Pending::SendAll { .. }) => {
                 e.sends.push_back(p)
             }
-            Some(e) => e.pending = p,
+            Some(e) => {
+                if p.deadline().is_some() {
+                    self.table.deadline_keys.insert((i, sock));
+                }
+                e.pending = p
+            }
             None => {
                 let c = p.describe().unwrap_or_default();
                 call(
@@ -434,13 +253,17 @@ impl Host {
             return;
         };
         let mut pool = Vec::new();
-        for _ in 0..backlog.clamp(1, MAX_BACKLOG) {
+        // Each listening socket holds its buffers: bound the pool's memory too.
+        let affordable = (LISTEN_MEMORY / (self.rx_buffer + self.tx_buffer).max(1)).max(1);
+        let n = usize::from(backlog.clamp(1, MAX_BACKLOG)).min(affordable);
+        for _ in 0..n {
             let mut s = new_tcp(self);
             // Cannot fail: the port is non-zero and the socket fresh.
             let _ = s.listen(port);
             pool.push((self.sockets.add(s), TcpState::Listen));
         }
         self.table.tcp_ports.insert(port);
+        self.table.listeners.insert(port, (i, sock));
         self.table.entries.insert(
             (i, sock),
             Entry::new(Kind::Listener { port, pool }, TcpState::Listen),
@@ -488,6 +311,12 @@ impl Host {
             addr,
             deadline: timeout.map(|t| ctx.now + t),
         };
+        self.table
+            .by_tuple
+            .insert((port, addr), Owner::Entry((i, sock)));
+        if timeout.is_some() {
+            self.table.deadline_keys.insert((i, sock));
+        }
         self.table.entries.insert((i, sock), entry);
     }
 
@@ -523,6 +352,7 @@ impl Host {
             return;
         };
         self.table.udp_ports.insert(port);
+        self.table.udp_owner.insert(port, (i, sock));
         let h = self.sockets.add(s);
         self.table
             .entries
@@ -572,7 +402,10 @@ impl Host {
         match e.kind {
             Kind::Tcp(h, own) => {
                 self.sockets.get_mut::<tcp::Socket>(h).close();
-                self.table.orphans.push(Orphan {
+                if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote) {
+                    self.table.by_tuple.insert((l.port(), r), Owner::Orphan(h));
+                }
+                self.adopt(Orphan {
                     handle: h,
                     state: e.state,
                     port: own,
@@ -581,6 +414,7 @@ impl Host {
             }
             Kind::Listener { port, pool } => {
                 self.table.tcp_ports.remove(&port);
+                self.table.listeners.remove(&port);
                 for (h, _) in pool {
                     let s = self.sockets.get_mut::<tcp::Socket>(h);
                     if s.state() == tcp::State::Listen {
@@ -588,7 +422,7 @@ impl Host {
                     } else {
                         s.abort();
                         let ends = Ends::default().update(s);
-                        self.table.orphans.push(Orphan {
+                        self.adopt(Orphan {
                             handle: h,
                             state: TcpState::SynReceived,
                             port: None,
@@ -600,7 +434,13 @@ impl Host {
             Kind::Udp(h, port) => {
                 self.sockets.remove(h);
                 self.table.udp_ports.remove(&port);
+                self.table.udp_owner.remove(&port);
             }
         }
+    }
+
+    fn adopt(&mut self, o: Orphan) {
+        self.table.dirty_orphans.push(o.handle);
+        self.table.orphans.insert(o.handle, o);
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use smoltcp::socket::{tcp, udp};
 
 use super::Sim;
-use super::sockets::Kind;
+use super::table::Kind;
 use super::trace::{Mac, TcpState};
 
 /// The MAC of host number `index`.
@@ -153,7 +153,7 @@ impl Sim {
             }
             sockets.push(v);
         }
-        for o in &h.table.orphans {
+        for o in h.table.orphans.values() {
             sockets.push(tcp_view(h.sockets.get::<tcp::Socket>(o.handle)));
         }
         Some(HostView {

@@ -2,7 +2,7 @@
 //!
 //! `serve` binds its address itself before the app starts (so a busy port is the
 //! one-line `error: address ... already in use`, exit 1), hands the socket to the
-//! driver, and runs until Ctrl-C. Ctrl-C closes the listener, lets open
+//! driver, and runs until Ctrl-C (or SIGTERM), which closes the listener, lets open
 //! connections finish for `--grace` seconds, and exits 0; a second Ctrl-C exits
 //! at once. `connect` runs a client until it exits; a failure the driver saw
 //! (refused, timed out) becomes the error line.

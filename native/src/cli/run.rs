@@ -25,7 +25,7 @@ use sockbox_core::app::Role;
 use sockbox_core::sim::{Conditions, FaultKind, Scenario};
 
 use super::{CliError, parse_secs};
-use crate::driver::CRASHED;
+use crate::driver::{CRASHED, stdout_line};
 use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, MIN_BACKLOG, console_line};
 
 /// Run a scenario's programs over real loopback sockets.
@@ -129,7 +129,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let mut lab = Lab::new(&hosts, &faults, move |h, at, line| {
         let host = names.get(h).map_or("?", String::as_str);
-        println!("{}", console_line(at, host, line));
+        stdout_line(&console_line(at, host, line));
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     for (sim, real) in &lab.ports {

@@ -104,7 +104,11 @@ impl Driver {
             // Off the lab's loopback: an unreachable host, as in simulation. The
             // connect times out (if it has a timeout) and never reaches an OS socket.
             tracing::info!(app, %sock, %addr, "connect to an unmapped address: unreachable");
-            let deadline = timeout.map(|t| self.now() + t);
+            let now = self.now();
+            if let Some(down) = self.down.get_mut(&addr.ip()) {
+                down.first_try.get_or_insert(now);
+            }
+            let deadline = timeout.map(|t| now + t);
             self.unreachable.insert((app, sock), (addr, deadline));
             if let Some(at) = deadline {
                 self.deadlines
@@ -223,12 +227,12 @@ impl Driver {
                     None => {}
                 }
                 s.flush(id, &mut events);
-                s.try_recv(id, &mut events);
+                s.try_recv(id, &mut events, &mut self.read_buf);
                 finished = sock.closing && s.queued() == 0;
             }
             Kind::Udp(u) => {
                 u.flush();
-                u.try_recv(id, &mut events);
+                u.try_recv(id, &mut events, &mut self.read_buf);
             }
         }
         if sock.closing {
@@ -305,13 +309,7 @@ impl Driver {
                 }
                 Due::Wake => {}
                 Due::Retry { token } => self.ready(token),
-                Due::Resume { app, sock } => {
-                    let sock = SockId(sock);
-                    if let Some((addr, deadline)) = self.unreachable.remove(&(app, sock)) {
-                        let left = deadline.map(|d| d.saturating_since(now));
-                        self.connect(app, sock, addr, left);
-                    }
-                }
+                Due::HostUp { ip, seq } => self.host_up(ip, seq),
                 Due::Unreachable { app, sock } => {
                     if self.unreachable.remove(&(app, SockId(sock))).is_some() {
                         let (sock, error) = (SockId(sock), ConnectError::TimedOut);
@@ -366,9 +364,8 @@ impl Driver {
             Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
             Due::Wake => true,
             Due::Retry { token } => socks.contains_key(&token),
-            Due::Unreachable { app, sock } | Due::Resume { app, sock } => {
-                unreachable.contains_key(&(app, SockId(sock)))
-            }
+            Due::Unreachable { app, sock } => unreachable.contains_key(&(app, SockId(sock))),
+            Due::HostUp { .. } => true,
         });
     }
 }

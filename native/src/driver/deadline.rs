@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::net::IpAddr;
 
 use sockbox_core::time::Instant;
 
@@ -25,8 +26,8 @@ pub enum Due {
     Linger { token: usize },
     /// A connect to an unreachable address times out (see `Driver::loopback_only`).
     Unreachable { app: usize, sock: u32 },
-    /// A connect waiting on a host that is up again goes ahead.
-    Resume { app: usize, sock: u32 },
+    /// A simulated host that was down is reachable again (see `Driver::set_down`).
+    HostUp { ip: IpAddr, seq: u64 },
     /// Try socket `token`'s operations again (after an accept error).
     Retry { token: usize },
     /// Nothing: only makes the loop wake up and re-check its stop condition.

@@ -26,7 +26,7 @@ mod host;
 mod sock;
 mod thread;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -67,6 +67,25 @@ pub struct AppId(pub usize);
 /// Where `print` lines go: (app, time, line).
 pub type Console = Box<dyn FnMut(AppId, Instant, &str)>;
 
+/// Print one console line on stdout. A closed stdout (`sockbox serve | head -1`)
+/// must not stop a server, so write errors are ignored rather than panicking as
+/// `println!` would.
+pub fn stdout_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// How often a client re-asks for a host it cannot reach (the simulator's ARP
+/// retry, smoltcp's neighbor-discovery silence), see [`Driver::set_down`].
+pub const ARP_RETRY: Duration = Duration::from_secs(1);
+
+/// A host that is down: when a connect first tried it, and the pending "up".
+#[derive(Clone, Copy, Default, Debug)]
+struct Down {
+    first_try: Option<Instant>,
+    up_seq: Option<u64>,
+}
+
 /// Stops a running [`Driver`] from another thread or a signal handler.
 #[derive(Clone)]
 pub struct StopHandle {
@@ -103,10 +122,13 @@ pub struct Driver {
     timers: HashMap<(usize, u32), u64>,
     pending: VecDeque<(usize, Event)>,
     scratch: Vec<Event>,
+    /// One read buffer for every socket (see `sock::Stream::try_recv`).
+    read_buf: Box<[u8]>,
     addr_map: HashMap<SocketAddr, SocketAddr>,
     loopback_only: bool,
     ip_map: HashMap<IpAddr, SocketAddr>,
-    down: HashSet<IpAddr>,
+    /// Simulated hosts that are down (see [`Driver::set_down`]).
+    down: HashMap<IpAddr, Down>,
     /// Connects to unreachable addresses still waiting: target and deadline.
     unreachable: HashMap<(usize, SockId), (SocketAddr, Option<Instant>)>,
     console: Console,
@@ -130,12 +152,13 @@ impl Driver {
             timers: HashMap::new(),
             pending: VecDeque::new(),
             scratch: Vec::new(),
+            read_buf: vec![0; sock::RECV_CHUNK].into_boxed_slice(),
             addr_map: HashMap::new(),
             loopback_only: false,
             ip_map: HashMap::new(),
-            down: HashSet::new(),
+            down: HashMap::new(),
             unreachable: HashMap::new(),
-            console: Box::new(|_, _, line| println!("{line}")),
+            console: Box::new(|_, _, line| stdout_line(line)),
             stop: Arc::new(AtomicBool::new(false)),
             waker,
         })
@@ -162,7 +185,7 @@ impl Driver {
 
     /// Where an app's `addr` really goes; `None` when it must not leave the lab.
     fn route(&self, addr: SocketAddr) -> Option<SocketAddr> {
-        if self.down.contains(&addr.ip()) {
+        if self.down.contains_key(&addr.ip()) {
             return None;
         }
         match self.addr_map.get(&addr) {
@@ -185,12 +208,39 @@ impl Driver {
     /// Mark the (simulated) address `ip` as a host that is down or up again: while
     /// down, connects to it time out and datagrams to it are lost.
     ///
-    /// When it comes back, connects still waiting for it go ahead (as a SYN
-    /// retransmission would get through), after the apps already queued to start
-    /// on this turn have run, so a restarted server is listening by then.
-    pub fn set_down(&mut self, ip: IpAddr, down: bool) {
+    /// A host that comes back is not seen at once by clients already trying to
+    /// reach it: like the simulator's clients, which find it with an ARP request
+    /// repeated every [`ARP_RETRY`] from their first try, it is reachable again at
+    /// the first such retry from now on. Then connects still waiting for it go
+    /// ahead. If nobody tried to reach it while it was down, it is up at once.
+    /// `at` is when the change happens (a scripted fault's own time, so timer
+    /// jitter cannot push the host past a retry).
+    pub fn set_down(&mut self, ip: IpAddr, down: bool, at: Instant) {
         if down {
-            self.down.insert(ip);
+            self.down.insert(ip, Down::default());
+            return;
+        }
+        let Some(state) = self.down.get_mut(&ip) else {
+            return;
+        };
+        let Some(first) = state.first_try else {
+            self.down.remove(&ip);
+            return;
+        };
+        let retry = ARP_RETRY.as_micros().max(1);
+        let waited = at.saturating_since(first).as_micros();
+        let retries = u64::try_from(waited.div_ceil(retry)).unwrap_or(u64::MAX);
+        let up_at = first + ARP_RETRY.saturating_mul(u32::try_from(retries).unwrap_or(u32::MAX));
+        let seq = self.deadlines.next_seq();
+        if let Some(state) = self.down.get_mut(&ip) {
+            state.up_seq = Some(seq);
+        }
+        self.deadlines.push(up_at, Due::HostUp { ip, seq });
+    }
+
+    /// Host `ip` is reachable again: the connects waiting for it go ahead.
+    pub(super) fn host_up(&mut self, ip: IpAddr, seq: u64) {
+        if self.down.get(&ip).is_none_or(|d| d.up_seq != Some(seq)) {
             return;
         }
         self.down.remove(&ip);
@@ -202,7 +252,10 @@ impl Driver {
             .map(|(k, _)| *k)
             .collect();
         for (app, sock) in waiting {
-            self.deadlines.push(now, Due::Resume { app, sock: sock.0 });
+            if let Some((addr, deadline)) = self.unreachable.remove(&(app, sock)) {
+                let left = deadline.map(|d| d.saturating_since(now));
+                self.connect(app, sock, addr, left);
+            }
         }
     }
 

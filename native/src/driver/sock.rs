@@ -189,7 +189,9 @@ impl Stream {
     }
 
     /// Answer an armed `recv` if data (or end of stream, or an error) is there.
-    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>) {
+    /// `scratch` is the driver's read buffer ([`RECV_CHUNK`] bytes), reused so a
+    /// small read does not allocate and zero `max` bytes.
+    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, scratch: &mut [u8]) {
         let Some(armed) = self.recv else { return };
         if self.connecting.is_some() || self.queued > SEND_SOFT_CAP {
             return;
@@ -202,17 +204,17 @@ impl Stream {
             });
             return;
         }
-        let mut buf = vec![0u8; armed.max.min(RECV_CHUNK)];
+        let len = armed.max.min(scratch.len());
+        let buf = &mut scratch[..len];
         loop {
-            match self.tcp.read(&mut buf) {
+            match self.tcp.read(buf) {
                 Ok(n) => {
-                    buf.truncate(n);
                     self.peer_closed = n == 0;
                     tracing::trace!(sock = %id, bytes = n, "read");
                     self.recv = None;
                     events.push(Event::Received {
                         sock: id,
-                        data: buf,
+                        data: buf.get(..n).unwrap_or_default().to_vec(),
                     });
                     return;
                 }
@@ -269,20 +271,23 @@ impl Udp {
         }
     }
 
-    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>) {
+    /// `scratch` as for [`Stream::try_recv`].
+    pub fn try_recv(&mut self, id: SockId, events: &mut Vec<Event>, scratch: &mut [u8]) {
         let Some(armed) = self.recv else { return };
-        let mut buf = vec![0u8; armed.max.clamp(1, 65_536)];
+        // One byte at least, so a datagram is read (and truncated) even for max 0.
+        let len = armed.max.clamp(1, scratch.len());
+        let buf = &mut scratch[..len];
         // ICMP errors from earlier sends surface here; skip a bounded number of them.
         for _ in 0..64 {
-            match self.udp.recv_from(&mut buf) {
+            match self.udp.recv_from(buf) {
                 Ok((n, from)) => {
-                    buf.truncate(n.min(armed.max));
                     tracing::trace!(sock = %id, %from, bytes = n, "recvfrom");
                     self.recv = None;
+                    let data = buf.get(..n.min(armed.max)).unwrap_or_default().to_vec();
                     events.push(Event::Datagram {
                         sock: id,
                         from,
-                        data: buf,
+                        data,
                     });
                     return;
                 }

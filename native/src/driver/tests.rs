@@ -419,3 +419,39 @@ fn a_peer_that_never_reads_cannot_grow_the_send_queue_past_the_soft_cap() {
         "peak {peak}"
     );
 }
+
+#[test]
+fn a_host_back_up_is_reached_at_the_next_arp_retry() {
+    let (mut d, lines) = driver();
+    d.loopback_only();
+    let (l, real) = free_listener();
+    let sim: SocketAddr = "10.0.0.1:80".parse().unwrap();
+    d.map_addr(sim, real);
+    d.add_app(
+        echo_server(real.port(), 16),
+        Host::default().with_listener(real.port(), l),
+    );
+    d.set_down(sim.ip(), true, Instant::ZERO);
+    let client = d.add_app(
+        app(move |now, event, io| match event {
+            Event::Start => {
+                io.connect(sim, Some(Duration::from_millis(300)));
+            }
+            Event::ConnectFailed { error, .. } => {
+                io.print(format!("{error}"));
+                io.connect(sim, Some(Duration::from_secs(3)));
+            }
+            Event::Connected { .. } => {
+                // Up at 0.5 s, but found at the retry 1 s after the first try.
+                io.print(format!("connected after 1 s: {}", now.as_millis() >= 1000));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+        Host::default(),
+    );
+    d.run(Some(Duration::from_millis(500)), |_| false).unwrap();
+    d.set_down(sim.ip(), false, Instant::from_millis(500));
+    assert_eq!(d.run_until_exited(&[client], LIMIT).unwrap(), Outcome::Done);
+    assert_eq!(*lines.borrow(), ["timed out", "connected after 1 s: true"]);
+}

@@ -200,3 +200,12 @@ pub fn run_ok(cmd: Command, timeout: Duration) -> Result<Output> {
     }
     Ok(out)
 }
+
+impl Proc {
+    /// Stop reading stdout: the pipe closes after the next line, so later writes
+    /// by the child fail with EPIPE.
+    pub fn close_stdout(&mut self) {
+        let (_, rx) = channel();
+        self.lines = rx;
+    }
+}

@@ -1,0 +1,326 @@
+//! A host's socket table: what each app's socket ids stand for in smoltcp, and
+//! which of them need a look after an event.
+//!
+//! [`Table`] maps `(app, SockId)` to an [`Entry`] (a listener with its pool of
+//! listening sockets, a TCP connection, a UDP socket) and keeps sockets closed by
+//! their app as [`Orphan`]s until smoltcp says CLOSED. So that a host with
+//! thousands of sockets does not look at all of them after every packet, it also
+//! keeps an index: connections by `(local port, remote address)`, listeners and
+//! UDP sockets by port, pending-call deadlines, and TIME-WAIT expiries. An event
+//! marks the sockets it can have changed as dirty and only those are checked.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::tcp;
+
+use super::decode::Decoded;
+use super::sockets::{EPHEMERAL, endpoint};
+use super::trace::TcpState;
+use crate::app::SockId;
+use crate::time::Instant;
+
+/// An app's socket: which app, which id.
+pub(crate) type Key = (usize, SockId);
+
+/// How long smoltcp keeps a socket in TIME-WAIT.
+pub const TIME_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) enum Kind {
+    Listener {
+        port: u16,
+        pool: Vec<(SocketHandle, TcpState)>,
+    },
+    /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
+    Tcp(SocketHandle, Option<u16>),
+    Udp(SocketHandle, u16),
+}
+
+/// A blocking call waiting for its answer.
+pub(crate) enum Pending {
+    None,
+    Connect {
+        addr: SocketAddr,
+        deadline: Option<Instant>,
+    },
+    Recv {
+        max: usize,
+        deadline: Option<Instant>,
+    },
+    Send(Vec<u8>),
+    SendAll {
+        data: Vec<u8>,
+        off: usize,
+    },
+    RecvFrom {
+        max: usize,
+        deadline: Option<Instant>,
+    },
+}
+
+impl Pending {
+    pub fn deadline(&self) -> Option<Instant> {
+        match self {
+            Pending::Connect { deadline, .. }
+            | Pending::Recv { deadline, .. }
+            | Pending::RecvFrom { deadline, .. } => *deadline,
+            _ => None,
+        }
+    }
+
+    /// The call as Python spells it, for views and the trace.
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            Pending::None => return None,
+            Pending::Connect { addr, .. } => connect_text(addr),
+            Pending::Recv { max, .. } => format!("recv({max})"),
+            Pending::Send(d) => format!("send({} bytes)", d.len()),
+            Pending::SendAll { data, .. } => format!("sendall({} bytes)", data.len()),
+            Pending::RecvFrom { max, .. } => format!("recvfrom({max})"),
+        })
+    }
+}
+
+pub(crate) fn connect_text(addr: &SocketAddr) -> String {
+    format!("connect(('{}', {}))", addr.ip(), addr.port())
+}
+
+pub(crate) struct Entry {
+    pub kind: Kind,
+    pub timeout: Option<Duration>,
+    /// The blocked connect/recv/recvfrom, if any.
+    pub pending: Pending,
+    /// Queued send/sendall calls, oldest first (they run alongside a pending recv).
+    pub sends: VecDeque<Pending>,
+    pub state: TcpState,
+    /// The connection was reset (RST) or aborted: later calls fail.
+    pub reset: bool,
+    pub ends: Ends,
+}
+
+impl Entry {
+    pub fn new(kind: Kind, state: TcpState) -> Entry {
+        Entry {
+            kind,
+            timeout: None,
+            pending: Pending::None,
+            sends: VecDeque::new(),
+            state,
+            reset: false,
+            ends: Ends::default(),
+        }
+    }
+}
+
+/// The last known ends of a connection (smoltcp forgets them once CLOSED).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ends {
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+impl Ends {
+    /// Remember what the socket shows now; keep the old ends where it shows none.
+    pub fn update(&mut self, s: &tcp::Socket<'_>) -> Ends {
+        if let Some(l) = endpoint(s.local_endpoint()) {
+            self.local = Some(l);
+        }
+        if let Some(r) = endpoint(s.remote_endpoint()) {
+            self.remote = Some(r);
+        }
+        *self
+    }
+}
+
+/// A TCP socket its app closed, still finishing (FIN, TIME-WAIT).
+pub(crate) struct Orphan {
+    pub handle: SocketHandle,
+    pub state: TcpState,
+    /// The ephemeral port to free once it is CLOSED.
+    pub port: Option<u16>,
+    pub ends: Ends,
+}
+
+/// What a host does with an incoming SYN.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SynFate {
+    /// A new connection attempt (a listening socket takes it, or RST if none).
+    New,
+    /// Every listening socket of the port is busy: dropped, as Linux drops it.
+    BacklogFull,
+    /// A repeat of a SYN for a connection the host already has.
+    Known,
+}
+
+/// Who holds a connection's `(local port, remote address)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Owner {
+    Entry(Key),
+    Orphan(SocketHandle),
+}
+
+/// One host's sockets as its apps know them, and the index described above.
+#[derive(Default)]
+pub(crate) struct Table {
+    pub entries: BTreeMap<Key, Entry>,
+    /// Closed by their app, still finishing (FIN, TIME-WAIT).
+    pub orphans: BTreeMap<SocketHandle, Orphan>,
+    pub tcp_ports: BTreeSet<u16>,
+    pub udp_ports: BTreeSet<u16>,
+    pub next_ephemeral: u16,
+    /// Connections by (local port, remote address).
+    pub by_tuple: BTreeMap<(u16, SocketAddr), Owner>,
+    /// Listeners and UDP sockets by local port.
+    pub listeners: BTreeMap<u16, Key>,
+    pub udp_owner: BTreeMap<u16, Key>,
+    /// Entries that may have a pending call with a deadline (pruned lazily).
+    pub deadline_keys: BTreeSet<Key>,
+    /// Orphans in TIME-WAIT by the time smoltcp will close them.
+    pub time_wait: BTreeSet<(Instant, SocketHandle)>,
+    /// What the next check must look at.
+    pub dirty: Vec<Key>,
+    pub dirty_orphans: Vec<SocketHandle>,
+}
+
+pub(crate) fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
+    let span = EPHEMERAL.1 - EPHEMERAL.0 + 1;
+    for _ in 0..span {
+        let port = EPHEMERAL.0 + *next % span;
+        *next = (*next + 1) % span;
+        if !used.contains(&port) {
+            return Some(port);
+        }
+    }
+    None
+}
+
+impl Table {
+    /// The earliest deadline of a pending call.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        let entries = &self.entries;
+        self.deadline_keys.retain(|k| {
+            entries
+                .get(k)
+                .is_some_and(|e| e.pending.deadline().is_some())
+        });
+        self.deadline_keys
+            .iter()
+            .filter_map(|k| self.entries.get(k)?.pending.deadline())
+            .min()
+    }
+
+    /// Did an app action mark a socket since the last check?
+    pub fn touched(&self) -> bool {
+        !self.dirty.is_empty() || !self.dirty_orphans.is_empty()
+    }
+
+    /// A frame arrived: mark the sockets it can concern.
+    pub fn focus(&mut self, d: &Decoded) {
+        let (Some(ip), Some(t)) = (&d.ipv4, &d.tcp) else {
+            if let Some(u) = &d.udp
+                && let Some(&k) = self.udp_owner.get(&u.dst_port)
+            {
+                self.dirty.push(k);
+            }
+            return;
+        };
+        let remote = SocketAddr::from((ip.src, t.src_port));
+        match self.by_tuple.get(&(t.dst_port, remote)) {
+            Some(Owner::Entry(k)) => self.dirty.push(*k),
+            Some(Owner::Orphan(h)) => self.dirty_orphans.push(*h),
+            None => {}
+        }
+        // A handshake in progress lives in the listener's pool.
+        if let Some(&k) = self.listeners.get(&t.dst_port) {
+            self.dirty.push(k);
+        }
+    }
+
+    /// What the next check must look at now: the dirty sockets, pending calls whose
+    /// deadline may have passed, orphans whose TIME-WAIT is over. Sorted, so a check
+    /// visits sockets in the same order whatever marked them.
+    /// Orphans come with `true` when an event touched them (a segment in TIME-WAIT
+    /// may restart its timer), `false` when only their TIME-WAIT expired.
+    pub fn scope(
+        &mut self,
+        now: Instant,
+        keys: &mut Vec<Key>,
+        orphans: &mut Vec<(SocketHandle, bool)>,
+    ) {
+        keys.clear();
+        orphans.clear();
+        keys.append(&mut self.dirty);
+        keys.extend(self.deadline_keys.iter().copied());
+        keys.sort_unstable();
+        keys.dedup();
+        orphans.extend(self.dirty_orphans.drain(..).map(|h| (h, true)));
+        while let Some(&(at, h)) = self.time_wait.first() {
+            if at > now {
+                break;
+            }
+            self.time_wait.pop_first();
+            orphans.push((h, false));
+        }
+        // Touched first for each handle, so dedup keeps the touched mark.
+        orphans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        orphans.dedup_by_key(|o| o.0);
+    }
+
+    /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
+    pub fn syn_fate(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> SynFate {
+        if self.by_tuple.contains_key(&(port, from)) {
+            return SynFate::Known;
+        }
+        let Some(pool) = self.pool(port) else {
+            return SynFate::New;
+        };
+        let mut free = false;
+        for &(h, _) in pool {
+            let s = sockets.get::<tcp::Socket>(h);
+            if endpoint(s.remote_endpoint()) == Some(from) {
+                return SynFate::Known;
+            }
+            free |= s.state() == tcp::State::Listen;
+        }
+        if free {
+            SynFate::New
+        } else {
+            SynFate::BacklogFull
+        }
+    }
+
+    fn pool(&self, port: u16) -> Option<&Vec<(SocketHandle, TcpState)>> {
+        match &self.entries.get(self.listeners.get(&port)?)?.kind {
+            Kind::Listener { pool, .. } => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// Stop `port`'s idle listening sockets from taking the next SYN (a repeated SYN
+    /// must reach the connection it belongs to, which smoltcp ignores, as it should);
+    /// the next socket check puts them back to LISTEN.
+    pub fn mute_listeners(&mut self, sockets: &mut SocketSet<'_>, port: u16) {
+        let Some(&key) = self.listeners.get(&port) else {
+            return;
+        };
+        if let Some(Entry {
+            kind: Kind::Listener { pool, .. },
+            ..
+        }) = self.entries.get_mut(&key)
+        {
+            for slot in pool.iter_mut() {
+                let s = sockets.get_mut::<tcp::Socket>(slot.0);
+                if s.state() == tcp::State::Listen {
+                    s.abort();
+                    slot.1 = TcpState::Closed;
+                }
+            }
+        }
+        self.dirty.push(key);
+    }
+}
