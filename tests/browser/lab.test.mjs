@@ -232,8 +232,33 @@ test('a bad scenario shows an error at its line, the page stays usable', async (
   assert.equal(await bannerShown(), true);
   assert.match(await page.textContent('#src-error'), /line 3/);
   assert.equal(await page.textContent('#gutter .bad'), '3');
+  // A field error (no line from the parser) is located at its field.
+  await page.fill('#source', 'name = "mine"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.1"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.2"\n');
+  await page.click('#btn-load');
+  assert.match(await page.textContent('#src-error'), /hosts\[1\]\.name/);
+  assert.equal(await page.textContent('#gutter .bad'), '8');
   await page.click('#btn-step'); // the previous run carries on
   assert.equal(await stepNo(), 1);
+});
+
+test('an edited scenario runs, and its link reopens it', async () => {
+  await openLab('#lesson=hello');
+  await page.click('#editor-box summary');
+  const src = await page.inputValue('#source');
+  assert.match(src, /\[\[hosts\]\]/, 'the lesson is shown as TOML');
+  const mine = src.replace('role = "server"', 'role = "server"\nmessage = "Hi from my own server"');
+  await page.fill('#source', mine);
+  await page.click('#btn-load');
+  assert.equal(await bannerShown(), false);
+  assert.equal(await page.inputValue('#lesson'), '');
+  await page.click('#btn-end');
+  assert.match(await consoles(), /Hi from my own server/);
+  const url = page.url();
+  assert.match(url, /#src=/);
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.match(await consoles(), /Hi from my own server/);
 });
 
 test('narrow screen: no horizontal scrolling of the page', async () => {

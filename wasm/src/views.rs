@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use serde::Serialize;
-use sockbox_core::sim::{HostView, Scenario, Sim, SocketView};
+use sockbox_core::sim::{HostView, Scenario, Sim, SocketView, TcpState};
 
 use crate::session::Op;
 
@@ -130,9 +130,13 @@ fn socket(s: SocketView) -> SocketJson {
         proto: s.proto,
         local: s.local.map(|a| a.to_string()),
         remote: s.remote.map(|a| a.to_string()),
-        state: s
-            .state
-            .map_or_else(|| s.proto.to_uppercase(), |st| st.as_str().to_string()),
+        state: String::from(s.state.map_or(
+            match s.proto {
+                "udp" => "UDP",
+                _ => "-",
+            },
+            TcpState::as_str,
+        )),
         rx: [s.rx_queued, s.rx_capacity],
         tx: [s.tx_queued, s.tx_capacity],
         blocked: s.blocked_in,

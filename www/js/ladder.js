@@ -26,7 +26,7 @@ export class Ladder {
     const COL = Math.max(110, Math.min(260, avail / Math.max(2, hostNames.length)));
     const x = new Map(hostNames.map((n, i) => [n, LEFT + COL / 2 + i * COL]));
     // Rows: one per distinct instant, and one more for each extra packet a host
-    // sends (or receives) in the same instant, so a burst draws as parallel arrows.
+    // sends in the same instant, so a burst draws as parallel arrows.
     const burst = new Map();
     const keyOf = (t, host, dir) => {
       const k = `${dir}|${host}|${t}`;
@@ -34,7 +34,11 @@ export class Ladder {
       burst.set(k, n + 1);
       return [t, n];
     };
-    const keys = packets.map((p) => ({ s: keyOf(p.sentAt, p.from, 's'), a: keyOf(p.at, p.to, 'a') }));
+    // A packet arrives in the sub-row it was sent in, so a burst stays parallel.
+    const keys = packets.map((p) => {
+      const s = keyOf(p.sentAt, p.from, 's');
+      return { s, a: [p.at, s[1]] };
+    });
     const uniq = new Map();
     for (const k of keys) for (const [t, n] of [k.s, k.a]) uniq.set(`${t}#${n}`, [t, n]);
     const sorted = [...uniq.values()].sort((x, y) => x[0] - y[0] || x[1] - y[1]);

@@ -146,8 +146,8 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
 // ---- controls -----------------------------------------------------------
 function step() {
   if (!ui.lab || ui.lab.is_done()) { stop(); return; }
-  const recs = guard(() => ui.lab.step(), undefined);
-  if (recs === undefined) { stop(); refresh(); return; }
+  const stepped = guard(() => ui.lab.step(), undefined);
+  if (stepped === undefined) { stop(); refresh(); return; } // an error, already shown
   refresh({ stepRecords: true });
   if (ui.lab.is_done()) stop();
 }

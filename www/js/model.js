@@ -89,14 +89,3 @@ export function collectPackets(records, startIdx, into) {
   });
   return into;
 }
-
-// Hosts that became down/up through faults, from records; used by the topology.
-export function describeRecord(r) {
-  switch (r.kind) {
-    case 'console': return `${r.host} | ${r.line}`;
-    case 'call': return `${r.host} ${r.call} -> ${r.result}`;
-    case 'state': return `${r.host} ${r.local} ${r.from} -> ${r.to}`;
-    case 'fault': return `fault: ${r.fault}`;
-    default: return '';
-  }
-}
