@@ -31,7 +31,7 @@ const BULK_BUF: usize = 256 * 1024;
 const CHUNK: usize = 64 * 1024;
 
 /// A run that takes longer than this is abandoned (and its row says so).
-pub const WALL_CAP: Duration = Duration::from_secs(20);
+pub const WALL_CAP: Duration = Duration::from_secs(40);
 
 /// Step until idle; fails after [`WALL_CAP`].
 fn run(sim: &mut Sim, started: WallInstant) -> Result<(), String> {
