@@ -60,14 +60,11 @@ fn main() {
 }
 
 fn sim_suite(plan: Plan, wants: &dyn Fn(&str) -> bool) {
-    if wants("floor") {
-        sockbox_bench::sim_rows::floor(plan);
-    }
-    if wants("sockbox") {
-        sockbox_bench::sim_rows::sockbox(plan);
-    }
+    use sockbox_bench::sim_rows::{FLOOR, Imp, SOCKBOX, rows};
     #[cfg(not(target_family = "wasm"))]
-    if wants("turmoil") {
-        sockbox_bench::sim_rows::turmoil(plan);
-    }
+    let all = [FLOOR, SOCKBOX, sockbox_bench::sim_rows::TURMOIL];
+    #[cfg(target_family = "wasm")]
+    let all = [FLOOR, SOCKBOX];
+    let imps: Vec<Imp> = all.into_iter().filter(|i| wants(i.name)).collect();
+    rows(plan, &imps);
 }

@@ -1,5 +1,5 @@
-//! The simulator rows of `cargo xtask bench` (issue 3), one function per
-//! implementation, each printing the same row keys:
+//! The simulator rows of `cargo xtask bench` (issue 3), each measured for
+//! every implementation ([`Imp`]: floor, sockbox, turmoil):
 //!
 //! | row | work | reported as |
 //! | --- | --- | --- |
@@ -16,65 +16,70 @@ pub const BULK_BYTES: u64 = 100_000_000;
 pub const GREET_N: usize = 1000;
 pub const CONC_NS: [usize; 4] = [10, 100, 1000, 10_000];
 
-/// The rows for one implementation, given its bulk and greet workloads.
-pub fn rows(
-    plan: Plan,
-    imp: &str,
-    mut bulk: impl FnMut(u64) -> Result<Run, String>,
-    mut greet: impl FnMut(usize, Clients) -> Result<Run, String>,
-) {
-    let conns = |n: usize| Metric::Rate {
-        amount: n as f64,
+/// One implementation of the simulator workloads.
+#[derive(Clone, Copy)]
+pub struct Imp {
+    pub name: &'static str,
+    pub bulk: fn(u64) -> Result<Run, String>,
+    pub greet: fn(usize, Clients) -> Result<Run, String>,
+}
+
+/// The floor: a bare smoltcp loop.
+pub const FLOOR: Imp = Imp {
+    name: "floor",
+    bulk: floor::bulk,
+    greet: floor::greet,
+};
+
+/// sockbox's simulator (`sockbox_core::sim`), trace recording on.
+pub const SOCKBOX: Imp = Imp {
+    name: "sockbox",
+    bulk: crate::sockbox_sim::bulk,
+    greet: crate::sockbox_sim::greet,
+};
+
+/// turmoil 0.7 doing the same work with its own simulated TCP.
+#[cfg(not(target_family = "wasm"))]
+pub const TURMOIL: Imp = Imp {
+    name: "turmoil",
+    bulk: crate::turmoil_base::bulk,
+    greet: crate::turmoil_base::greet,
+};
+
+/// Every row, each measured for every implementation in turn (so that a
+/// change in the machine's load hits all of a row's values alike).
+pub fn rows(plan: Plan, imps: &[Imp]) {
+    let conns = Metric::Rate {
+        amount: GREET_N as f64,
         unit: "conn/s",
     };
-    bench(
-        plan,
-        "sim.bulk",
-        imp,
-        Metric::Rate {
-            amount: BULK_BYTES as f64 / 1e6,
-            unit: "MB/s",
-        },
-        || bulk(BULK_BYTES),
-    );
+    let mb = Metric::Rate {
+        amount: BULK_BYTES as f64 / 1e6,
+        unit: "MB/s",
+    };
+    for imp in imps {
+        bench(plan, "sim.bulk", imp.name, mb, || (imp.bulk)(BULK_BYTES));
+    }
     for (row, clients) in [
         ("sim.greet.serial", Clients::Serial),
         ("sim.greet.concurrent", Clients::Concurrent),
         ("sim.greet.hosts", Clients::Hosts),
     ] {
-        bench(plan, row, imp, conns(GREET_N), || greet(GREET_N, clients));
+        for imp in imps {
+            bench(plan, row, imp.name, conns, || (imp.greet)(GREET_N, clients));
+        }
     }
     for n in CONC_NS {
-        bench(plan, &format!("sim.conc.{n}"), imp, Metric::WallMs, || {
-            greet(n, Clients::Concurrent)
-        });
+        for imp in imps {
+            bench(
+                plan,
+                &format!("sim.conc.{n}"),
+                imp.name,
+                Metric::WallMs,
+                || (imp.greet)(n, Clients::Concurrent),
+            );
+        }
     }
-}
-
-/// The floor: a bare smoltcp loop.
-pub fn floor(plan: Plan) {
-    rows(plan, "floor", floor::bulk, floor::greet);
-}
-
-/// turmoil 0.7 doing the same work with its own simulated TCP.
-#[cfg(not(target_family = "wasm"))]
-pub fn turmoil(plan: Plan) {
-    rows(
-        plan,
-        "turmoil",
-        crate::turmoil_base::bulk,
-        crate::turmoil_base::greet,
-    );
-}
-
-/// sockbox's simulator (`sockbox_core::sim`), trace recording on.
-pub fn sockbox(plan: Plan) {
-    rows(
-        plan,
-        "sockbox",
-        crate::sockbox_sim::bulk,
-        crate::sockbox_sim::greet,
-    );
 }
 
 #[cfg(test)]
