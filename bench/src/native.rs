@@ -242,7 +242,7 @@ pub fn suite(plan: Plan, sockbox: Option<&Path>) {
                 .args(args);
             start(cmd)
         }
-        _ => Err("no sockbox binary".to_string()),
+        _ => Err("sockbox did not build".to_string()),
     };
     rows_for(
         plan,
