@@ -52,7 +52,7 @@ fn main() {
         }
         None => {
             eprintln!(
-                "usage: sockbox-bench sim|native [--quick] [--only floor,turmoil,sockbox] [--rows PREFIX,...] [--sockbox PATH]"
+                "usage: sockbox-bench sim|native [--quick] [--only floor,turmoil,sockbox] [--rows KEY,...] [--sockbox PATH]"
             );
             std::process::exit(2);
         }

@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 
 static ROWS: OnceLock<Vec<String>> = OnceLock::new();
 
-/// Measure only rows whose key starts with one of `prefixes` (for development).
-pub fn only_rows(prefixes: Vec<String>) {
-    let _ = ROWS.set(prefixes);
+/// Measure only the rows with these keys.
+pub fn only_rows(keys: Vec<String>) {
+    let _ = ROWS.set(keys);
 }
 
 fn row_wanted(row: &str) -> bool {
-    ROWS.get()
-        .is_none_or(|p| p.iter().any(|x| row.starts_with(x.as_str())))
+    ROWS.get().is_none_or(|k| k.iter().any(|x| x == row))
 }
 
 /// How many measured runs at most, and the wall-time budget for one measurement.

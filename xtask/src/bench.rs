@@ -126,7 +126,8 @@ fn native_suite(
     Ok(())
 }
 
-/// The simulator rows built for wasm32-wasip1 (the lab's profile) and run under node.
+/// The simulator rows built for wasm32-wasip1 (the lab's profile) and run under
+/// node, each right after the same row run natively (the ratio's baseline).
 fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) -> Result<()> {
     ensure_target("wasm32-wasip1")?;
     run_cmd(cargo().args([
@@ -143,16 +144,28 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
         .join("wasm-release")
         .join("sockbox-bench.wasm");
     let runner = root().join("bench").join("wasi-run.mjs");
-    let mut cmd = Command::new("node");
-    cmd.arg("--no-warnings").arg(&runner).arg(&wasm);
-    suite_args(&mut cmd, "sim", args.quick);
-    cmd.args(["--only", "floor,sockbox"]);
-    let out = run_suite(&mut cmd)?;
-    lines.extend(collect(results, &out, &|i| format!("{i}-wasm")));
+    // Row by row, native then wasm, so that both sides of each ratio are
+    // measured back to back under the same machine load.
+    for (row, _) in table::SIM_ROWS {
+        let mut native = Command::new(bench_bin());
+        let mut node = Command::new("node");
+        node.arg("--no-warnings").arg(&runner).arg(&wasm);
+        for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
+            suite_args(cmd, "sim", args.quick);
+            cmd.args(["--only", "floor,sockbox", "--rows", row]);
+            let out = run_suite(cmd)?;
+            lines.extend(collect(results, &out, &|i| format!("{i}{suffix}")));
+        }
+    }
     let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
     results.missing(
         &rows,
-        &["sockbox-wasm", "floor-wasm"],
+        &[
+            "sockbox-wasm",
+            "floor-wasm",
+            "sockbox-native",
+            "floor-native",
+        ],
         "the wasm run did not report it",
     );
     Ok(())
@@ -273,7 +286,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
             results.missing(
                 &rows,
-                &["sockbox-wasm", "floor-wasm"],
+                &[
+                    "sockbox-wasm",
+                    "floor-wasm",
+                    "sockbox-native",
+                    "floor-native",
+                ],
                 "the wasm build failed",
             );
         }

@@ -274,12 +274,12 @@ pub fn render(results: &Results) -> String {
             &name.replacen("sim:", "wasm/node:", 1),
             row,
             "sockbox-wasm",
-            &[("sockbox", "native")],
-            &[("sockbox", 1.0 / 1.5, ">=0.67x native")],
+            &[("sockbox-native", "native")],
+            &[("sockbox-native", 1.0 / 1.5, ">=0.67x native")],
         );
         if let (Some(w), Some(n)) = (
             results.value(row, "floor-wasm"),
-            results.value(row, "floor"),
+            results.value(row, "floor-native"),
         ) {
             let r = speed_ratio(w, n, &l.unit);
             l.baselines
