@@ -74,6 +74,10 @@ fn bad_values_are_one_line_errors_with_exit_2() {
         (&["sim", "hello", "--mtu", "100"][..], "--mtu"),
         (&["sim", "hello", "--until", "0"][..], "--until"),
         (&["sim", "no-such-scenario"][..], "no-such-scenario"),
+        (&["sim", "hello", "--loss", "abc"][..], "--loss"),
+        (&["sim", "hello", "--no-such-flag"][..], "--no-such-flag"),
+        (&["sim"][..], "<SCENARIO>"),
+        (&["serve", "--framing", "len64"][..], "len64"),
     ] {
         let o = sockbox(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

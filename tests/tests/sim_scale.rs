@@ -181,7 +181,7 @@ fn concurrent(n: u32) -> Sim {
         .stop(std::time::Duration::from_secs(3600))
         .host_spec(HostSpec {
             apps: vec![AppSpec {
-                backlog: 128,
+                backlog: 1024,
                 ..AppSpec::default()
             }],
             ..small("server", [10, 0, 0, 1])
@@ -210,14 +210,20 @@ fn five_hundred_concurrent_connections_from_one_host() {
 #[test]
 #[ignore = "a manual measurement: cargo test --release -- --ignored --nocapture"]
 fn measure_concurrent() {
-    for n in [10, 100, 1000, 5000] {
+    for n in [10, 100, 1000, 10_000] {
         let t = std::time::Instant::now();
         let mut sim = concurrent(n);
         let steps = sim.run_until_idle();
+        let served = sim
+            .console("server")
+            .iter()
+            .filter(|l| l.starts_with("Got connection"))
+            .count();
         println!(
-            "{n} concurrent: {steps} steps, {:?}, exit {:?}",
+            "{n} concurrent: {steps} steps, {:?}, exit {:?}, served {served}, sim {}",
             t.elapsed(),
-            sim.hosts()[1].exit_codes
+            sim.hosts()[1].exit_codes,
+            sim.now()
         );
     }
 }

@@ -11,10 +11,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
-use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 
 use super::host::{Ctx, Host};
+use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint};
 use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{Record, StateRecord, TcpState};
@@ -61,9 +61,9 @@ fn torn(from: TcpState) -> bool {
 }
 
 impl Host {
-    /// Look at the sockets the table marked (see [`super::table`]) and answer calls.
-    /// True if it answered any call (data may have moved in or out of a socket).
-    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    /// Look at the sockets the table marked (see [`super::table`]) and answer calls;
+    /// a socket whose buffers or state an answer changed has its set polled again.
+    pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
         let (rx, tx) = (self.rx_buffer, self.tx_buffer);
@@ -79,7 +79,6 @@ impl Host {
         let (keys, handles, answers) = scratch;
         table.scope(now, keys, handles);
         let mut accepted: Vec<(Key, Entry)> = Vec::new();
-        let mut moved = false;
         for &(i, sock) in keys.iter() {
             let Some(e) = table.entries.get_mut(&(i, sock)) else {
                 continue;
@@ -89,7 +88,7 @@ impl Host {
                     let port = *port;
                     for slot in pool.iter_mut() {
                         let (h, last) = *slot;
-                        let s = sockets.get_mut::<tcp::Socket>(h);
+                        let s = sockets.tcp(h);
                         let st = TcpState::from(s.state());
                         if st != last {
                             let ends = Ends::default().update(s);
@@ -119,14 +118,17 @@ impl Host {
                             },
                         ));
                         call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
+                        let ends = Ends::default().update(s);
+                        // The connection stays in its set; a fresh listener takes its slot.
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
-                        entry.ends.update(s);
+                        entry.ends = ends;
                         accepted.push(((i, id), entry));
-                        *slot = (sockets.add(listening(rx, tx, port)), TcpState::Listen);
+                        *slot = (sockets.add_conn(listening(rx, tx, port)), TcpState::Listen);
                     }
                 }
                 Kind::Tcp(h, _) => {
-                    let s = sockets.get_mut::<tcp::Socket>(*h);
+                    let h = *h;
+                    let s = sockets.tcp(h);
                     let st = TcpState::from(s.state());
                     let ends = e.ends.update(s);
                     if st != e.state {
@@ -138,22 +140,24 @@ impl Host {
                     }
                     let queues = (s.send_queue(), s.recv_queue());
                     answer_tcp(s, e, sock, now, answers);
-                    moved |= queues != (s.send_queue(), s.recv_queue());
+                    if queues != (s.send_queue(), s.recv_queue()) || !answers.is_empty() {
+                        sockets.touch(h.set);
+                    }
                 }
                 Kind::Udp(h, _) => {
-                    if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(*h), e, sock, now) {
+                    let h = *h;
+                    if let Some(a) = answer_udp(sockets.get_mut::<udp::Socket>(h), e, sock, now) {
                         e.pending = Pending::None;
                         answers.push(a);
+                        sockets.touch(h.set);
                     }
                 }
             }
             for (event, c, r) in answers.drain(..) {
-                moved = true;
                 call(ctx, name, i, Some(sock), c, r);
                 events.push_back((i, event));
             }
         }
-        let accepted_empty = accepted.is_empty();
         for (key, entry) in accepted {
             if let (Some(l), Some(r)) = (entry.ends.local, entry.ends.remote) {
                 table.by_tuple.insert((l.port(), r), Owner::Entry(key));
@@ -163,8 +167,6 @@ impl Host {
         for &(h, touched) in handles.iter() {
             reap(ctx, name, sockets, table, (h, touched), fallback);
         }
-        moved |= !accepted_empty;
-        moved
     }
 }
 
@@ -172,9 +174,9 @@ impl Host {
 fn reap(
     ctx: &mut Ctx<'_>,
     name: &str,
-    sockets: &mut SocketSet<'static>,
+    sockets: &mut Sockets,
     table: &mut Table,
-    (h, touched): (SocketHandle, bool),
+    (h, touched): (Sock, bool),
     fallback: SocketAddr,
 ) {
     let Some(o) = table.orphans.get_mut(&h) else {

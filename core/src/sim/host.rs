@@ -17,11 +17,12 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::Ipv4Addr;
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::check::Answer;
+use super::sets::{Sock, Sockets};
 use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, Record};
 use crate::app::{App, Event, Io};
@@ -79,7 +80,9 @@ pub(crate) struct Host {
     pub rx_buffer: usize,
     pub tx_buffer: usize,
     pub iface: Interface,
-    pub sockets: SocketSet<'static>,
+    pub sockets: Sockets,
+    /// The socket set the frame waiting in `rx` belongs to.
+    pub rx_set: usize,
     pub rx: VecDeque<Vec<u8>>,
     pub apps: Vec<AppSlot>,
     pub factories: Vec<AppFactory>,
@@ -93,7 +96,7 @@ pub(crate) struct Host {
     pub scratch: Scratch,
 }
 
-pub(crate) type Scratch = (Vec<Key>, Vec<(SocketHandle, bool)>, Vec<Answer>);
+pub(crate) type Scratch = (Vec<Key>, Vec<(Sock, bool)>, Vec<Answer>);
 
 /// The smoltcp device: frames in from `rx`, out to `out`, buffers from the pool.
 struct Dev<'a> {
@@ -228,7 +231,8 @@ impl Host {
             rx_buffer: cfg.rx_buffer,
             tx_buffer: cfg.tx_buffer,
             iface,
-            sockets: SocketSet::new(Vec::new()),
+            sockets: Sockets::default(),
+            rx_set: 0,
             rx: VecDeque::new(),
             apps,
             factories: cfg.factories,
@@ -243,7 +247,7 @@ impl Host {
     /// The host dies: sockets vanish without a FIN, apps stop, the ARP cache is lost.
     pub fn crash(&mut self, pool: &Pool) {
         self.up = false;
-        self.sockets = SocketSet::new(Vec::new());
+        self.sockets = Sockets::default();
         self.table = Table::default();
         self.events.clear();
         self.apps.clear();
@@ -286,17 +290,12 @@ impl Host {
                 self.events.push_back((i, Event::Timer { id }));
             }
         }
-        // Bounded: each round either hands an app an event or stops. After the
-        // first round the interface is polled again only if an app touched a
-        // socket or a check moved data (smoltcp walks every socket per poll; an idle
-        // poll at the same instant would do nothing).
-        let mut moved = true;
+        // Bounded: each round either hands an app an event or stops. Each poll
+        // visits only the socket sets that need it (see [`super::sets`]).
         for _ in 0..10_000 {
-            if moved || self.table.touched() {
-                self.poll(ctx);
-            }
-            moved = self.check_sockets(ctx);
-            if self.events.is_empty() {
+            self.poll(ctx);
+            self.check_sockets(ctx);
+            if self.events.is_empty() && !self.sockets.any_dirty() {
                 break;
             }
             while let Some((i, event)) = self.events.pop_front() {
@@ -305,15 +304,40 @@ impl Host {
         }
     }
 
+    /// Poll the socket sets that need it: the one the arrived frame belongs to
+    /// first, then those an app or a check touched and those whose time has come.
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
-        let mut dev = Dev {
-            rx: &mut self.rx,
-            out: ctx.out,
-            pool: ctx.pool,
-            mtu: self.mtu,
-        };
-        self.iface
-            .poll(smol_now(ctx.now), &mut dev, &mut self.sockets);
+        let now = ctx.now;
+        let first = (!self.rx.is_empty()).then_some(self.rx_set);
+        let n = self.sockets.sets.len();
+        // The frame's set first; then every other set that is due (each once).
+        let order = first
+            .into_iter()
+            .chain((0..n).filter(|&k| Some(k) != first));
+        for k in order {
+            let s = &mut self.sockets;
+            let due = Some(k) == first
+                || s.dirty.get(k).copied().unwrap_or(false)
+                || s.wake.get(k).copied().flatten().is_some_and(|w| w <= now);
+            let Some(set) = s.sets.get_mut(k) else {
+                continue;
+            };
+            if !due {
+                continue;
+            }
+            let mut dev = Dev {
+                rx: &mut self.rx,
+                out: ctx.out,
+                pool: ctx.pool,
+                mtu: self.mtu,
+            };
+            self.iface.poll(smol_now(now), &mut dev, set);
+            let wake = self.iface.poll_at(smol_now(now), set).map(from_smol);
+            if let (Some(d), Some(w)) = (s.dirty.get_mut(k), s.wake.get_mut(k)) {
+                *d = false;
+                *w = wake;
+            }
+        }
     }
 
     /// Hand one event to app `i` and carry out the actions it queues.
@@ -360,10 +384,7 @@ impl Host {
         if !self.up {
             return None;
         }
-        let mut at = self
-            .iface
-            .poll_at(smol_now(now), &self.sockets)
-            .map(from_smol);
+        let mut at = self.sockets.next_wake();
         let mut min = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         for slot in &self.apps {
             if !slot.started {

@@ -35,6 +35,7 @@ mod host;
 mod network;
 pub mod pcap;
 pub mod scenario;
+mod sets;
 mod sockets;
 mod table;
 pub mod trace;
@@ -481,7 +482,11 @@ impl Sim {
         if fate.arrived()
             && let Some(host) = self.hosts.get_mut(to)
         {
-            host.table.focus(&f.decoded);
+            host.rx_set = host.table.focus(&host.sockets, &f.decoded);
+            if f.decoded.arp.is_some() {
+                // A neighbor learned may unblock sockets waiting in any set.
+                host.sockets.touch_all();
+            }
         }
         let id = f.id;
         if self.trace {

@@ -260,7 +260,8 @@ impl Host {
             let mut s = new_tcp(self);
             // Cannot fail: the port is non-zero and the socket fresh.
             let _ = s.listen(port);
-            pool.push((self.sockets.add(s), TcpState::Listen));
+            // Spread over the connection sets: each poll walks only a share of them.
+            pool.push((self.sockets.add_conn(s), TcpState::Listen));
         }
         self.table.tcp_ports.insert(port);
         self.table.listeners.insert(port, (i, sock));
@@ -304,7 +305,7 @@ impl Host {
             return;
         };
         self.table.tcp_ports.insert(port);
-        let h = self.sockets.add(s);
+        let h = self.sockets.add_conn(s);
         let mut entry = Entry::new(Kind::Tcp(h, Some(port)), TcpState::Closed);
         entry.timeout = timeout;
         entry.pending = Pending::Connect {
@@ -353,7 +354,7 @@ impl Host {
         };
         self.table.udp_ports.insert(port);
         self.table.udp_owner.insert(port, (i, sock));
-        let h = self.sockets.add(s);
+        let h = self.sockets.add_home(s);
         self.table
             .entries
             .insert((i, sock), Entry::new(Kind::Udp(h, port), TcpState::Closed));
@@ -378,7 +379,9 @@ impl Host {
         );
         let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
             Some(Kind::Udp(h, _)) => {
-                let s = self.sockets.get_mut::<udp::Socket>(*h);
+                let h = *h;
+                self.sockets.touch(h.set);
+                let s = self.sockets.get_mut::<udp::Socket>(h);
                 let sent = match v4(addr) {
                     Some(to) => s.send_slice(data, to),
                     None => Err(udp::SendError::Unaddressable),
@@ -401,7 +404,8 @@ impl Host {
         };
         match e.kind {
             Kind::Tcp(h, own) => {
-                self.sockets.get_mut::<tcp::Socket>(h).close();
+                self.sockets.tcp(h).close();
+                self.sockets.touch(h.set);
                 if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote) {
                     self.table.by_tuple.insert((l.port(), r), Owner::Orphan(h));
                 }
@@ -416,12 +420,13 @@ impl Host {
                 self.table.tcp_ports.remove(&port);
                 self.table.listeners.remove(&port);
                 for (h, _) in pool {
-                    let s = self.sockets.get_mut::<tcp::Socket>(h);
+                    let s = self.sockets.tcp(h);
                     if s.state() == tcp::State::Listen {
                         self.sockets.remove(h);
                     } else {
                         s.abort();
                         let ends = Ends::default().update(s);
+                        self.sockets.touch(h.set);
                         self.adopt(Orphan {
                             handle: h,
                             state: TcpState::SynReceived,

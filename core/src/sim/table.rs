@@ -16,10 +16,10 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 
 use super::decode::Decoded;
+use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
 use super::trace::TcpState;
 use crate::app::SockId;
@@ -34,11 +34,11 @@ pub const TIME_WAIT: Duration = Duration::from_secs(10);
 pub(crate) enum Kind {
     Listener {
         port: u16,
-        pool: Vec<(SocketHandle, TcpState)>,
+        pool: Vec<(Sock, TcpState)>,
     },
     /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
-    Tcp(SocketHandle, Option<u16>),
-    Udp(SocketHandle, u16),
+    Tcp(Sock, Option<u16>),
+    Udp(Sock, u16),
 }
 
 /// A blocking call waiting for its answer.
@@ -139,7 +139,7 @@ impl Ends {
 
 /// A TCP socket its app closed, still finishing (FIN, TIME-WAIT).
 pub(crate) struct Orphan {
-    pub handle: SocketHandle,
+    pub handle: Sock,
     pub state: TcpState,
     /// The ephemeral port to free once it is CLOSED.
     pub port: Option<u16>,
@@ -161,7 +161,7 @@ pub(crate) enum SynFate {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Owner {
     Entry(Key),
-    Orphan(SocketHandle),
+    Orphan(Sock),
 }
 
 /// One host's sockets as its apps know them, and the index described above.
@@ -169,7 +169,7 @@ pub(crate) enum Owner {
 pub(crate) struct Table {
     pub entries: BTreeMap<Key, Entry>,
     /// Closed by their app, still finishing (FIN, TIME-WAIT).
-    pub orphans: BTreeMap<SocketHandle, Orphan>,
+    pub orphans: BTreeMap<Sock, Orphan>,
     pub tcp_ports: BTreeSet<u16>,
     pub udp_ports: BTreeSet<u16>,
     pub next_ephemeral: u16,
@@ -181,10 +181,10 @@ pub(crate) struct Table {
     /// Entries that may have a pending call with a deadline (pruned lazily).
     pub deadline_keys: BTreeSet<Key>,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
-    pub time_wait: BTreeSet<(Instant, SocketHandle)>,
+    pub time_wait: BTreeSet<(Instant, Sock)>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
-    pub dirty_orphans: Vec<SocketHandle>,
+    pub dirty_orphans: Vec<Sock>,
 }
 
 pub(crate) fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
@@ -214,31 +214,62 @@ impl Table {
             .min()
     }
 
-    /// Did an app action mark a socket since the last check?
-    pub fn touched(&self) -> bool {
-        !self.dirty.is_empty() || !self.dirty_orphans.is_empty()
-    }
-
-    /// A frame arrived: mark the sockets it can concern.
-    pub fn focus(&mut self, d: &Decoded) {
+    /// A frame arrived: mark the sockets it can concern; answer the socket set
+    /// that must be polled with it (see [`super::sets`]).
+    pub fn focus(&mut self, sockets: &Sockets, d: &Decoded) -> usize {
         let (Some(ip), Some(t)) = (&d.ipv4, &d.tcp) else {
             if let Some(u) = &d.udp
                 && let Some(&k) = self.udp_owner.get(&u.dst_port)
             {
                 self.dirty.push(k);
             }
-            return;
+            return 0;
         };
         let remote = SocketAddr::from((ip.src, t.src_port));
+        let mut set = 0;
         match self.by_tuple.get(&(t.dst_port, remote)) {
-            Some(Owner::Entry(k)) => self.dirty.push(*k),
-            Some(Owner::Orphan(h)) => self.dirty_orphans.push(*h),
+            Some(Owner::Entry(k)) => {
+                self.dirty.push(*k);
+                if let Some(Entry {
+                    kind: Kind::Tcp(s, _),
+                    ..
+                }) = self.entries.get(k)
+                {
+                    set = s.set;
+                }
+            }
+            Some(Owner::Orphan(h)) => {
+                self.dirty_orphans.push(*h);
+                set = h.set;
+            }
             None => {}
         }
-        // A handshake in progress lives in the listener's pool.
+        // A handshake in progress lives in the listener's pool: a SYN goes to the
+        // set of a free listening socket, the rest of a handshake to its socket's.
         if let Some(&k) = self.listeners.get(&t.dst_port) {
             self.dirty.push(k);
+            if self.by_tuple.contains_key(&(t.dst_port, remote)) {
+                return set;
+            }
+            let syn = t.flags.syn && !t.flags.ack;
+            if let Some(pool) = self.pool(t.dst_port) {
+                let mine = pool.iter().find(|&&(h, _)| {
+                    let s = sockets.get::<tcp::Socket>(h);
+                    endpoint(s.remote_endpoint()) == Some(remote)
+                });
+                let free = || {
+                    pool.iter().find(|&&(h, _)| {
+                        sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen
+                    })
+                };
+                match (mine, syn) {
+                    (Some(&(h, _)), _) => set = h.set,
+                    (None, true) => set = free().map_or(0, |&(h, _)| h.set),
+                    (None, false) => {}
+                }
+            }
         }
+        set
     }
 
     /// What the next check must look at now: the dirty sockets, pending calls whose
@@ -246,12 +277,7 @@ impl Table {
     /// visits sockets in the same order whatever marked them.
     /// Orphans come with `true` when an event touched them (a segment in TIME-WAIT
     /// may restart its timer), `false` when only their TIME-WAIT expired.
-    pub fn scope(
-        &mut self,
-        now: Instant,
-        keys: &mut Vec<Key>,
-        orphans: &mut Vec<(SocketHandle, bool)>,
-    ) {
+    pub fn scope(&mut self, now: Instant, keys: &mut Vec<Key>, orphans: &mut Vec<(Sock, bool)>) {
         keys.clear();
         orphans.clear();
         keys.append(&mut self.dirty);
@@ -272,7 +298,7 @@ impl Table {
     }
 
     /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
-    pub fn syn_fate(&self, sockets: &SocketSet<'_>, port: u16, from: SocketAddr) -> SynFate {
+    pub fn syn_fate(&self, sockets: &Sockets, port: u16, from: SocketAddr) -> SynFate {
         if self.by_tuple.contains_key(&(port, from)) {
             return SynFate::Known;
         }
@@ -294,7 +320,7 @@ impl Table {
         }
     }
 
-    fn pool(&self, port: u16) -> Option<&Vec<(SocketHandle, TcpState)>> {
+    fn pool(&self, port: u16) -> Option<&Vec<(Sock, TcpState)>> {
         match &self.entries.get(self.listeners.get(&port)?)?.kind {
             Kind::Listener { pool, .. } => Some(pool),
             _ => None,
@@ -304,7 +330,7 @@ impl Table {
     /// Stop `port`'s idle listening sockets from taking the next SYN (a repeated SYN
     /// must reach the connection it belongs to, which smoltcp ignores, as it should);
     /// the next socket check puts them back to LISTEN.
-    pub fn mute_listeners(&mut self, sockets: &mut SocketSet<'_>, port: u16) {
+    pub fn mute_listeners(&mut self, sockets: &mut Sockets, port: u16) {
         let Some(&key) = self.listeners.get(&port) else {
             return;
         };
@@ -314,7 +340,7 @@ impl Table {
         }) = self.entries.get_mut(&key)
         {
             for slot in pool.iter_mut() {
-                let s = sockets.get_mut::<tcp::Socket>(slot.0);
+                let s = sockets.tcp(slot.0);
                 if s.state() == tcp::State::Listen {
                     s.abort();
                     slot.1 = TcpState::Closed;

@@ -159,7 +159,10 @@ fn init_logging(verbose: u8) {
 
 /// Parse the command line, run it, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(&e),
+    };
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Sim(args) => {
@@ -186,11 +189,59 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--help` and `--version` print as clap does; every other parse error becomes one
+/// line (`error: invalid value 'abc' for '--loss <P>': invalid float literal`) and
+/// exit code 2, like the errors sockbox itself reports.
+fn parse_failure(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The first paragraph of a clap error joined into one line (so a missing
+/// argument's name or the possible values stay in), then a pointer to `--help`.
+fn one_line(rendered: &str) -> String {
+    let para: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let text = if para.is_empty() {
+        "bad arguments".to_string()
+    } else {
+        para.join(" ")
+    };
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("error: {text} (see --help)")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let e = Cli::try_parse_from(["sockbox", "sim"]).err().unwrap();
+        let line = one_line(&e.render().to_string());
+        assert_eq!(line.lines().count(), 1);
+        assert!(
+            line.starts_with("error: ") && line.contains("<SCENARIO>"),
+            "{line}"
+        );
+    }
 
     /// Split a help example like a shell would (single quotes only).
     fn words(line: &str) -> Vec<String> {

@@ -1,0 +1,135 @@
+//! A host's smoltcp sockets, spread over several `SocketSet`s.
+//!
+//! smoltcp walks every socket of the set it is polled with, for each frame in and
+//! for each poll out, so one set holding thousands of connections makes every
+//! packet cost thousands of steps. [`Sockets`] keeps UDP sockets in set 0 and
+//! spreads TCP sockets (connections and the listening sockets of a backlog, which
+//! become connections where they are) round-robin over the others. The host polls
+//! the set a frame belongs to (the socket table knows it by the connection's
+//! addresses, or by the free listening socket a SYN will take; anything unknown
+//! goes to set 0, where smoltcp answers it as a host would: RST), the sets an app
+//! or a check touched, and the sets whose own `poll_at` has come.
+
+use alloc::vec::Vec;
+
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::{AnySocket, tcp};
+
+use crate::time::Instant;
+
+/// Most socket sets a host grows to (set 0 for UDP and strays).
+pub const MAX_SETS: usize = 256;
+/// TCP sockets per set before a host opens another set.
+pub const PER_SET: usize = 64;
+
+/// A smoltcp socket: which set, and its handle there.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) struct Sock {
+    pub set: usize,
+    pub handle: SocketHandle,
+}
+
+pub(crate) struct Sockets {
+    pub sets: Vec<SocketSet<'static>>,
+    /// Per set: when smoltcp next wants it polled (as of its last poll).
+    pub wake: Vec<Option<Instant>>,
+    /// Per set: an app or a check touched a socket in it since its last poll.
+    pub dirty: Vec<bool>,
+    next: usize,
+    /// TCP sockets added to sets 1.. and not yet removed.
+    tcp: usize,
+}
+
+impl Default for Sockets {
+    fn default() -> Self {
+        let mut s = Sockets {
+            sets: Vec::new(),
+            wake: Vec::new(),
+            dirty: Vec::new(),
+            next: 0,
+            tcp: 0,
+        };
+        s.grow(2);
+        s
+    }
+}
+
+impl Sockets {
+    /// Add a socket to set 0 (UDP).
+    pub fn add_home<T: AnySocket<'static>>(&mut self, s: T) -> Sock {
+        self.add_to(0, s)
+    }
+
+    /// Add a TCP socket to the next of sets 1.. in turn, opening another set
+    /// whenever they hold [`PER_SET`] sockets each.
+    pub fn add_conn<T: AnySocket<'static>>(&mut self, s: T) -> Sock {
+        self.tcp += 1;
+        let want = (self.tcp / PER_SET + 2).min(MAX_SETS);
+        self.grow(want);
+        let conn_sets = self.sets.len().saturating_sub(1).max(1);
+        self.next = self.next % conn_sets + 1;
+        self.add_to(self.next, s)
+    }
+
+    fn grow(&mut self, n: usize) {
+        while self.sets.len() < n {
+            self.sets.push(SocketSet::new(Vec::new()));
+            self.wake.push(None);
+            self.dirty.push(false);
+        }
+    }
+
+    fn add_to<T: AnySocket<'static>>(&mut self, set: usize, s: T) -> Sock {
+        let set = set.min(self.sets.len().saturating_sub(1));
+        self.touch(set);
+        let handle = match self.sets.get_mut(set) {
+            Some(ss) => ss.add(s),
+            // Unreachable: `set` is clamped into range.
+            None => SocketHandle::default(),
+        };
+        Sock { set, handle }
+    }
+
+    pub fn get<T: AnySocket<'static>>(&self, s: Sock) -> &T {
+        self.sets[s.set].get::<T>(s.handle)
+    }
+
+    pub fn get_mut<T: AnySocket<'static>>(&mut self, s: Sock) -> &mut T {
+        self.sets[s.set].get_mut::<T>(s.handle)
+    }
+
+    pub fn tcp(&mut self, s: Sock) -> &mut tcp::Socket<'static> {
+        self.get_mut::<tcp::Socket>(s)
+    }
+
+    pub fn remove(&mut self, s: Sock) {
+        if let Some(set) = self.sets.get_mut(s.set) {
+            set.remove(s.handle);
+            if s.set != 0 {
+                self.tcp = self.tcp.saturating_sub(1);
+            }
+            self.touch(s.set);
+        }
+    }
+
+    /// A neighbor was learned: sockets waiting for it may be in any set.
+    pub fn touch_all(&mut self) {
+        self.dirty.iter_mut().for_each(|d| *d = true);
+    }
+
+    pub fn touch(&mut self, set: usize) {
+        if let Some(d) = self.dirty.get_mut(set) {
+            *d = true;
+        }
+    }
+
+    /// The earliest time any set wants a poll.
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.wake.iter().flatten().min().copied()
+    }
+
+    /// Does a set wait for a poll because something touched it?
+    pub fn any_dirty(&self) -> bool {
+        self.dirty.iter().any(|&d| d)
+    }
+}
