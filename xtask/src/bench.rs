@@ -1,11 +1,310 @@
-//! `cargo xtask bench` (PLACEHOLDER: rows are added by each area's work).
+//! `cargo xtask bench`: builds the benchmark programs in release mode, runs
+//! them, and prints one table (see [`table`]) on stdout.
+//!
+//! The programs print JSON result lines (`bench/src/report.rs` documents the
+//! format); this module only builds, runs, collects and renders. Suites:
+//! `sim` (sockbox's simulator beside turmoil and a bare smoltcp floor),
+//! `native` (`sockbox serve` beside a minimal tokio server, loopback only) and
+//! `wasm` (the lab's wasm size, page load in headless Chromium, and the
+//! simulator rows compiled to wasm32-wasip1 and run under node). A row that
+//! cannot be measured prints "n/a (reason)", never a made-up number.
 
-use anyhow::{Result, bail};
+mod table;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
 use clap::Args;
 
-#[derive(Args)]
-pub struct BenchArgs {}
+use crate::util::{cargo, ensure_target, root, run as run_cmd, show};
+use table::{Cell, Results};
 
-pub fn run(_args: BenchArgs) -> Result<()> {
-    bail!("no benchmarks yet")
+#[derive(Args)]
+pub struct BenchArgs {
+    /// One warm-up and one measured run per row instead of the median of up to 5.
+    #[arg(long)]
+    pub quick: bool,
+    /// Suites to run (comma-separated): sim, native, wasm.
+    #[arg(long, value_delimiter = ',', default_value = "sim,native,wasm")]
+    pub only: Vec<String>,
+    /// Also write the result lines (JSON) to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Parse result lines into `results`; other lines are ignored.
+fn collect(results: &mut Results, out: &str, rename: &dyn Fn(&str) -> String) -> Vec<String> {
+    let mut kept = Vec::new();
+    for line in out.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(row), Some(imp)) = (v["row"].as_str(), v["impl"].as_str()) else {
+            continue;
+        };
+        let cell = match (v["value"].as_f64(), v["na"].as_str()) {
+            (Some(value), _) => Cell::Value {
+                value,
+                unit: v["unit"].as_str().unwrap_or("").to_owned(),
+                runs: v["runs"].as_u64().unwrap_or(1),
+            },
+            (None, Some(na)) => Cell::Na(na.to_owned()),
+            (None, None) => continue,
+        };
+        results.0.insert((row.to_owned(), rename(imp)), cell);
+        kept.push(line.to_owned());
+    }
+    kept
+}
+
+/// Run a benchmark program; its stderr (progress) passes through.
+fn run_suite(cmd: &mut Command) -> Result<String> {
+    eprintln!("xtask: $ {}", show(cmd));
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start {}", show(cmd)))?;
+    if !out.status.success() {
+        eprintln!("xtask: {} exited with {}", show(cmd), out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn bench_bin() -> PathBuf {
+    target_dir().join("release").join("sockbox-bench")
+}
+
+fn suite_args(cmd: &mut Command, suite: &str, quick: bool) {
+    cmd.arg(suite);
+    if quick {
+        cmd.arg("--quick");
+    }
+}
+
+fn sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) -> Result<()> {
+    let mut cmd = Command::new(bench_bin());
+    suite_args(&mut cmd, "sim", args.quick);
+    let out = run_suite(&mut cmd)?;
+    lines.extend(collect(results, &out, &|i| i.to_owned()));
+    let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
+    results.missing(
+        &rows,
+        &["sockbox", "turmoil", "floor"],
+        "the sim suite did not report it",
+    );
+    Ok(())
+}
+
+fn native_suite(
+    results: &mut Results,
+    args: &BenchArgs,
+    sockbox_built: bool,
+    lines: &mut Vec<String>,
+) -> Result<()> {
+    let mut cmd = Command::new(bench_bin());
+    suite_args(&mut cmd, "native", args.quick);
+    if sockbox_built {
+        cmd.arg("--sockbox")
+            .arg(target_dir().join("release").join("sockbox"));
+    }
+    let out = run_suite(&mut cmd)?;
+    lines.extend(collect(results, &out, &|i| i.to_owned()));
+    let rows: Vec<&str> = table::NATIVE_ROWS.iter().map(|r| r.0).collect();
+    results.missing(
+        &rows,
+        &["sockbox", "tokio"],
+        "the native suite did not report it",
+    );
+    Ok(())
+}
+
+/// The simulator rows built for wasm32-wasip1 (the lab's profile) and run under
+/// node, each right after the same row run natively (the ratio's baseline).
+fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) -> Result<()> {
+    ensure_target("wasm32-wasip1")?;
+    run_cmd(cargo().args([
+        "build",
+        "-p",
+        "sockbox-bench",
+        "--profile",
+        "wasm-release",
+        "--target",
+        "wasm32-wasip1",
+    ]))?;
+    let wasm = target_dir()
+        .join("wasm32-wasip1")
+        .join("wasm-release")
+        .join("sockbox-bench.wasm");
+    let runner = root().join("bench").join("wasi-run.mjs");
+    // Row by row, native then wasm, so that both sides of each ratio are
+    // measured back to back under the same machine load.
+    for (row, _) in table::SIM_ROWS {
+        let mut native = Command::new(bench_bin());
+        let mut node = Command::new("node");
+        node.arg("--no-warnings").arg(&runner).arg(&wasm);
+        for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
+            suite_args(cmd, "sim", args.quick);
+            cmd.args(["--only", "floor,sockbox", "--rows", row]);
+            let out = run_suite(cmd)?;
+            lines.extend(collect(results, &out, &|i| format!("{i}{suffix}")));
+        }
+    }
+    let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
+    results.missing(
+        &rows,
+        &[
+            "sockbox-wasm",
+            "floor-wasm",
+            "sockbox-native",
+            "floor-native",
+        ],
+        "the wasm run did not report it",
+    );
+    Ok(())
+}
+
+fn na(results: &mut Results, row: &str, reason: &str) {
+    results.0.insert(
+        (row.to_owned(), "sockbox".to_owned()),
+        Cell::Na(reason.to_owned()),
+    );
+}
+
+/// Build the lab (`cargo xtask lab`'s build) and measure its wasm and its page.
+fn lab_rows(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) {
+    let wasm = match crate::lab::build() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("xtask: the lab build failed: {e:#}");
+            let reason = "the lab build failed (see stderr)".to_string();
+            for row in ["wasm.size.raw", "wasm.size.gzip", "wasm.page"] {
+                na(results, row, &reason);
+            }
+            return;
+        }
+    };
+    match sizes(&wasm) {
+        Ok((raw, gz)) => {
+            for (row, v) in [("wasm.size.raw", raw), ("wasm.size.gzip", gz)] {
+                results.0.insert(
+                    (row.into(), "sockbox".into()),
+                    Cell::Value {
+                        value: v as f64 / 1000.0,
+                        unit: "KB".into(),
+                        runs: 2,
+                    },
+                );
+            }
+        }
+        Err(e) => {
+            na(results, "wasm.size.raw", &format!("{e:#}"));
+            na(results, "wasm.size.gzip", &format!("{e:#}"));
+        }
+    }
+    match page_ready(args) {
+        Ok(out) => lines.extend(collect(results, &out, &|i| i.to_owned())),
+        Err(e) => na(results, "wasm.page", &format!("{e:#}")),
+    }
+    results.missing(
+        &["wasm.page"],
+        &["sockbox"],
+        "the page timing reported nothing",
+    );
+}
+
+/// Serve www/ on a free loopback port and time page loads in headless Chromium.
+fn page_ready(args: &BenchArgs) -> Result<String> {
+    let modules = root().join("tests").join("browser");
+    if !modules
+        .join("node_modules")
+        .join("playwright-core")
+        .is_dir()
+    {
+        run_cmd(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&modules),
+        )?;
+    }
+    if !Path::new(crate::lab::CHROMIUM).exists() {
+        anyhow::bail!(
+            "{} is missing (cargo xtask test installs it)",
+            crate::lab::CHROMIUM
+        );
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    let port = listener.local_addr()?.port();
+    let www = root().join("www");
+    std::thread::spawn(move || crate::serve::serve_forever(listener, www));
+    let mut cmd = Command::new("node");
+    cmd.arg(root().join("bench").join("page-ready.mjs"))
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .arg(&modules)
+        .arg(if args.quick { "1" } else { "5" })
+        .env("CHROMIUM", crate::lab::CHROMIUM);
+    run_suite(&mut cmd)
+}
+
+fn sizes(wasm: &Path) -> Result<(u64, u64)> {
+    let raw = std::fs::metadata(wasm)?.len();
+    let gz = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(wasm)
+        .output()
+        .context("could not run gzip")?;
+    Ok((raw, gz.stdout.len() as u64))
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let wants = |s: &str| args.only.iter().any(|o| o == s);
+    run_cmd(cargo().args(["build", "--release", "-p", "sockbox-bench"]))?;
+    // Without a fresh `sockbox` binary the native rows say so (never a stale one).
+    let sockbox_built = wants("native")
+        && run_cmd(cargo().args(["build", "--release", "-p", "sockbox"]))
+            .map_err(|e| eprintln!("xtask: {e:#}"))
+            .is_ok();
+    let mut results = Results::default();
+    let mut lines = Vec::new();
+    if wants("sim") {
+        sim_suite(&mut results, &args, &mut lines)?;
+    }
+    if wants("native") {
+        native_suite(&mut results, &args, sockbox_built, &mut lines)?;
+    }
+    if wants("wasm") {
+        lab_rows(&mut results, &args, &mut lines);
+        if let Err(e) = wasm_sim_suite(&mut results, &args, &mut lines) {
+            eprintln!("xtask: the wasm simulator rows failed: {e:#}");
+            let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
+            results.missing(
+                &rows,
+                &[
+                    "sockbox-wasm",
+                    "floor-wasm",
+                    "sockbox-native",
+                    "floor-native",
+                ],
+                "the wasm build failed",
+            );
+        }
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("could not write {}", path.display()))?;
+    }
+    println!("{}", table::render(&results));
+    println!(
+        "Units: MB = 10^6 bytes; conn/s = connections per wall second; ms = wall milliseconds.\n\
+         Ratios are \"times as fast as\" the baseline (above 1: sockbox is faster).\n\
+         Each value is the median of up to 5 runs after a warm-up, unless marked (1 run)."
+    );
+    Ok(())
 }

@@ -1,0 +1,170 @@
+//! Timing and the result lines that `cargo xtask bench` reads.
+//!
+//! Every measurement is printed on stdout as one JSON object per line:
+//! `{"row":"sim.bulk","impl":"floor","value":3120.5,"unit":"MB/s","runs":5,"detail":"..."}`
+//! or, when a measurement could not be made, `{"row":..,"impl":..,"na":"reason"}`.
+//! `value` is the median of the measured runs, after one warm-up run. Anything
+//! else a program prints goes to stderr.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+static ROWS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Measure only the rows with these keys.
+pub fn only_rows(keys: Vec<String>) {
+    let _ = ROWS.set(keys);
+}
+
+fn row_wanted(row: &str) -> bool {
+    ROWS.get().is_none_or(|k| k.iter().any(|x| x == row))
+}
+
+/// How many measured runs at most, and the wall-time budget for one measurement.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub max_runs: usize,
+    pub budget: Duration,
+}
+
+impl Plan {
+    pub const DEFAULT: Plan = Plan {
+        max_runs: 5,
+        budget: Duration::from_secs(8),
+    };
+    /// One warm-up and one measured run: for quick checks while developing.
+    pub const QUICK: Plan = Plan {
+        max_runs: 1,
+        budget: Duration::from_secs(2),
+    };
+}
+
+/// The outcome of one run of a workload.
+pub struct Run {
+    pub wall: Duration,
+    /// Free-form facts about the run (simulated time, packets), shown with the result.
+    pub detail: String,
+}
+
+/// The median wall time of a workload, with how many runs it is the median of.
+pub struct Sample {
+    pub wall: Duration,
+    pub runs: usize,
+    pub detail: String,
+}
+
+/// Run `work` once to warm up, then up to `plan.max_runs` times while the budget
+/// lasts (at least once), and return the median. A warm-up run that alone takes
+/// more than half the budget is kept as the only sample rather than repeated.
+pub fn measure(
+    plan: Plan,
+    mut work: impl FnMut() -> Result<Run, String>,
+) -> Result<Sample, String> {
+    let started = Instant::now();
+    let warm = work()?;
+    if warm.wall > plan.budget / 2 {
+        return Ok(Sample {
+            wall: warm.wall,
+            runs: 1,
+            detail: format!(
+                "{}; single run, no warm-up (too slow to repeat)",
+                warm.detail
+            ),
+        });
+    }
+    let mut walls = Vec::new();
+    let mut detail = warm.detail;
+    while walls.is_empty() || (walls.len() < plan.max_runs && started.elapsed() < plan.budget) {
+        let run = work()?;
+        walls.push(run.wall);
+        detail = run.detail;
+    }
+    walls.sort();
+    let wall = walls.get(walls.len() / 2).copied().unwrap_or_default();
+    Ok(Sample {
+        wall,
+        runs: walls.len(),
+        detail,
+    })
+}
+
+/// Time one closure.
+pub fn timed<T>(f: impl FnOnce() -> Result<T, String>) -> Result<(T, Duration), String> {
+    let t = Instant::now();
+    let out = f()?;
+    Ok((out, t.elapsed()))
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Print one result line.
+pub fn emit(row: &str, imp: &str, value: f64, unit: &str, runs: usize, detail: &str) {
+    println!(
+        "{{\"row\":\"{}\",\"impl\":\"{}\",\"value\":{value:.6},\"unit\":\"{}\",\"runs\":{runs},\"detail\":\"{}\"}}",
+        escape(row),
+        escape(imp),
+        escape(unit),
+        escape(detail)
+    );
+}
+
+/// Print a line saying why a measurement is missing.
+pub fn emit_na(row: &str, imp: &str, reason: &str) {
+    println!(
+        "{{\"row\":\"{}\",\"impl\":\"{}\",\"na\":\"{}\"}}",
+        escape(row),
+        escape(imp),
+        escape(reason)
+    );
+    eprintln!("bench: {row} [{imp}]: n/a ({reason})");
+}
+
+/// What a measured workload is reported as.
+#[derive(Clone, Copy)]
+pub enum Metric {
+    /// `amount` units of work per wall second (MB/s, conn/s).
+    Rate { amount: f64, unit: &'static str },
+    /// Wall milliseconds.
+    WallMs,
+}
+
+/// Measure `work` and print its result line (or an n/a line with the error).
+pub fn bench(
+    plan: Plan,
+    row: &str,
+    imp: &str,
+    metric: Metric,
+    work: impl FnMut() -> Result<Run, String>,
+) {
+    if !row_wanted(row) {
+        return;
+    }
+    match measure(plan, work) {
+        Ok(s) => {
+            let secs = s.wall.as_secs_f64().max(1e-9);
+            let (value, unit) = match metric {
+                Metric::Rate { amount, unit } => (amount / secs, unit),
+                Metric::WallMs => (secs * 1e3, "ms"),
+            };
+            eprintln!(
+                "bench: {row} [{imp}]: {value:.1} {unit} (median of {}, {:.1} ms; {})",
+                s.runs,
+                secs * 1e3,
+                s.detail
+            );
+            emit(row, imp, value, unit, s.runs, &s.detail);
+        }
+        Err(e) => emit_na(row, imp, &e),
+    }
+}

@@ -1,0 +1,114 @@
+//! The simulator rows of `cargo xtask bench` (issue 3), each measured for
+//! every implementation ([`Imp`]: floor, sockbox, turmoil):
+//!
+//! | row | work | reported as |
+//! | --- | --- | --- |
+//! | `sim.bulk` | 100 MB over one TCP connection | simulated MB per wall second |
+//! | `sim.greet.serial` | 1,000 greet connections, one at a time | connections per wall second |
+//! | `sim.greet.concurrent` | 1,000 greet connections, all at once, one client host | connections per wall second |
+//! | `sim.greet.hosts` | 1,000 greet connections from 1,000 client hosts | connections per wall second |
+//! | `sim.conc.N` | N greet connections all at once, N = 10 .. 10,000 | wall ms |
+
+use crate::floor::{self, Clients};
+use crate::report::{Metric, Plan, Run, bench};
+
+pub const BULK_BYTES: u64 = 100_000_000;
+pub const GREET_N: usize = 1000;
+pub const CONC_NS: [usize; 4] = [10, 100, 1000, 10_000];
+
+/// One implementation of the simulator workloads.
+#[derive(Clone, Copy)]
+pub struct Imp {
+    pub name: &'static str,
+    pub bulk: fn(u64) -> Result<Run, String>,
+    pub greet: fn(usize, Clients) -> Result<Run, String>,
+}
+
+/// The floor: a bare smoltcp loop.
+pub const FLOOR: Imp = Imp {
+    name: "floor",
+    bulk: floor::bulk,
+    greet: floor::greet,
+};
+
+/// sockbox's simulator (`sockbox_core::sim`), trace recording on.
+pub const SOCKBOX: Imp = Imp {
+    name: "sockbox",
+    bulk: crate::sockbox_sim::bulk,
+    greet: crate::sockbox_sim::greet,
+};
+
+/// turmoil 0.7 doing the same work with its own simulated TCP.
+#[cfg(not(target_family = "wasm"))]
+pub const TURMOIL: Imp = Imp {
+    name: "turmoil",
+    bulk: crate::turmoil_base::bulk,
+    greet: crate::turmoil_base::greet,
+};
+
+/// Every row, each measured for every implementation in turn (so that a
+/// change in the machine's load hits all of a row's values alike).
+pub fn rows(plan: Plan, imps: &[Imp]) {
+    let conns = Metric::Rate {
+        amount: GREET_N as f64,
+        unit: "conn/s",
+    };
+    let mb = Metric::Rate {
+        amount: BULK_BYTES as f64 / 1e6,
+        unit: "MB/s",
+    };
+    for imp in imps {
+        bench(plan, "sim.bulk", imp.name, mb, || (imp.bulk)(BULK_BYTES));
+    }
+    for (row, clients) in [
+        ("sim.greet.serial", Clients::Serial),
+        ("sim.greet.concurrent", Clients::Concurrent),
+        ("sim.greet.hosts", Clients::Hosts),
+    ] {
+        for imp in imps {
+            bench(plan, row, imp.name, conns, || (imp.greet)(GREET_N, clients));
+        }
+    }
+    for n in CONC_NS {
+        for imp in imps {
+            bench(
+                plan,
+                &format!("sim.conc.{n}"),
+                imp.name,
+                Metric::WallMs,
+                || (imp.greet)(n, Clients::Concurrent),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every implementation does the rows' work, small, and checks it.
+    #[test]
+    fn each_implementation_completes_small_workloads() {
+        type Greet = fn(usize, Clients) -> Result<Run, String>;
+        type Bulk = fn(u64) -> Result<Run, String>;
+        let imps: [(&str, Bulk, Greet); 3] = [
+            ("floor", floor::bulk, floor::greet),
+            (
+                "sockbox",
+                crate::sockbox_sim::bulk,
+                crate::sockbox_sim::greet,
+            ),
+            (
+                "turmoil",
+                crate::turmoil_base::bulk,
+                crate::turmoil_base::greet,
+            ),
+        ];
+        for (name, bulk, greet) in imps {
+            bulk(1_000_000).unwrap_or_else(|e| panic!("{name} bulk: {e}"));
+            for clients in [Clients::Serial, Clients::Concurrent, Clients::Hosts] {
+                greet(20, clients).unwrap_or_else(|e| panic!("{name} greet {clients:?}: {e}"));
+            }
+        }
+    }
+}
