@@ -214,3 +214,34 @@ fn ops_json_is_one_flat_object_per_op() {
     let e = serde_json::from_str::<Vec<Op>>(r#"[{"step":1,"op":"explode"}]"#).unwrap_err();
     assert!(e.to_string().contains("unknown variant `explode`"), "{e}");
 }
+
+#[test]
+fn a_conditions_label_prints_numbers_plainly() {
+    let c = Conditions {
+        latency_ms: 5.0,
+        jitter_ms: 0.25,
+        loss: 0.2,
+        ..Conditions::default()
+    };
+    let label = Change::SetConditions { conditions: c }.label();
+    assert!(
+        label
+            .starts_with("network: latency 5 ms, jitter 0.25 ms, loss 0.2, dup 0, reorder 0, MTU "),
+        "{label}"
+    );
+}
+
+#[test]
+fn the_editor_source_is_laid_out_as_serde_json_pretty_prints() {
+    for &(name, _) in sockbox_core::sim::Scenario::builtins() {
+        let s = Session::builtin(name).unwrap();
+        let want = serde_json::to_string_pretty(s.scenario()).unwrap();
+        assert_eq!(views::scenario_json(s.scenario()), want, "{name}");
+    }
+    let tricky =
+        serde_json::json!({"a": "x:{,}[\"\\\"]", "b": [], "c": {}, "d": [[1, {"e": null}], true]});
+    assert_eq!(
+        views::pretty(&tricky.to_string()),
+        serde_json::to_string_pretty(&tricky).unwrap()
+    );
+}
