@@ -26,7 +26,6 @@
 //! [`Builder::app_fn`] adds an app of your own (any [`App`]).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -80,7 +79,9 @@ impl From<ScenarioError> for BuildError {
 /// Sets up a [`Sim`]. See the module docs.
 pub struct Builder {
     scenario: Scenario,
-    custom: BTreeMap<String, Vec<AppFactory>>,
+    /// Custom apps in the order they were added, by host name (a plain list:
+    /// a map here costs the lab's wasm 5 KB of B-tree code).
+    custom: Vec<(String, AppFactory)>,
     unknown: Option<String>,
     trace: bool,
     capture: bool,
@@ -102,7 +103,7 @@ impl Builder {
     pub fn from_scenario(scenario: Scenario) -> Builder {
         Builder {
             scenario,
-            custom: BTreeMap::new(),
+            custom: Vec::new(),
             unknown: None,
             trace: true,
             capture: true,
@@ -155,7 +156,7 @@ impl Builder {
             self.unknown = Some(host.to_string());
         }
         let f: AppFactory = Box::new(move || Box::new(make()) as Box<dyn App>);
-        self.custom.entry(host.to_string()).or_default().push(f);
+        self.custom.push((host.to_string(), f));
         self
     }
 
@@ -199,7 +200,11 @@ impl Builder {
                     Err(_) => Box::new(Idle),
                 }));
             }
-            factories.extend(self.custom.remove(&h.name).unwrap_or_default());
+            factories.extend(
+                self.custom
+                    .extract_if(.., |(name, _)| *name == h.name)
+                    .map(|(_, f)| f),
+            );
             let cap_mtu = h.mss.map_or(9000, |m| usize::from(m) + 40);
             let cfg = HostConfig {
                 name: h.name.clone(),
