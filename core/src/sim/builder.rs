@@ -26,6 +26,7 @@
 //! [`Builder::app_fn`] adds an app of your own (any [`App`]).
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -218,12 +219,12 @@ impl Builder {
             };
             hosts.push(Host::new(cfg, rng.next_u64()));
         }
-        let by_ip = sc
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.ip, i))
-            .collect();
+        // Inserted one by one: `collect()` into a BTreeMap would compile a
+        // sort of (address, index) pairs into the lab's wasm (about 6 KB).
+        let mut by_ip = BTreeMap::new();
+        for (i, h) in sc.hosts.iter().enumerate() {
+            by_ip.insert(h.ip, i);
+        }
         let n = hosts.len();
         let mut sim = Sim {
             name: sc.name.clone(),
