@@ -226,17 +226,23 @@ test('a shared URL reopens the same step', async () => {
 test('a bad scenario shows an error at its line, the page stays usable', async () => {
   await openLab('#lesson=hello');
   await page.click('#editor-box summary');
-  await page.selectOption('#src-format', 'toml');
-  await page.fill('#source', 'name = "mine"\nseed = 1\nstop_ms = "soon"\n');
+  await page.fill('#source', '{\n  "name": "mine",\n  "seed": 1,\n  "stop_ms": "soon"\n}\n');
   await page.click('#btn-load');
   assert.equal(await bannerShown(), true);
-  assert.match(await page.textContent('#src-error'), /line 3/);
-  assert.equal(await page.textContent('#gutter .bad'), '3');
+  assert.match(await page.textContent('#src-error'), /line 4/);
+  assert.equal(await page.textContent('#gutter .bad'), '4');
+  // The lab reads JSON only: a TOML text is refused at its first line, not run.
+  await page.fill('#source', 'name = "mine"\nseed = 1\n');
+  await page.click('#btn-load');
+  assert.equal(await bannerShown(), true);
+  assert.match(await page.textContent('#src-error'), /line 1/);
+  assert.equal(await page.textContent('#gutter .bad'), '1');
   // A field error (no line from the parser) is located at its field.
-  await page.fill('#source', 'name = "mine"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.1"\n\n[[hosts]]\nname = "a"\nip = "10.0.0.2"\n');
+  const dup = { name: 'mine', hosts: [{ name: 'a', ip: '10.0.0.1' }, { name: 'a', ip: '10.0.0.2' }] };
+  await page.fill('#source', JSON.stringify(dup, null, 2));
   await page.click('#btn-load');
   assert.match(await page.textContent('#src-error'), /hosts\[1\]\.name/);
-  assert.equal(await page.textContent('#gutter .bad'), '8');
+  assert.equal(await page.textContent('#gutter .bad'), '9');
   await page.click('#btn-step'); // the previous run carries on
   assert.equal(await stepNo(), 1);
 });
@@ -245,8 +251,11 @@ test('an edited scenario runs, and its link reopens it', async () => {
   await openLab('#lesson=hello');
   await page.click('#editor-box summary');
   const src = await page.inputValue('#source');
-  assert.match(src, /\[\[hosts\]\]/, 'the lesson is shown as TOML');
-  const mine = src.replace('role = "server"', 'role = "server"\nmessage = "Hi from my own server"');
+  const sc = JSON.parse(src); // the lesson is shown as JSON
+  const server = sc.hosts.flatMap((h) => h.apps).find((a) => a.role === 'server');
+  assert.ok(server, 'the hello lesson has a server app');
+  server.message = 'Hi from my own server';
+  const mine = JSON.stringify(sc, null, 2);
   await page.fill('#source', mine);
   await page.click('#btn-load');
   assert.equal(await bannerShown(), false);

@@ -9,7 +9,7 @@
 //! silently. All protocol logic stays in core: this crate only translates.
 //!
 //! Call order from the page: `builtins()`, then `Lab.builtin(name)` or
-//! `Lab.parse(text, "toml"|"json")`; `step()` / `back()` / `goto(n)` /
+//! `Lab.parse(text, "json")`; `step()` / `back()` / `goto(n)` /
 //! `run_to_end()`; after each, `trace_json(from)` for the new records and
 //! `hosts_json()` for the host panels.
 
@@ -93,7 +93,7 @@ impl Lab {
         })
     }
 
-    /// A user scenario; `format` is `toml` or `json`. Errors name the line or field.
+    /// A user scenario; `format` is `json`. Errors name the line or field.
     pub fn parse(source: &str, format: &str) -> Result<Lab, JsError> {
         Ok(Lab {
             s: Session::parse(source, format).map_err(js)?,
@@ -108,9 +108,9 @@ impl Lab {
         self.s.scenario().description.clone()
     }
 
-    /// The scenario as TOML, for the editor.
-    pub fn source_toml(&self) -> String {
-        views::scenario_toml(self.s.scenario())
+    /// The scenario as pretty JSON, for the editor.
+    pub fn source_json(&self) -> String {
+        views::scenario_json(self.s.scenario())
     }
 
     pub fn seed(&self) -> u64 {

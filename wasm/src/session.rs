@@ -30,7 +30,7 @@ pub enum LabError {
     BadScenario(String),
     /// The simulator refused to build the scenario.
     Build(String),
-    /// A format other than `toml` or `json`.
+    /// A format other than `json` (the lab leaves TOML out to keep its wasm small).
     UnknownFormat(String),
     /// Bad network conditions (the message names the field).
     BadConditions(String),
@@ -47,7 +47,7 @@ impl fmt::Display for LabError {
             LabError::BadScenario(m) => write!(f, "{m}"),
             LabError::Build(m) => write!(f, "the scenario cannot run: {m}"),
             LabError::UnknownFormat(x) => {
-                write!(f, "unknown scenario format \"{x}\" (use toml or json)")
+                write!(f, "unknown scenario format \"{x}\" (the lab reads json)")
             }
             LabError::BadConditions(m) => write!(f, "bad network conditions: {m}"),
             LabError::BadOp(m) => write!(f, "{m}"),
@@ -56,9 +56,9 @@ impl fmt::Display for LabError {
     }
 }
 
-/// A change the user applied to the running network.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "kebab-case")]
+/// A change the user applied to the running network. In JSON it is the `op`
+/// field with its arguments beside it (see [`Op`]).
+#[derive(Clone, PartialEq, Debug)]
 pub enum Change {
     SetConditions { conditions: Conditions },
     Partition { a: String, b: String },
@@ -68,6 +68,17 @@ pub enum Change {
 }
 
 impl Change {
+    /// Which kind of change this is (the JSON `op` field).
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Change::SetConditions { .. } => OpKind::SetConditions,
+            Change::Partition { .. } => OpKind::Partition,
+            Change::Repair { .. } => OpKind::Repair,
+            Change::Crash { .. } => OpKind::Crash,
+            Change::Restart { .. } => OpKind::Restart,
+        }
+    }
+
     /// A short description for the page's list of changes.
     pub fn label(&self) -> String {
         match self {
@@ -89,12 +100,113 @@ impl Change {
     }
 }
 
-/// A [`Change`] applied after `step` steps.
+/// A [`Change`] applied after `step` steps. JSON: `{"step": 3, "op": "partition",
+/// "a": "client", "b": "server"}` (read and written through [`OpJson`]).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(try_from = "OpJson", into = "OpJson")]
 pub struct Op {
     pub step: u32,
-    #[serde(flatten)]
     pub change: Change,
+}
+
+/// The kinds of [`Change`], as the `op` field spells them.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpKind {
+    SetConditions,
+    Partition,
+    Repair,
+    Crash,
+    Restart,
+}
+
+/// An [`Op`] as JSON: one flat object. A plain struct rather than serde's
+/// `flatten` + internally tagged enum, whose buffering code costs the lab's
+/// wasm about 30 KB. `label` is written for the page and ignored when read.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct OpJson {
+    pub step: u32,
+    pub op: OpKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// An op in JSON lacks a field its kind needs.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct MissingArg {
+    pub op: OpKind,
+    pub field: &'static str,
+}
+
+impl fmt::Display for MissingArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "missing field `{}` for this op", self.field)
+    }
+}
+
+impl TryFrom<OpJson> for Op {
+    type Error = MissingArg;
+
+    fn try_from(j: OpJson) -> Result<Op, MissingArg> {
+        let need = |v: Option<String>, field| v.ok_or(MissingArg { op: j.op, field });
+        let change = match j.op {
+            OpKind::SetConditions => Change::SetConditions {
+                conditions: j.conditions.ok_or(MissingArg {
+                    op: j.op,
+                    field: "conditions",
+                })?,
+            },
+            OpKind::Partition => Change::Partition {
+                a: need(j.a, "a")?,
+                b: need(j.b, "b")?,
+            },
+            OpKind::Repair => Change::Repair {
+                a: need(j.a, "a")?,
+                b: need(j.b, "b")?,
+            },
+            OpKind::Crash => Change::Crash {
+                host: need(j.host, "host")?,
+            },
+            OpKind::Restart => Change::Restart {
+                host: need(j.host, "host")?,
+            },
+        };
+        Ok(Op {
+            step: j.step,
+            change,
+        })
+    }
+}
+
+impl From<Op> for OpJson {
+    fn from(op: Op) -> OpJson {
+        let mut j = OpJson {
+            step: op.step,
+            op: op.change.kind(),
+            conditions: None,
+            a: None,
+            b: None,
+            host: None,
+            label: None,
+        };
+        match op.change {
+            Change::SetConditions { conditions } => j.conditions = Some(conditions),
+            Change::Partition { a, b } | Change::Repair { a, b } => {
+                j.a = Some(a);
+                j.b = Some(b);
+            }
+            Change::Crash { host } | Change::Restart { host } => j.host = Some(host),
+        }
+        j
+    }
 }
 
 /// One scenario's run; see the module docs.
@@ -126,10 +238,10 @@ impl Session {
         Session::new(scenario)
     }
 
-    /// Parse a user scenario in `format` (`toml` or `json`).
+    /// Parse a user scenario in `format` (`json`; TOML stays native-only, see
+    /// sockbox-core's `toml` feature).
     pub fn parse(source: &str, format: &str) -> Result<Session, LabError> {
         let parsed = match format {
-            "toml" => Scenario::from_toml(source),
             "json" => Scenario::from_json(source),
             other => return Err(LabError::UnknownFormat(other.to_string())),
         };

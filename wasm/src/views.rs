@@ -1,4 +1,4 @@
-//! JSON views the page draws: the lesson list, the scenario as TOML, host
+//! JSON views the page draws: the lesson list, the scenario as JSON, host
 //! panels and the op log. Field names here are the page's contract
 //! (www/js/hosts.js and main.js read them); they change only with those files.
 
@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde::Serialize;
 use sockbox_core::sim::{HostView, Scenario, Sim, SocketView, TcpState};
 
-use crate::session::Op;
+use crate::session::{Op, OpJson};
 
 #[derive(Serialize)]
 struct Lesson<'a> {
@@ -32,26 +32,77 @@ pub fn builtins_json() -> String {
     serde_json::to_string(&list).unwrap_or_else(|_| String::from("[]"))
 }
 
-/// The scenario as TOML for the editor (JSON if TOML cannot express it).
-pub fn scenario_toml(scenario: &Scenario) -> String {
-    toml::to_string(scenario)
-        .or_else(|_| serde_json::to_string_pretty(scenario))
-        .unwrap_or_default()
+/// The scenario as pretty JSON for the editor (`Lab.parse(text, "json")` reads it back).
+pub fn scenario_json(scenario: &Scenario) -> String {
+    pretty(&serde_json::to_string(scenario).unwrap_or_default())
 }
 
-/// One op of the log with its label.
-#[derive(Serialize)]
-pub struct OpJson<'a> {
-    #[serde(flatten)]
-    op: &'a Op,
-    label: String,
+/// Re-indent compact JSON as `serde_json::to_string_pretty` lays it out (two
+/// spaces, `"key": value`, `[]`/`{}` when empty). Done on the text so that the
+/// scenario's serializers are compiled once, for the compact writer, instead of
+/// twice (about 12 KB of wasm).
+pub fn pretty(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                if chars.peek().is_some_and(|&n| n == '}' || n == ']') {
+                    if let Some(close) = chars.next() {
+                        out.push(close);
+                    }
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
-pub fn ops(ops: &[Op]) -> Vec<OpJson<'_>> {
+/// The op log for the page: each op with its label.
+pub fn ops(ops: &[Op]) -> Vec<OpJson> {
     ops.iter()
         .map(|op| OpJson {
-            op,
-            label: op.change.label(),
+            label: Some(op.change.label()),
+            ..OpJson::from(op.clone())
         })
         .collect()
 }

@@ -137,16 +137,18 @@ fn a_new_seed_replays_to_the_same_step() {
 
 #[test]
 fn bad_input_is_named() {
-    let e = Session::parse("name = \"x\"\nstop_ms = \"soon\"\n", "toml")
+    let e = Session::parse("{\"name\": \"x\",\n\"stop_ms\": \"soon\"}", "json")
         .err()
         .unwrap();
     assert!(matches!(e, LabError::BadScenario(_)));
     assert!(e.to_string().contains("line 2"), "{e}");
-    let e = Session::parse("{}", "yaml").err().unwrap();
-    assert_eq!(
-        e.to_string(),
-        "unknown scenario format \"yaml\" (use toml or json)"
-    );
+    for format in ["yaml", "toml"] {
+        let e = Session::parse("{}", format).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            format!("unknown scenario format \"{format}\" (the lab reads json)")
+        );
+    }
     let e = Session::builtin("nope").err().unwrap();
     assert_eq!(e.to_string(), "no built-in scenario named \"nope\"");
     let mut s = Session::builtin("hello").unwrap();
@@ -169,8 +171,77 @@ fn the_editor_source_of_every_builtin_loads_back() {
         let name = l["name"].as_str().unwrap();
         assert!(!l["description"].as_str().unwrap().is_empty(), "{name}");
         let s = Session::builtin(name).unwrap();
-        let text = views::scenario_toml(s.scenario());
-        let back = Session::parse(&text, "toml").unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        let text = views::scenario_json(s.scenario());
+        let back = Session::parse(&text, "json").unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
         assert_eq!(back.scenario(), s.scenario(), "{name}");
     }
+}
+
+#[test]
+fn ops_json_is_one_flat_object_per_op() {
+    let ops = vec![
+        Op {
+            step: 2,
+            change: Change::Partition {
+                a: "client".into(),
+                b: "server".into(),
+            },
+        },
+        Op {
+            step: 5,
+            change: Change::Restart {
+                host: "server".into(),
+            },
+        },
+    ];
+    let text = serde_json::to_string(&ops).unwrap();
+    assert_eq!(
+        text,
+        r#"[{"step":2,"op":"partition","a":"client","b":"server"},{"step":5,"op":"restart","host":"server"}]"#
+    );
+    let back: Vec<Op> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, ops);
+    // The page's log adds a label, which reading ignores.
+    let shown = serde_json::to_string(&views::ops(&ops)).unwrap();
+    assert!(
+        shown.contains(r#""host":"server","label":"restart server"}"#),
+        "{shown}"
+    );
+    let again: Vec<Op> = serde_json::from_str(&shown).unwrap();
+    assert_eq!(again, ops);
+    let e = serde_json::from_str::<Vec<Op>>(r#"[{"step":1,"op":"crash"}]"#).unwrap_err();
+    assert!(e.to_string().contains("missing field `host`"), "{e}");
+    let e = serde_json::from_str::<Vec<Op>>(r#"[{"step":1,"op":"explode"}]"#).unwrap_err();
+    assert!(e.to_string().contains("unknown variant `explode`"), "{e}");
+}
+
+#[test]
+fn a_conditions_label_prints_numbers_plainly() {
+    let c = Conditions {
+        latency_ms: 5.0,
+        jitter_ms: 0.25,
+        loss: 0.2,
+        ..Conditions::default()
+    };
+    let label = Change::SetConditions { conditions: c }.label();
+    assert!(
+        label
+            .starts_with("network: latency 5 ms, jitter 0.25 ms, loss 0.2, dup 0, reorder 0, MTU "),
+        "{label}"
+    );
+}
+
+#[test]
+fn the_editor_source_is_laid_out_as_serde_json_pretty_prints() {
+    for &(name, _) in sockbox_core::sim::Scenario::builtins() {
+        let s = Session::builtin(name).unwrap();
+        let want = serde_json::to_string_pretty(s.scenario()).unwrap();
+        assert_eq!(views::scenario_json(s.scenario()), want, "{name}");
+    }
+    let tricky =
+        serde_json::json!({"a": "x:{,}[\"\\\"]", "b": [], "c": {}, "d": [[1, {"e": null}], true]});
+    assert_eq!(
+        views::pretty(&tricky.to_string()),
+        serde_json::to_string_pretty(&tricky).unwrap()
+    );
 }

@@ -1,6 +1,6 @@
 // The lab page: owns the wasm `Lab` handle and the view state, wires the
 // controls, keyboard shortcuts and the shareable URL hash
-// (#lesson=NAME | #src=BASE64URL&fmt=toml|json, then &seed=N&ops=BASE64URL&step=N).
+// (#lesson=NAME | #src=BASE64URL&fmt=json, then &seed=N&ops=BASE64URL&step=N).
 // Every change to the run goes through `refresh`, which redraws from the handle.
 import { load, guard, describe, wasm } from './wasm.js';
 import { collectPackets } from './model.js';
@@ -129,12 +129,10 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
   else if (step) guard(() => lab.goto(step));
   if (scenario.lesson !== undefined) {
     $('lesson').value = scenario.lesson;
-    editor.value = lab.source_toml();
-    $('src-format').value = 'toml';
+    editor.value = lab.source_json();
   } else {
     $('lesson').value = '';
     editor.value = scenario.src;
-    $('src-format').value = scenario.fmt;
   }
   const lesson = ui.lessons.find((l) => l.name === scenario.lesson);
   $('lesson-summary').textContent = lesson ? `${lesson.name}: ${lesson.summary}` : `${lab.name() || 'your scenario'}`;
@@ -303,7 +301,7 @@ function openFromHash() {
   const q = new URLSearchParams(location.hash.slice(1));
   let scenario = { lesson: ui.lessons[0]?.name ?? 'hello' };
   try {
-    if (q.has('src')) scenario = { src: unb64(q.get('src')), fmt: q.get('fmt') === 'json' ? 'json' : 'toml' };
+    if (q.has('src')) scenario = { src: unb64(q.get('src')), fmt: q.get('fmt') || 'json' };
     else if (q.has('lesson')) scenario = { lesson: q.get('lesson') };
     const ops = q.has('ops') ? unb64(q.get('ops')) : null;
     const step = Number(q.get('step') || 0);
@@ -329,7 +327,7 @@ function wire() {
   $('speed').addEventListener('input', () => setSpeed(0));
   $('lesson').addEventListener('change', () => open({ lesson: $('lesson').value }));
   $('btn-load').addEventListener('click', () => {
-    if (open({ src: editor.value, fmt: $('src-format').value })) editor.showError(null);
+    if (open({ src: editor.value, fmt: 'json' })) editor.showError(null);
   });
   $('conditions').addEventListener('submit', applyConditions);
   $('btn-partition').addEventListener('click', () => fault('partition'));

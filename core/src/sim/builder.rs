@@ -80,7 +80,9 @@ impl From<ScenarioError> for BuildError {
 /// Sets up a [`Sim`]. See the module docs.
 pub struct Builder {
     scenario: Scenario,
-    custom: BTreeMap<String, Vec<AppFactory>>,
+    /// Custom apps in the order they were added, by host name (a plain list:
+    /// a map here costs the lab's wasm 5 KB of B-tree code).
+    custom: Vec<(String, AppFactory)>,
     unknown: Option<String>,
     trace: bool,
     capture: bool,
@@ -102,7 +104,7 @@ impl Builder {
     pub fn from_scenario(scenario: Scenario) -> Builder {
         Builder {
             scenario,
-            custom: BTreeMap::new(),
+            custom: Vec::new(),
             unknown: None,
             trace: true,
             capture: true,
@@ -155,7 +157,7 @@ impl Builder {
             self.unknown = Some(host.to_string());
         }
         let f: AppFactory = Box::new(move || Box::new(make()) as Box<dyn App>);
-        self.custom.entry(host.to_string()).or_default().push(f);
+        self.custom.push((host.to_string(), f));
         self
     }
 
@@ -199,7 +201,11 @@ impl Builder {
                     Err(_) => Box::new(Idle),
                 }));
             }
-            factories.extend(self.custom.remove(&h.name).unwrap_or_default());
+            factories.extend(
+                self.custom
+                    .extract_if(.., |(name, _)| *name == h.name)
+                    .map(|(_, f)| f),
+            );
             let cap_mtu = h.mss.map_or(9000, |m| usize::from(m) + 40);
             let cfg = HostConfig {
                 name: h.name.clone(),
@@ -213,12 +219,12 @@ impl Builder {
             };
             hosts.push(Host::new(cfg, rng.next_u64()));
         }
-        let by_ip = sc
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.ip, i))
-            .collect();
+        // Inserted one by one: `collect()` into a BTreeMap would compile a
+        // sort of (address, index) pairs into the lab's wasm (about 6 KB).
+        let mut by_ip = BTreeMap::new();
+        for (i, h) in sc.hosts.iter().enumerate() {
+            by_ip.insert(h.ip, i);
+        }
         let n = hosts.len();
         let mut sim = Sim {
             name: sc.name.clone(),

@@ -2,8 +2,8 @@
 //!
 //! A [`Scenario`] names its hosts (name, IPv4 address, socket sizes, the apps they
 //! run as [`AppSpec`]s), the link [`Conditions`], scripted [`FaultSpec`]s at given
-//! times, the PRNG seed and the stop time. It reads from TOML ([`Scenario::from_toml`])
-//! or JSON ([`Scenario::from_json`]); every field has a default and unknown fields are
+//! times, the PRNG seed and the stop time. It reads from TOML ([`Scenario::from_toml`],
+//! cargo feature `toml`) or JSON ([`Scenario::from_json`]); every field has a default and unknown fields are
 //! errors. [`Scenario::validate`] checks what serde cannot (ranges, unique names and
 //! addresses, client targets that exist) and names the offending field.
 //!
@@ -346,6 +346,7 @@ impl fmt::Display for ScenarioError {
 }
 
 /// 1-based line and column of byte `offset` in `text`.
+#[cfg(feature = "toml")]
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
@@ -354,7 +355,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Scenario {
-    /// Read a scenario from TOML and validate it.
+    /// Read a scenario from TOML and validate it (cargo feature `toml`, on by default).
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
         let sc: Scenario = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
@@ -506,7 +508,7 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 
