@@ -7,9 +7,13 @@
 //!    the same chunking, with `finish` reporting a clean end; payloads that it
 //!    refuses are over the limit, contain the delimiter, or end in `\r` for a
 //!    `\r\n`-tolerant line framing, and leave the output untouched.
+//! 3. The wire decoder (`Framing::wire_decoder`, fed owned chunks with
+//!    `push_owned`, frames taken with `pop_frame`) gives the same frames and
+//!    error as the plain decoder, and every frame whose wire bytes it kept is
+//!    exactly the encoding of its payload.
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
-use sockbox_core::frame::{DecodeError, EncodeError, Framing, FramingKind};
+use sockbox_core::frame::{DecodeError, EncodeError, Frame, Framing, FramingKind};
 
 /// One fuzz case.
 #[derive(Arbitrary, Debug)]
@@ -76,6 +80,41 @@ fn decode(framing: &Framing, pieces: &[&[u8]]) -> Outcome {
     }
 }
 
+/// As [`decode`], through the wire decoder with owned chunks.
+fn decode_wire(framing: &Framing, pieces: &[&[u8]]) -> Outcome {
+    let mut d = framing.wire_decoder();
+    let mut frames = Vec::new();
+    for piece in pieces {
+        d.push_owned(piece.to_vec());
+        while let Some(frame) = d.pop_frame() {
+            match frame {
+                Ok(f) => frames.push(wire_checked(framing, f)),
+                Err(e) => {
+                    return Outcome {
+                        frames: regroup(framing, frames),
+                        end: Err(e),
+                    };
+                }
+            }
+        }
+    }
+    let end = d.finish();
+    Outcome {
+        frames: regroup(framing, frames),
+        end,
+    }
+}
+
+/// A kept wire buffer must be the encoding of its payload.
+fn wire_checked(framing: &Framing, frame: Frame) -> Vec<u8> {
+    let payload = frame.payload().to_vec();
+    match frame.into_wire() {
+        Ok(wire) => assert_eq!(framing.encode_to_vec(&payload), Ok(wire)),
+        Err(frame) => assert_eq!(frame.into_payload(), payload),
+    }
+    payload
+}
+
 /// Raw chunk boundaries are the network's: compare the bytes only.
 fn regroup(framing: &Framing, frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     if framing.kind == FramingKind::Raw {
@@ -96,6 +135,8 @@ pub fn check(kind: FramingKind, case: &Case) {
     let whole = decode(&framing, &[&case.bytes]);
     let chunked = decode(&framing, &pieces(&case.bytes, &case.chunks));
     assert_eq!(chunked, whole);
+    // 3. The wire decoder agrees, chunked or whole.
+    assert_eq!(decode_wire(&framing, &pieces(&case.bytes, &case.chunks)), whole);
     if kind != FramingKind::Raw {
         assert!(whole.frames.iter().all(|f| f.len() <= framing.max_frame));
     }
@@ -116,6 +157,8 @@ pub fn check(kind: FramingKind, case: &Case) {
     let got = decode(&framing, &pieces(&wire, &case.chunks));
     assert_eq!(got.end, Ok(()));
     assert_eq!(got.frames, regroup(&framing, sent));
+    let got_wire = decode_wire(&framing, &pieces(&wire, &case.chunks));
+    assert_eq!(got_wire, got);
 }
 
 fn refused_for_a_reason(framing: &Framing, p: &[u8], e: EncodeError) {
