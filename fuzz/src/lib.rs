@@ -136,7 +136,10 @@ pub fn check(kind: FramingKind, case: &Case) {
     let chunked = decode(&framing, &pieces(&case.bytes, &case.chunks));
     assert_eq!(chunked, whole);
     // 3. The wire decoder agrees, chunked or whole.
-    assert_eq!(decode_wire(&framing, &pieces(&case.bytes, &case.chunks)), whole);
+    assert_eq!(
+        decode_wire(&framing, &pieces(&case.bytes, &case.chunks)),
+        whole
+    );
     if kind != FramingKind::Raw {
         assert!(whole.frames.iter().all(|f| f.len() <= framing.max_frame));
     }
