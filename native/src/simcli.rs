@@ -18,6 +18,12 @@ use sockbox_core::sim::{Conditions, Scenario, ScenarioError, Sim, to_text};
 
 /// `sockbox sim`.
 #[derive(Args, Debug, Clone, Default)]
+#[command(after_help = "Examples:
+  sockbox sim hello                              ARP, handshake, greeting, FINs
+  sockbox sim tcp-vs-udp --seed 4 --loss 0.2     TCP retransmits, UDP loses some
+  sockbox sim many-clients --json                one JSON record per line
+  sockbox sim hello --pcap hello.pcap            then: tshark -r hello.pcap
+  sockbox sim my-net.toml --latency 20 --mtu 576 --until 30")]
 pub struct SimArgs {
     /// A built-in scenario (see `sockbox scenarios`) or a .toml/.json scenario file.
     pub scenario: String,
