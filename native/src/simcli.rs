@@ -186,7 +186,11 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|c| c.map_or_else(|| "running".to_string(), |c| c.to_string()))
             .collect();
-        eprintln!("# {}: exit {}", h.name, codes.join(", "));
+        if codes.is_empty() {
+            eprintln!("# {}: no programs", h.name);
+        } else {
+            eprintln!("# {}: exit {}", h.name, codes.join(", "));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
