@@ -301,3 +301,43 @@ fn reordering_delivers_some_packets_after_later_ones() {
             .any(|l| l.ends_with(" 0 mismatches"))
     );
 }
+
+/// The link MTU reaches the hosts: under `mtu = 576` the SYNs announce MSS 536,
+/// no frame is over 576 + 14 bytes (none dropped as too big), and the len32 echo
+/// still comes back whole; at the default 1500 segments are larger.
+#[test]
+fn link_mtu_bounds_every_frame_and_the_mss() {
+    let run = |mtu: u16| {
+        let sc = Scenario::builtin("echo-len32").unwrap();
+        let mut c = sc.conditions.clone();
+        c.mtu = mtu;
+        let mut sim = Builder::from_scenario(sc).conditions(c).build().unwrap();
+        sim.run_until_idle();
+        sim
+    };
+    let small = run(576);
+    let packets: Vec<_> = small.trace().iter().filter_map(Record::as_packet).collect();
+    assert!(
+        packets.iter().all(|p| p.len <= 576 + 14),
+        "a frame over the MTU"
+    );
+    assert!(packets.iter().all(|p| p.fate == Fate::Delivered));
+    let syns = small.trace_text().matches("options [mss 536]").count();
+    assert_eq!(syns, 2, "{}", small.trace_text());
+    let biggest = |sim: &Sim| {
+        sim.trace()
+            .iter()
+            .filter_map(Record::as_packet)
+            .map(|p| p.payload_len)
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(biggest(&small), 536);
+    assert!(biggest(&run(1500)) > 536);
+    let done = |sim: &Sim| {
+        sim.console("client")
+            .iter()
+            .any(|l| l.starts_with("Summary:") && l.ends_with(" 0 mismatches"))
+    };
+    assert!(done(&small), "{:?}", small.console("client"));
+}
