@@ -341,3 +341,51 @@ fn link_mtu_bounds_every_frame_and_the_mss() {
     };
     assert!(done(&small), "{:?}", small.console("client"));
 }
+
+/// Latency and jitter set every packet's transit time (20-25 ms, plus up to 0.5 ms
+/// for a duplicate behind its original); duplication and corruption show up as
+/// such in the trace, and the greeting still arrives exactly once.
+#[test]
+fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
+    let (mut dups, mut corrupted) = (0, 0);
+    for seed in 1..=10 {
+        let sc = Scenario::builtin("hello").unwrap();
+        let c = Conditions {
+            latency_ms: 20.0,
+            jitter_ms: 5.0,
+            dup: 0.3,
+            corrupt: 0.2,
+            ..sc.conditions.clone()
+        };
+        let mut sim = Builder::from_scenario(sc)
+            .conditions(c)
+            .seed(seed)
+            .build()
+            .unwrap();
+        sim.run_until_idle();
+        let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+        for p in &packets {
+            let transit = p.at.saturating_since(p.sent_at);
+            assert!(
+                transit >= Duration::from_millis(20) && transit <= Duration::from_micros(25_500),
+                "seed {seed}: packet {} took {transit:?}",
+                p.id
+            );
+        }
+        let greetings = sim
+            .console("client")
+            .iter()
+            .filter(|l| l.as_str() == GREETING)
+            .count();
+        assert_eq!(greetings, 1, "seed {seed}: {:?}", sim.console("client"));
+        dups += packets
+            .iter()
+            .filter(|p| p.fate == Fate::Duplicated)
+            .count();
+        corrupted += packets.iter().filter(|p| p.fate == Fate::Corrupted).count();
+    }
+    assert!(
+        dups > 0 && corrupted > 0,
+        "dup {dups}, corrupted {corrupted}"
+    );
+}
