@@ -18,6 +18,12 @@ use sockbox_core::sim::{Conditions, Scenario, ScenarioError, Sim, to_text};
 
 /// `sockbox sim`.
 #[derive(Args, Debug, Clone, Default)]
+#[command(after_help = "Examples:
+  sockbox sim hello                              ARP, handshake, greeting, FINs
+  sockbox sim tcp-vs-udp --seed 4 --loss 0.2     TCP retransmits, UDP loses some
+  sockbox sim many-clients --json                one JSON record per line
+  sockbox sim hello --pcap hello.pcap            then: tshark -r hello.pcap
+  sockbox sim my-net.toml --latency 20 --mtu 576 --until 30")]
 pub struct SimArgs {
     /// A built-in scenario (see `sockbox scenarios`) or a .toml/.json scenario file.
     pub scenario: String,
@@ -180,7 +186,11 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|c| c.map_or_else(|| "running".to_string(), |c| c.to_string()))
             .collect();
-        eprintln!("# {}: exit {}", h.name, codes.join(", "));
+        if codes.is_empty() {
+            eprintln!("# {}: no programs", h.name);
+        } else {
+            eprintln!("# {}: exit {}", h.name, codes.join(", "));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

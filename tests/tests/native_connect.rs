@@ -162,3 +162,29 @@ fn ipv6_loopback_and_localhost_work() -> Result<()> {
     assert!(out.stdout.ends_with("over IPv4\n"), "{}", out.stdout);
     Ok(())
 }
+
+/// `-v` logs each socket call on stderr and `-vv` each read too; stdout (the
+/// app's console lines) is the same with or without them, and quiet stays quiet.
+#[test]
+fn verbose_flags_log_socket_calls_on_stderr_only() -> Result<()> {
+    let server = serve(&[])?;
+    let addr = server.addr.to_string();
+    let run_with = |flags: &[&str]| {
+        let mut cmd = sockbox();
+        cmd.args(flags).args(["connect", &addr]);
+        run(cmd, T)
+    };
+    let quiet = run_with(&[])?;
+    let v = run_with(&["-v"])?;
+    let vv = run_with(&["-vv"])?;
+    for out in [&quiet, &v, &vv] {
+        assert!(out.status.success(), "{}", out.stderr);
+        assert_eq!(out.stdout, quiet.stdout);
+    }
+    assert!(quiet.stdout.contains("Thank you for connecting"));
+    assert_eq!(quiet.stderr, "");
+    assert!(v.stderr.contains("recv(1024)"), "{}", v.stderr);
+    assert!(!v.stderr.contains("TRACE"), "{}", v.stderr);
+    assert!(vv.stderr.contains("TRACE read"), "{}", vv.stderr);
+    Ok(())
+}

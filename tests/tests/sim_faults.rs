@@ -301,3 +301,91 @@ fn reordering_delivers_some_packets_after_later_ones() {
             .any(|l| l.ends_with(" 0 mismatches"))
     );
 }
+
+/// The link MTU reaches the hosts: under `mtu = 576` the SYNs announce MSS 536,
+/// no frame is over 576 + 14 bytes (none dropped as too big), and the len32 echo
+/// still comes back whole; at the default 1500 segments are larger.
+#[test]
+fn link_mtu_bounds_every_frame_and_the_mss() {
+    let run = |mtu: u16| {
+        let sc = Scenario::builtin("echo-len32").unwrap();
+        let mut c = sc.conditions.clone();
+        c.mtu = mtu;
+        let mut sim = Builder::from_scenario(sc).conditions(c).build().unwrap();
+        sim.run_until_idle();
+        sim
+    };
+    let small = run(576);
+    let packets: Vec<_> = small.trace().iter().filter_map(Record::as_packet).collect();
+    assert!(
+        packets.iter().all(|p| p.len <= 576 + 14),
+        "a frame over the MTU"
+    );
+    assert!(packets.iter().all(|p| p.fate == Fate::Delivered));
+    let syns = small.trace_text().matches("options [mss 536]").count();
+    assert_eq!(syns, 2, "{}", small.trace_text());
+    let biggest = |sim: &Sim| {
+        sim.trace()
+            .iter()
+            .filter_map(Record::as_packet)
+            .map(|p| p.payload_len)
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(biggest(&small), 536);
+    assert!(biggest(&run(1500)) > 536);
+    let done = |sim: &Sim| {
+        sim.console("client")
+            .iter()
+            .any(|l| l.starts_with("Summary:") && l.ends_with(" 0 mismatches"))
+    };
+    assert!(done(&small), "{:?}", small.console("client"));
+}
+
+/// Latency and jitter set every packet's transit time (20-25 ms, plus up to 0.5 ms
+/// for a duplicate behind its original); duplication and corruption show up as
+/// such in the trace, and the greeting still arrives exactly once.
+#[test]
+fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
+    let (mut dups, mut corrupted) = (0, 0);
+    for seed in 1..=10 {
+        let sc = Scenario::builtin("hello").unwrap();
+        let c = Conditions {
+            latency_ms: 20.0,
+            jitter_ms: 5.0,
+            dup: 0.3,
+            corrupt: 0.2,
+            ..sc.conditions.clone()
+        };
+        let mut sim = Builder::from_scenario(sc)
+            .conditions(c)
+            .seed(seed)
+            .build()
+            .unwrap();
+        sim.run_until_idle();
+        let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+        for p in &packets {
+            let transit = p.at.saturating_since(p.sent_at);
+            assert!(
+                transit >= Duration::from_millis(20) && transit <= Duration::from_micros(25_500),
+                "seed {seed}: packet {} took {transit:?}",
+                p.id
+            );
+        }
+        let greetings = sim
+            .console("client")
+            .iter()
+            .filter(|l| l.as_str() == GREETING)
+            .count();
+        assert_eq!(greetings, 1, "seed {seed}: {:?}", sim.console("client"));
+        dups += packets
+            .iter()
+            .filter(|p| p.fate == Fate::Duplicated)
+            .count();
+        corrupted += packets.iter().filter(|p| p.fate == Fate::Corrupted).count();
+    }
+    assert!(
+        dups > 0 && corrupted > 0,
+        "dup {dups}, corrupted {corrupted}"
+    );
+}

@@ -263,3 +263,47 @@ fn udp_datagrams_are_traced() {
     assert!(udp.iter().all(|p| p.udp.as_ref().unwrap().checksum_ok));
     assert!(sim.trace_text().contains("UDP, length 9"));
 }
+
+/// The per-socket accessors between steps: the server's listening socket (its
+/// backlog as capacity, blocked in accept()), the client's socket going from
+/// SYN-SENT (blocked in connect) to ESTABLISHED, and nothing left open at the end.
+#[test]
+fn socket_views_show_tcp_state_and_the_blocking_call() {
+    use sockbox_core::sim::trace::TcpState;
+    let mut sim = Sim::new(&Scenario::builtin("hello").unwrap()).unwrap();
+    let client_socket = |sim: &Sim| {
+        sim.hosts()
+            .into_iter()
+            .find(|h| h.name == "client")
+            .and_then(|h| h.sockets.into_iter().find(|s| s.proto == "tcp"))
+    };
+    assert!(sim.run_until(|s| client_socket(s).is_some_and(|v| v.state.is_some())));
+    let syn_sent = client_socket(&sim).unwrap();
+    assert_eq!(syn_sent.state, Some(TcpState::SynSent));
+    assert_eq!(
+        syn_sent.blocked_in.as_deref(),
+        Some("connect(('10.0.0.1', 12345))")
+    );
+    let server = sim
+        .hosts()
+        .into_iter()
+        .find(|h| h.name == "server")
+        .unwrap();
+    let listen = server
+        .sockets
+        .iter()
+        .find(|s| s.proto == "tcp-listen")
+        .unwrap();
+    assert_eq!(listen.state, Some(TcpState::Listen));
+    assert_eq!(listen.blocked_in.as_deref(), Some("accept()"));
+    assert_eq!(listen.rx_capacity, 5, "listen(5): five backlog slots");
+    assert!(sim.run_until(|s| {
+        client_socket(s).is_some_and(|v| v.state == Some(TcpState::Established))
+    }));
+    sim.run_until_idle();
+    assert!(
+        client_socket(&sim).is_none_or(|v| v.state == Some(TcpState::Closed)),
+        "{:?}",
+        client_socket(&sim)
+    );
+}

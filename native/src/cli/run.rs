@@ -149,7 +149,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
                 Some(code) => code.to_string(),
             })
             .collect();
-        eprintln!("# {host}: exit {}", codes.join(", "));
+        if codes.is_empty() {
+            eprintln!("# {host}: no programs");
+        } else {
+            eprintln!("# {host}: exit {}", codes.join(", "));
+        }
     }
     Ok(())
 }
