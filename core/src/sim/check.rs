@@ -218,15 +218,15 @@ fn answer_tcp(
     out: &mut Vec<Answer>,
 ) {
     let st = e.state;
-    if let Some(desc) = e.pending.describe()
-        && let Some(ev) = answer_recv(s, e, sock, now)
+    if let Some(ev) = answer_recv(s, e, sock, now)
+        && let Some(desc) = e.pending.describe()
     {
         e.pending = Pending::None;
         out.push((ev.0, desc, ev.1));
     }
     while let Some(p) = e.sends.front_mut() {
-        let desc = p.describe().unwrap_or_default();
         if e.reset || st == TcpState::Closed {
+            let desc = p.describe().unwrap_or_default();
             let error = SockError::Reset;
             out.push((
                 Event::SockError { sock, error },
@@ -255,6 +255,7 @@ fn answer_tcp(
         let Some((ev, r)) = done else {
             return;
         };
+        let desc = p.describe().unwrap_or_default();
         e.sends.pop_front();
         out.push((ev, desc, r));
     }
@@ -337,7 +338,6 @@ fn answer_udp(
     sock: SockId,
     now: Instant,
 ) -> Option<Answer> {
-    let desc = e.pending.describe()?;
     let Pending::RecvFrom { max, deadline } = &e.pending else {
         return None;
     };
@@ -348,11 +348,13 @@ fn answer_udp(
             .unwrap_or_default()
             .to_vec();
         let r = format!("{} bytes from {from}", data.len());
+        let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::Datagram { sock, from, data }, desc, r));
     }
     if deadline.is_some_and(|d| now >= d) {
         let error = SockError::TimedOut;
         let r = "TimeoutError: timed out".into();
+        let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::SockError { sock, error }, desc, r));
     }
     None
