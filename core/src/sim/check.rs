@@ -86,8 +86,14 @@ impl Host {
             match &mut e.kind {
                 Kind::Listener { port, pool } => {
                     let port = *port;
+                    let since = core::mem::replace(&mut e.scanned, sockets.polls);
                     for slot in pool.iter_mut() {
                         let (h, last) = *slot;
+                        // Only a poll changes a listening or half-open socket's state.
+                        let waiting = matches!(last, TcpState::Listen | TcpState::SynReceived);
+                        if waiting && !sockets.polled_since(h.set, since) {
+                            continue;
+                        }
                         let s = sockets.tcp(h);
                         let st = TcpState::from(s.state());
                         if st != last {

@@ -101,6 +101,8 @@ pub(crate) struct Entry {
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
     pub ends: Ends,
+    /// A listener: [`super::sets::Sockets::polls`] when its pool was last looked at.
+    pub scanned: u64,
 }
 
 impl Entry {
@@ -113,6 +115,7 @@ impl Entry {
             state,
             reset: false,
             ends: Ends::default(),
+            scanned: 0,
         }
     }
 }
