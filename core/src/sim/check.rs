@@ -309,9 +309,19 @@ fn answer_recv(
                 return None;
             }
             if s.can_recv() {
-                let mut buf = vec![0; (*max).min(s.recv_queue())];
-                let n = s.recv_slice(&mut buf).unwrap_or(0);
-                buf.truncate(n);
+                let want = (*max).min(s.recv_queue());
+                let mut buf = Vec::with_capacity(want);
+                // As `recv_slice` does, without zeroing the buffer first: two
+                // dequeues, as the ring may wrap.
+                for _ in 0..2 {
+                    let left = want - buf.len();
+                    let _ = s.recv(|b| {
+                        let n = left.min(b.len());
+                        buf.extend_from_slice(b.get(..n).unwrap_or_default());
+                        (n, ())
+                    });
+                }
+                let n = buf.len();
                 return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
             }
             if e.reset {
