@@ -86,8 +86,14 @@ impl Host {
             match &mut e.kind {
                 Kind::Listener { port, pool } => {
                     let port = *port;
+                    let since = core::mem::replace(&mut e.scanned, sockets.polls);
                     for slot in pool.iter_mut() {
                         let (h, last) = *slot;
+                        // Only a poll changes a listening or half-open socket's state.
+                        let waiting = matches!(last, TcpState::Listen | TcpState::SynReceived);
+                        if waiting && !sockets.polled_since(h.set, since) {
+                            continue;
+                        }
                         let s = sockets.tcp(h);
                         let st = TcpState::from(s.state());
                         if st != last {
@@ -218,15 +224,15 @@ fn answer_tcp(
     out: &mut Vec<Answer>,
 ) {
     let st = e.state;
-    if let Some(desc) = e.pending.describe()
-        && let Some(ev) = answer_recv(s, e, sock, now)
+    if let Some(ev) = answer_recv(s, e, sock, now)
+        && let Some(desc) = e.pending.describe()
     {
         e.pending = Pending::None;
         out.push((ev.0, desc, ev.1));
     }
     while let Some(p) = e.sends.front_mut() {
-        let desc = p.describe().unwrap_or_default();
         if e.reset || st == TcpState::Closed {
+            let desc = p.describe().unwrap_or_default();
             let error = SockError::Reset;
             out.push((
                 Event::SockError { sock, error },
@@ -255,6 +261,7 @@ fn answer_tcp(
         let Some((ev, r)) = done else {
             return;
         };
+        let desc = p.describe().unwrap_or_default();
         e.sends.pop_front();
         out.push((ev, desc, r));
     }
@@ -302,9 +309,19 @@ fn answer_recv(
                 return None;
             }
             if s.can_recv() {
-                let mut buf = vec![0; (*max).min(s.recv_queue())];
-                let n = s.recv_slice(&mut buf).unwrap_or(0);
-                buf.truncate(n);
+                let want = (*max).min(s.recv_queue());
+                let mut buf = Vec::with_capacity(want);
+                // As `recv_slice` does, without zeroing the buffer first: two
+                // dequeues, as the ring may wrap.
+                for _ in 0..2 {
+                    let left = want - buf.len();
+                    let _ = s.recv(|b| {
+                        let n = left.min(b.len());
+                        buf.extend_from_slice(b.get(..n).unwrap_or_default());
+                        (n, ())
+                    });
+                }
+                let n = buf.len();
                 return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
             }
             if e.reset {
@@ -337,7 +354,6 @@ fn answer_udp(
     sock: SockId,
     now: Instant,
 ) -> Option<Answer> {
-    let desc = e.pending.describe()?;
     let Pending::RecvFrom { max, deadline } = &e.pending else {
         return None;
     };
@@ -348,11 +364,13 @@ fn answer_udp(
             .unwrap_or_default()
             .to_vec();
         let r = format!("{} bytes from {from}", data.len());
+        let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::Datagram { sock, from, data }, desc, r));
     }
     if deadline.is_some_and(|d| now >= d) {
         let error = SockError::TimedOut;
         let r = "TimeoutError: timed out".into();
+        let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::SockError { sock, error }, desc, r));
     }
     None

@@ -221,24 +221,28 @@ impl TcpTracker {
                 }
             }
         }
-        let side = *self.sides.entry(dir).or_insert(Side {
+        // One lookup for this direction (its `high` updated in place), one for the
+        // reverse (only its ISN is read, which `high` never changes).
+        let side = self.sides.entry(dir).or_insert(Side {
             isn: t.raw_seq,
             high: 0,
         });
         t.seq = t.raw_seq.wrapping_sub(side.isn);
+        let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
+        let seen = if span == 0 || t.flags.rst {
+            false
+        } else {
+            let end = t.seq.wrapping_add(span);
+            let seen = (end.wrapping_sub(side.high) as i32) <= 0 && side.high != 0;
+            if !seen {
+                side.high = end;
+            }
+            seen
+        };
         t.ack = match self.sides.get(&reverse) {
             Some(r) if t.flags.ack => t.raw_ack.wrapping_sub(r.isn),
             _ => t.raw_ack,
         };
-        let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
-        if span == 0 || t.flags.rst {
-            return false;
-        }
-        let end = t.seq.wrapping_add(span);
-        let seen = (end.wrapping_sub(side.high) as i32) <= 0 && side.high != 0;
-        if !seen && let Some(s) = self.sides.get_mut(&dir) {
-            s.high = end;
-        }
         seen
     }
 

@@ -333,6 +333,7 @@ impl Host {
             };
             self.iface.poll(smol_now(now), &mut dev, set);
             let wake = self.iface.poll_at(smol_now(now), set).map(from_smol);
+            s.count_poll(k);
             if let (Some(d), Some(w)) = (s.dirty.get_mut(k), s.wake.get_mut(k)) {
                 *d = false;
                 *w = wake;

@@ -35,6 +35,10 @@ pub(crate) struct Sockets {
     pub wake: Vec<Option<Instant>>,
     /// Per set: an app or a check touched a socket in it since its last poll.
     pub dirty: Vec<bool>,
+    /// Polls so far, and per set the count as of its last poll: a socket in a set
+    /// not polled since some mark has not changed state on its own since then.
+    pub polls: u64,
+    pub polled: Vec<u64>,
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
@@ -46,6 +50,8 @@ impl Default for Sockets {
             sets: Vec::new(),
             wake: Vec::new(),
             dirty: Vec::new(),
+            polls: 0,
+            polled: Vec::new(),
             next: 0,
             tcp: 0,
         };
@@ -76,6 +82,7 @@ impl Sockets {
             self.sets.push(SocketSet::new(Vec::new()));
             self.wake.push(None);
             self.dirty.push(false);
+            self.polled.push(0);
         }
     }
 
@@ -121,6 +128,19 @@ impl Sockets {
         if let Some(d) = self.dirty.get_mut(set) {
             *d = true;
         }
+    }
+
+    /// Count a poll of `set` (see [`Sockets::polled`]).
+    pub fn count_poll(&mut self, set: usize) {
+        self.polls += 1;
+        if let Some(p) = self.polled.get_mut(set) {
+            *p = self.polls;
+        }
+    }
+
+    /// Was `set` polled after the mark `since` (a value of [`Sockets::polls`])?
+    pub fn polled_since(&self, set: usize, since: u64) -> bool {
+        self.polled.get(set).is_none_or(|&p| p > since)
     }
 
     /// The earliest time any set wants a poll.

@@ -101,6 +101,8 @@ pub(crate) struct Entry {
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
     pub ends: Ends,
+    /// A listener: [`super::sets::Sockets::polls`] when its pool was last looked at.
+    pub scanned: u64,
 }
 
 impl Entry {
@@ -113,6 +115,7 @@ impl Entry {
             state,
             reset: false,
             ends: Ends::default(),
+            scanned: 0,
         }
     }
 }
@@ -247,10 +250,12 @@ impl Table {
         // A handshake in progress lives in the listener's pool: a SYN goes to the
         // set of a free listening socket, the rest of a handshake to its socket's.
         if let Some(&k) = self.listeners.get(&t.dst_port) {
-            self.dirty.push(k);
+            // A segment of a connection already accepted (or finishing) cannot
+            // change the listener's pool: only handshakes and strays reach it.
             if self.by_tuple.contains_key(&(t.dst_port, remote)) {
                 return set;
             }
+            self.dirty.push(k);
             let syn = t.flags.syn && !t.flags.ack;
             if let Some(pool) = self.pool(t.dst_port) {
                 let mine = pool.iter().find(|&&(h, _)| {
