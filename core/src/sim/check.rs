@@ -188,7 +188,7 @@ fn reap(
     let Some(o) = table.orphans.get_mut(&h) else {
         return;
     };
-    let s = sockets.get::<tcp::Socket>(h);
+    let s = sockets.tcp_ref(h);
     let st = TcpState::from(s.state());
     let ends = o.ends.update(s);
     if st != o.state {
@@ -198,6 +198,7 @@ fn reap(
     // Entering TIME-WAIT, or any segment in it, (re)starts smoltcp's close timer.
     if st == TcpState::TimeWait && touched {
         table.time_wait.insert((ctx.now + TIME_WAIT, h));
+        table.park.push(h);
     }
     if st == TcpState::Closed {
         sockets.remove(h);

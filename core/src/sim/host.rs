@@ -295,6 +295,9 @@ impl Host {
         for _ in 0..10_000 {
             self.poll(ctx);
             self.check_sockets(ctx);
+            for h in self.table.park.drain(..) {
+                self.sockets.try_park(&mut self.iface, ctx.now, h);
+            }
             if self.events.is_empty() && !self.sockets.any_dirty() {
                 break;
             }
@@ -308,6 +311,7 @@ impl Host {
     /// first, then those an app or a check touched and those whose time has come.
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
+        self.sockets.unpark_due(now);
         let first = (!self.rx.is_empty()).then_some(self.rx_set);
         let n = self.sockets.sets.len();
         // The frame's set first; then every other set that is due (each once).

@@ -483,6 +483,10 @@ impl Sim {
             && let Some(host) = self.hosts.get_mut(to)
         {
             host.rx_set = host.table.focus(&host.sockets, &f.decoded);
+            // A parked TIME-WAIT socket must be in its slot to meet its segment.
+            for &h in &host.table.dirty_orphans {
+                host.sockets.unpark(h);
+            }
             if f.decoded.arp.is_some() {
                 // A neighbor learned may unblock sockets waiting in any set.
                 host.sockets.touch_all();

@@ -9,10 +9,18 @@
 //! addresses, or by the free listening socket a SYN will take; anything unknown
 //! goes to set 0, where smoltcp answers it as a host would: RST), the sets an app
 //! or a check touched, and the sets whose own `poll_at` has come.
+//!
+//! A socket in TIME-WAIT that has nothing left to send is *parked*: a closed
+//! placeholder takes its slot (so handles, and with them the order smoltcp sends
+//! and the order sockets are reaped, stay the same) and smoltcp skips it cheaply.
+//! It goes back into its slot before anything could reach it: before its set is
+//! polled with a frame for it, and at the time its own `poll_at` named (its close
+//! timer), when its set is polled as it would have been.
 
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
 use crate::time::Instant;
@@ -42,7 +50,25 @@ pub(crate) struct Sockets {
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
+    /// Parked TIME-WAIT sockets, with the time their set must be polled.
+    parked: BTreeMap<Sock, (Instant, tcp::Socket<'static>)>,
+    parked_until: BTreeSet<(Instant, Sock)>,
+    /// A one-socket set to ask smoltcp when a single socket wants a poll.
+    probe: SocketSet<'static>,
+    probe_handle: SocketHandle,
 }
+
+/// A closed TCP socket without buffers: what a parked socket's slot holds.
+fn placeholder() -> tcp::Socket<'static> {
+    tcp::Socket::new(
+        tcp::SocketBuffer::new(Vec::new()),
+        tcp::SocketBuffer::new(Vec::new()),
+    )
+}
+
+/// Park only a socket whose next wish is at least this far off: its close timer,
+/// not a delayed ACK (smoltcp's default delay is 10 ms).
+const PARK_MIN: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Default for Sockets {
     fn default() -> Self {
@@ -54,7 +80,12 @@ impl Default for Sockets {
             polled: Vec::new(),
             next: 0,
             tcp: 0,
+            parked: BTreeMap::new(),
+            parked_until: BTreeSet::new(),
+            probe: SocketSet::new(Vec::new()),
+            probe_handle: SocketHandle::default(),
         };
+        s.probe_handle = s.probe.add(placeholder());
         s.grow(2);
         s
     }
@@ -110,6 +141,7 @@ impl Sockets {
     }
 
     pub fn remove(&mut self, s: Sock) {
+        self.unpark(s);
         if let Some(set) = self.sets.get_mut(s.set) {
             set.remove(s.handle);
             if s.set != 0 {
@@ -143,9 +175,68 @@ impl Sockets {
         self.polled.get(set).is_none_or(|&p| p > since)
     }
 
-    /// The earliest time any set wants a poll.
+    /// The earliest time any set, or a parked socket, wants a poll.
     pub fn next_wake(&self) -> Option<Instant> {
-        self.wake.iter().flatten().min().copied()
+        let sets = self.wake.iter().flatten().min().copied();
+        let parked = self.parked_until.first().map(|&(at, _)| at);
+        match (sets, parked) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A TCP socket, wherever it is (parked or in its slot).
+    pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
+        match self.parked.get(&s) {
+            Some((_, t)) => t,
+            None => self.get::<tcp::Socket>(s),
+        }
+    }
+
+    /// Park TCP socket `s` if smoltcp wants nothing of it for [`PARK_MIN`] or more.
+    pub fn try_park(&mut self, iface: &mut Interface, now: Instant, s: Sock) {
+        if self.parked.contains_key(&s) || s.set == 0 {
+            return;
+        }
+        let Some(set) = self.sets.get_mut(s.set) else {
+            return;
+        };
+        let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
+        core::mem::swap(set.get_mut::<tcp::Socket>(s.handle), probe);
+        let at = iface
+            .poll_at(super::host::smol_now(now), &self.probe)
+            .map(super::host::from_smol);
+        let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
+        match at {
+            Some(at) if at >= now + PARK_MIN => {
+                let real = core::mem::replace(probe, placeholder());
+                self.parked.insert(s, (at, real));
+                self.parked_until.insert((at, s));
+            }
+            _ => core::mem::swap(set.get_mut::<tcp::Socket>(s.handle), probe),
+        }
+    }
+
+    /// Put a parked socket back into its slot and have its set polled.
+    pub fn unpark(&mut self, s: Sock) {
+        let Some((at, real)) = self.parked.remove(&s) else {
+            return;
+        };
+        self.parked_until.remove(&(at, s));
+        if let Some(set) = self.sets.get_mut(s.set) {
+            *set.get_mut::<tcp::Socket>(s.handle) = real;
+        }
+        self.touch(s.set);
+    }
+
+    /// Put back every parked socket whose time has come.
+    pub fn unpark_due(&mut self, now: Instant) {
+        while let Some(&(at, s)) = self.parked_until.first() {
+            if at > now {
+                break;
+            }
+            self.unpark(s);
+        }
     }
 
     /// Does a set wait for a poll because something touched it?

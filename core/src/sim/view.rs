@@ -154,7 +154,7 @@ impl Sim {
             sockets.push(v);
         }
         for o in h.table.orphans.values() {
-            sockets.push(tcp_view(h.sockets.get::<tcp::Socket>(o.handle)));
+            sockets.push(tcp_view(h.sockets.tcp_ref(o.handle)));
         }
         Some(HostView {
             name: h.name.clone(),
