@@ -9,6 +9,10 @@
 import { svg, clear } from './svg.js';
 
 const LEFT = 70, TOP = 8, ROW = 22, SUB = 14;
+// Label box estimate: the labels are 10px monospace (CHAR wide per character).
+const CHAR = 6.1, LBL_H = 11;
+// Where along an arrow its label may go, best first.
+const SPOTS = [0.5, 0.35, 0.65, 0.22, 0.78];
 
 export class Ladder {
   // el: the diagram's <svg>; head: an <svg> above the scroller for the host
@@ -74,7 +78,7 @@ export class Ladder {
     }
     this.el.append(defs);
     // Labels go in a layer over every arrow; their white halo keeps them legible.
-    const labels = svg('g');
+    const labels = svg('g'), placed = [];
     let selY = null;
     packets.forEach((p, i) => {
       const x1 = x.get(p.from);
@@ -98,8 +102,8 @@ export class Ladder {
       if (p.lost) {
         this.el.append(svg('path', { class: 'x', d: `M${x2e - 5},${y2 - 5}L${x2e + 5},${y2 + 5}M${x2e + 5},${y2 - 5}L${x2e - 5},${y2 + 5}` }));
       }
-      const mx = (x1 + x2e) / 2, my = (y1 + y2) / 2 - 4;
       const text = (p.retrans ? '[retrans] ' : '') + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
+      const [mx, my] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
       labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
       if (p.idx === selectedIdx || (selectedIdx === null && p.idx === currentIdx)) selY = (y1 + y2) / 2;
     });
@@ -109,6 +113,19 @@ export class Ladder {
       this.scroller.scrollTop = Math.max(0, top);
     }
   }
+}
+
+// The first spot along (x1,y1)->(x2,y2) where a label w wide overlaps no label
+// in `placed` (the midpoint if none is free); records and returns its baseline.
+function placeLabel(placed, w, x1, y1, x2, y2) {
+  const box = (f) => {
+    const cx = x1 + (x2 - x1) * f, base = y1 + (y2 - y1) * f - 4;
+    return { l: cx - w / 2, r: cx + w / 2, t: base - LBL_H + 2, b: base + 2, cx, base };
+  };
+  const hits = (b) => placed.some((o) => b.l < o.r && o.l < b.r && b.t < o.b && o.t < b.b);
+  const b = SPOTS.map(box).find((c) => !hits(c)) || box(0.5);
+  placed.push(b);
+  return [b.cx, b.base];
 }
 
 export function fmtTime(us) {
