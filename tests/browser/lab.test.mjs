@@ -64,6 +64,41 @@ const consoles = () => page.$$eval('#host-cards .console', (cs) => cs.map((c) =>
 const bannerShown = () => page.$eval('#banner', (b) => !b.hidden);
 const ladderLabels = () => page.$$eval('#ladder text.lbl', (ts) => ts.map((t) => t.textContent));
 
+// Every ladder arrow sits at its own time: it starts on a row labelled with its
+// send time and (unless lost midway) ends on a row labelled with its arrival
+// time, it has a packet label, and row labels only grow down the diagram.
+async function assertLadderInTimeOrder(lesson, { udp = false } = {}) {
+  const { arrows, rowLabels, labelled } = await page.evaluate(() => ({
+    arrows: [...document.querySelectorAll('#ladder line.arrow')].map((l) => ({
+      idx: l.dataset.idx, udp: l.classList.contains('udp'), lost: l.classList.contains('lost'),
+      sent: Number(l.dataset.sent), at: Number(l.dataset.at),
+      y1: Number(l.getAttribute('y1')), yAt: Number(l.dataset.yAt),
+    })),
+    rowLabels: [...document.querySelectorAll('#ladder text.tm')].map((t) => ({ y: Number(t.getAttribute('y')) - 3, text: t.textContent })),
+    labelled: [...document.querySelectorAll('#ladder text.lbl')].map((t) => t.dataset.idx),
+  }));
+  const fmt = (us) => (us / 1e6).toFixed(6);
+  const rowAt = new Map(rowLabels.map((r) => [r.y, r.text]));
+  assert.ok(arrows.length > 0, `${lesson}: arrows drawn`);
+  if (udp) assert.ok(arrows.some((a) => a.udp) && arrows.some((a) => !a.udp), `${lesson}: TCP and UDP arrows drawn`);
+  for (const a of arrows) {
+    assert.equal(rowAt.get(a.y1), fmt(a.sent), `${lesson}: packet ${a.idx} starts on the row of its send time`);
+    if (!a.lost) assert.equal(rowAt.get(a.yAt), fmt(a.at), `${lesson}: packet ${a.idx} ends on the row of its arrival time`);
+    assert.ok(labelled.includes(a.idx), `${lesson}: packet ${a.idx} has a label`);
+  }
+  const byY = [...rowLabels].sort((p, q) => p.y - q.y);
+  for (let i = 1; i < byY.length; i++) {
+    assert.ok(Number(byY[i].text) >= Number(byY[i - 1].text), `${lesson}: time ${byY[i].text} drawn below ${byY[i - 1].text}`);
+  }
+  // A UDP packet sent after a TCP one is drawn below it, and vice versa.
+  for (const u of arrows.filter((a) => a.udp)) {
+    for (const t of arrows.filter((a) => !a.udp)) {
+      if (t.sent < u.sent) assert.ok(t.y1 < u.y1, `${lesson}: UDP packet ${u.idx} below earlier TCP packet ${t.idx}`);
+      if (u.sent < t.sent) assert.ok(u.y1 < t.y1, `${lesson}: TCP packet ${t.idx} below earlier UDP packet ${u.idx}`);
+    }
+  }
+}
+
 async function choose(lesson) {
   await page.selectOption('#lesson', lesson);
   await page.waitForFunction((l) => location.hash.includes(`lesson=${l}`), lesson);
@@ -161,6 +196,18 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   assert.match(retrans[0], /TCP Retransmission/);
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[retrans]')), 'ladder marks it');
   assert.ok((await rows()).some((r) => /lost/.test(r)), 'a lost packet is listed');
+  await assertLadderInTimeOrder('tcp-vs-udp', { udp: true });
+});
+
+test('every lesson: each ladder arrow sits at its own labelled time', async () => {
+  await openLab();
+  const lessons = await page.$$eval('#lesson option', (os) => os.map((o) => o.value).filter(Boolean));
+  for (const l of lessons) {
+    await choose(l);
+    await page.click('#btn-end');
+    await page.waitForSelector('#done-flag:not([hidden])');
+    await assertLadderInTimeOrder(l, { udp: l === 'tcp-vs-udp' });
+  }
 });
 
 test('crash and partition take effect at the current step; Back undoes them', async () => {

@@ -1,11 +1,18 @@
 // The sequence (ladder) diagram: one lifeline per host, one arrow per packet
 // from (sender, sent time) to (receiver, arrival time). Time is compressed to
 // one row per distinct instant so a 1 s retransmission timeout does not leave a
-// screen of empty space; the row's time is printed on the left. Lost packets
-// stop midway with a cross; retransmissions are drawn thick and labelled.
+// screen of empty space. Each extra packet sent in an instant gets a narrower
+// sub-row, so a burst draws as parallel arrows, each still at its own time:
+// every row, sub-rows included, prints its time on the left, and y only grows
+// with time. Lost packets stop midway with a cross;
+// retransmissions are drawn thick and labelled.
 import { svg, clear } from './svg.js';
 
-const LEFT = 70, TOP = 8, ROW = 22;
+const LEFT = 70, TOP = 8, ROW = 22, SUB = 14;
+// Label box estimate: the labels are 10px monospace (CHAR wide per character).
+const CHAR = 6.1, LBL_H = 11;
+// Where along an arrow its label may go, best first.
+const SPOTS = [0.5, 0.35, 0.65, 0.22, 0.78];
 
 export class Ladder {
   // el: the diagram's <svg>; head: an <svg> above the scroller for the host
@@ -23,29 +30,33 @@ export class Ladder {
   render(hostNames, packets, selectedIdx, currentIdx) {
     clear(this.el);
     const avail = (this.scroller?.clientWidth || 500) - LEFT - 10;
-    const COL = Math.max(110, Math.min(260, avail / Math.max(2, hostNames.length)));
+    const COL = Math.max(90, Math.min(260, avail / Math.max(2, hostNames.length)));
     const x = new Map(hostNames.map((n, i) => [n, LEFT + COL / 2 + i * COL]));
-    // Rows: one per distinct instant, and one more for each extra packet a host
-    // sends in the same instant, so a burst draws as parallel arrows.
+    // Rows: one per distinct instant, and one more sub-row for each extra packet
+    // sent in the same instant (by any host), so simultaneous packets draw as
+    // parallel arrows whose labels never share a line. A packet arrives in the
+    // sub-row it was sent in, so a burst stays parallel.
     const burst = new Map();
-    const keyOf = (t, host, dir) => {
-      const k = `${dir}|${host}|${t}`;
-      const n = burst.get(k) || 0;
-      burst.set(k, n + 1);
-      return [t, n];
-    };
-    // A packet arrives in the sub-row it was sent in, so a burst stays parallel.
     const keys = packets.map((p) => {
-      const s = keyOf(p.sentAt, p.from, 's');
-      return { s, a: [p.at, s[1]] };
+      const n = burst.get(p.sentAt) || 0;
+      burst.set(p.sentAt, n + 1);
+      return { s: [p.sentAt, n], a: [p.at, n] };
     });
     const uniq = new Map();
     for (const k of keys) for (const [t, n] of [k.s, k.a]) uniq.set(`${t}#${n}`, [t, n]);
     const sorted = [...uniq.values()].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-    const rowOf = new Map(sorted.map(([t, n], i) => [`${t}#${n}`, TOP + 12 + i * ROW]));
-    const times = sorted;
+    // A row's y; `first` marks the first row of its instant (full spacing, dark label).
+    const rowOf = new Map(), first = new Set();
+    let y = TOP + 12 - ROW, prevT = null;
+    for (const [t, n] of sorted) {
+      const k = `${t}#${n}`;
+      if (t !== prevT) first.add(k);
+      y += t !== prevT ? ROW : SUB;
+      prevT = t;
+      rowOf.set(k, y);
+    }
     const width = LEFT + Math.max(2, hostNames.length) * COL;
-    const height = TOP + 24 + Math.max(1, times.length) * ROW;
+    const height = Math.max(y, TOP + 12) + 24;
     this.el.setAttribute('width', width);
     this.el.setAttribute('height', height);
     this.el.setAttribute('viewBox', `0 0 ${width} ${height}`);
@@ -55,7 +66,10 @@ export class Ladder {
       this.head.append(svg('text', { class: 'hname', x: hx, y: 15 }, name));
       this.el.append(svg('line', { class: 'life', x1: hx, y1: 4, x2: hx, y2: height - 4 }));
     }
-    for (const [t, n] of sorted) if (n === 0) this.el.append(svg('text', { class: 'tm', x: 4, y: rowOf.get(`${t}#0`) + 3 }, fmtTime(t)));
+    for (const [t, n] of sorted) {
+      const k = `${t}#${n}`;
+      this.el.append(svg('text', { class: first.has(k) ? 'tm' : 'tm sub', x: 4, y: rowOf.get(k) + 3, 'data-t': t }, fmtTime(t)));
+    }
     const defs = svg('defs');
     for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-re', '#b35c00']]) {
       const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
@@ -63,6 +77,8 @@ export class Ladder {
       defs.append(m);
     }
     this.el.append(defs);
+    // Labels go in a layer over every arrow; their white halo keeps them legible.
+    const labels = svg('g'), placed = [];
     let selY = null;
     packets.forEach((p, i) => {
       const x1 = x.get(p.from);
@@ -77,7 +93,7 @@ export class Ladder {
       if (p.idx === currentIdx) {
         this.el.append(svg('rect', { class: 'cur', x: LEFT, y: Math.min(y1, y2) - 8, width: width - LEFT, height: Math.abs(y2 - y1) + 16 }));
       }
-      const line = svg('line', { class: cls + (p.idx === selectedIdx ? ' sel' : ''), x1, y1, x2: x2e, y2, 'marker-end': marker, 'data-idx': p.idx });
+      const line = svg('line', { class: cls + (p.idx === selectedIdx ? ' sel' : ''), x1, y1, x2: x2e, y2, 'marker-end': marker, 'data-idx': p.idx, 'data-sent': p.sentAt, 'data-at': p.at, 'data-y-at': y2full });
       const hit = svg('line', { x1, y1, x2: x2e, y2, stroke: 'transparent', 'stroke-width': 10, 'data-idx': p.idx, style: 'cursor:pointer' });
       hit.addEventListener('click', () => this.onSelect(p.idx));
       const title = svg('title', {}, `#${p.no} ${p.info}`);
@@ -86,16 +102,30 @@ export class Ladder {
       if (p.lost) {
         this.el.append(svg('path', { class: 'x', d: `M${x2e - 5},${y2 - 5}L${x2e + 5},${y2 + 5}M${x2e + 5},${y2 - 5}L${x2e - 5},${y2 + 5}` }));
       }
-      const mx = (x1 + x2e) / 2, my = (y1 + y2) / 2 - 4;
       const text = (p.retrans ? '[retrans] ' : '') + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
-      this.el.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : ''), x: mx, y: my, 'text-anchor': 'middle' }, text));
-      if (p.idx === selectedIdx || p.idx === currentIdx) selY = y1;
+      const [mx, my] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
+      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
+      if (p.idx === selectedIdx || (selectedIdx === null && p.idx === currentIdx)) selY = (y1 + y2) / 2;
     });
+    this.el.append(labels);
     if (selY !== null && this.scroller) {
       const top = selY - this.scroller.clientHeight / 2;
       this.scroller.scrollTop = Math.max(0, top);
     }
   }
+}
+
+// The first spot along (x1,y1)->(x2,y2) where a label w wide overlaps no label
+// in `placed` (the midpoint if none is free); records and returns its baseline.
+function placeLabel(placed, w, x1, y1, x2, y2) {
+  const box = (f) => {
+    const cx = x1 + (x2 - x1) * f, base = y1 + (y2 - y1) * f - 4;
+    return { l: cx - w / 2, r: cx + w / 2, t: base - LBL_H + 2, b: base + 2, cx, base };
+  };
+  const hits = (b) => placed.some((o) => b.l < o.r && o.l < b.r && b.t < o.b && o.t < b.b);
+  const b = SPOTS.map(box).find((c) => !hits(c)) || box(0.5);
+  placed.push(b);
+  return [b.cx, b.base];
 }
 
 export function fmtTime(us) {
