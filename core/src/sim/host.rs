@@ -24,7 +24,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 use super::check::Answer;
 use super::sets::{Sock, Sockets};
 use super::table::{Key, Table};
-use super::trace::{ConsoleRecord, Record};
+use super::trace::{ConsoleRecord, HostName, Record};
 use crate::app::{App, Event, Io};
 use crate::time::Instant;
 
@@ -71,6 +71,8 @@ pub(crate) struct AppSlot {
 
 pub(crate) struct Host {
     pub name: String,
+    /// `name`, shared by every packet record that names this host.
+    pub label: HostName,
     pub ip: Ipv4Addr,
     pub mac: [u8; 6],
     pub up: bool,
@@ -222,6 +224,7 @@ impl Host {
         let iface = new_iface(cfg.mac, cfg.ip, cfg.mtu, seed, Instant::ZERO);
         let apps = cfg.factories.iter().map(new_slot).collect();
         Host {
+            label: HostName::from(cfg.name.as_str()),
             name: cfg.name,
             ip: cfg.ip,
             mac: cfg.mac,

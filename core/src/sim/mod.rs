@@ -32,6 +32,7 @@ mod check;
 pub mod decode;
 mod faults;
 mod host;
+mod label;
 mod network;
 pub mod pcap;
 pub mod scenario;
@@ -59,7 +60,7 @@ pub use scenario::{
     ScenarioError,
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
-pub use trace::{Fate, PacketRecord, Record, TcpState, to_text};
+pub use trace::{Fate, HostName, PacketRecord, Record, TcpState, to_text};
 pub use view::{HostView, LinkView, SocketView};
 
 use decode::{TcpTracker, decode};
@@ -497,7 +498,7 @@ impl Sim {
             let name = |i: usize| {
                 self.hosts
                     .get(i)
-                    .map(|h| h.name.clone())
+                    .map(|h| h.label.clone())
                     .unwrap_or_default()
             };
             let d = f.decoded;
@@ -506,7 +507,7 @@ impl Sim {
                 sent_at: f.sent_at,
                 at: self.now,
                 from: name(f.from),
-                to: f.to.map_or_else(|| String::from("?"), name),
+                to: f.to.map_or_else(|| HostName::from("?"), name),
                 fate,
                 retransmission: f.retransmission,
                 len: f.frame.len(),

@@ -18,6 +18,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
+pub use super::label::HostName;
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -198,8 +199,8 @@ pub struct PacketRecord {
     /// Arrival time, or when the drop happened.
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub from: String,
-    pub to: String,
+    pub from: HostName,
+    pub to: HostName,
     pub fate: Fate,
     /// Wireshark's `[TCP Retransmission]`: this data/SYN/FIN was sent before.
     pub retransmission: bool,
