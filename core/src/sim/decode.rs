@@ -7,7 +7,6 @@
 //! re-sends sequence space already sent as a retransmission, as Wireshark does.
 
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use core::net::Ipv4Addr;
 
 use smoltcp::wire::{
@@ -15,10 +14,9 @@ use smoltcp::wire::{
     UdpPacket,
 };
 
-use super::trace::{ArpHeader, EthHeader, Ipv4Header, TcpFlags, TcpHeader, UdpHeader};
+use super::trace::{ArpHeader, EthHeader, Ipv4Header, Preview, TcpFlags, TcpHeader, UdpHeader};
 
-/// Bytes of payload shown in a preview.
-pub const PREVIEW_LEN: usize = 40;
+pub use super::trace::PREVIEW_LEN;
 
 /// The decoded layers of one frame.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -29,7 +27,7 @@ pub struct Decoded {
     pub tcp: Option<TcpHeader>,
     pub udp: Option<UdpHeader>,
     pub payload_len: usize,
-    pub preview: String,
+    pub preview: Preview,
 }
 
 impl Decoded {
@@ -64,18 +62,8 @@ fn ip4(bytes: &[u8]) -> Ipv4Addr {
 }
 
 /// Printable ASCII as is, everything else as `.`, at most [`PREVIEW_LEN`] bytes.
-pub fn preview(payload: &[u8]) -> String {
-    payload
-        .iter()
-        .take(PREVIEW_LEN)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
-                char::from(b)
-            } else {
-                '.'
-            }
-        })
-        .collect()
+pub fn preview(payload: &[u8]) -> Preview {
+    Preview::new(payload)
 }
 
 /// Decode every layer sockbox knows. `seq`/`ack` are raw here; see [`TcpTracker`].
@@ -91,7 +79,7 @@ pub fn decode(frame: &[u8]) -> Decoded {
         tcp: None,
         udp: None,
         payload_len: 0,
-        preview: String::new(),
+        preview: Preview::EMPTY,
     };
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return d;

@@ -18,7 +18,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
-pub use super::label::HostName;
+pub use super::label::{HostName, PREVIEW_LEN, Preview};
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -214,7 +214,7 @@ pub struct PacketRecord {
     /// TCP/UDP payload length.
     pub payload_len: usize,
     /// The first payload bytes, printable ASCII as is, the rest as `.`.
-    pub preview: String,
+    pub preview: Preview,
 }
 
 /// TCP states as RFC 793 names them.
