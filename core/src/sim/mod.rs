@@ -106,6 +106,13 @@ pub enum StepKind {
     Fault { index: usize },
 }
 
+/// What [`Sim::advance`] did: a [`StepKind`], or a wake of host `.0`, whose
+/// name [`Sim::step`] looks up only when a caller asks for it.
+enum Advanced {
+    Kind(StepKind),
+    Wake(usize),
+}
+
 /// One event and everything it caused.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Step {
@@ -243,7 +250,17 @@ impl Sim {
     /// Advance exactly one event; `None` when nothing is left before the stop time.
     pub fn step(&mut self) -> Option<Step> {
         let start = self.records.len();
-        let (at, kind) = self.advance()?;
+        let (at, done) = self.advance()?;
+        let kind = match done {
+            Advanced::Kind(k) => k,
+            Advanced::Wake(h) => StepKind::Wake {
+                host: self
+                    .hosts
+                    .get(h)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default(),
+            },
+        };
         Some(Step {
             at,
             kind,
@@ -257,7 +274,7 @@ impl Sim {
         self.advance().is_some()
     }
 
-    fn advance(&mut self) -> Option<(Instant, StepKind)> {
+    fn advance(&mut self) -> Option<(Instant, Advanced)> {
         loop {
             let &Reverse(ev) = self.queue.peek()?;
             if ev.at > self.stop {
@@ -274,12 +291,7 @@ impl Sim {
                         host.wake_at = None;
                     }
                     self.run_host(h);
-                    let host = self
-                        .hosts
-                        .get(h)
-                        .map(|h| h.name.clone())
-                        .unwrap_or_default();
-                    (ev.at, StepKind::Wake { host })
+                    (ev.at, Advanced::Wake(h))
                 }
                 What::Flight(f) => {
                     let Some(flight) = self.flights.get_mut(f).and_then(Option::take) else {
@@ -287,11 +299,11 @@ impl Sim {
                     };
                     self.free_flights.push(f);
                     let (id, fate) = self.land(flight);
-                    (ev.at, StepKind::Packet { id, fate })
+                    (ev.at, Advanced::Kind(StepKind::Packet { id, fate }))
                 }
                 What::Fault(i) => {
                     self.apply_fault(i);
-                    (ev.at, StepKind::Fault { index: i })
+                    (ev.at, Advanced::Kind(StepKind::Fault { index: i }))
                 }
             });
         }
