@@ -73,6 +73,7 @@ impl Host {
             apps,
             events,
             name,
+            label,
             scratch,
             ..
         } = self;
@@ -123,7 +124,14 @@ impl Host {
                                 peer,
                             },
                         ));
-                        call(ctx, name, i, Some(id), "accept()".into(), format!("{peer}"));
+                        call(
+                            ctx,
+                            label,
+                            i,
+                            Some(id),
+                            "accept()".into(),
+                            format!("{peer}"),
+                        );
                         let ends = Ends::default().update(s);
                         // The connection stays in its set; a fresh listener takes its slot.
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
@@ -160,7 +168,7 @@ impl Host {
                 }
             }
             for (event, c, r) in answers.drain(..) {
-                call(ctx, name, i, Some(sock), c, r);
+                call(ctx, label, i, Some(sock), c, r);
                 events.push_back((i, event));
             }
         }

@@ -1,7 +1,8 @@
 //! Small inline-or-shared string types of the trace, so recording a packet
 //! allocates nothing for them.
 //!
-//! [`HostName`]: a host's name, one `Arc<str>` per host shared by every record.
+//! [`HostName`]: a host's name, one `Arc<str>` per host shared by every packet
+//! and call record.
 //! [`Preview`]: the first payload bytes as printable ASCII, stored inline.
 //! Each derefs to `str`, compares with `&str`, and serializes exactly as the
 //! `String` it replaces (a JSON string), so trace JSON and text are unchanged.

@@ -51,7 +51,7 @@ fn action_sock(a: &Action) -> Option<SockId> {
         | Action::Exit { .. } => None,
     }
 }
-use super::trace::{CallRecord, Record, TcpState};
+use super::trace::{CallRecord, HostName, Record, TcpState};
 use crate::app::{Action, ConnectError, Event, ListenError, SockId};
 
 /// First and last ephemeral port, as IANA suggests.
@@ -69,7 +69,7 @@ pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
 
 pub(crate) fn call(
     ctx: &mut Ctx<'_>,
-    host: &str,
+    host: &HostName,
     app: usize,
     sock: Option<SockId>,
     c: String,
@@ -79,7 +79,7 @@ pub(crate) fn call(
     ctx.record(|| {
         Record::Call(CallRecord {
             at,
-            host: host.to_string(),
+            host: host.clone(),
             app: app as u32,
             sock: sock.map(|s| s.0),
             call: c,
@@ -143,7 +143,7 @@ impl Host {
                 let t = timeout.map_or("None".to_string(), |t| format!("{:.3}", t.as_secs_f64()));
                 call(
                     ctx,
-                    &self.name,
+                    &self.label,
                     i,
                     Some(sock),
                     format!("settimeout({t})"),
@@ -154,7 +154,7 @@ impl Host {
                 self.close(i, sock);
                 call(
                     ctx,
-                    &self.name,
+                    &self.label,
                     i,
                     Some(sock),
                     "close()".into(),
@@ -191,7 +191,7 @@ impl Host {
                 }
                 call(
                     ctx,
-                    &self.name,
+                    &self.label,
                     i,
                     None,
                     format!("exit({code})"),
@@ -220,7 +220,7 @@ impl Host {
                 let c = p.describe().unwrap_or_default();
                 call(
                     ctx,
-                    &self.name,
+                    &self.label,
                     i,
                     Some(sock),
                     c,
@@ -244,7 +244,7 @@ impl Host {
                 .push_back((i, Event::ListenFailed { sock, error }));
             call(
                 ctx,
-                &self.name,
+                &self.label,
                 i,
                 Some(sock),
                 c,
@@ -272,7 +272,7 @@ impl Host {
         let local = self.local(port);
         self.events.push_back((i, Event::Listening { sock, local }));
         let c = format!("bind(('', {port})); listen({backlog})");
-        call(ctx, &self.name, i, Some(sock), c, "ok".into());
+        call(ctx, &self.label, i, Some(sock), c, "ok".into());
     }
 
     fn connect(
@@ -296,7 +296,7 @@ impl Host {
                 .push_back((i, Event::ConnectFailed { sock, error }));
             call(
                 ctx,
-                &self.name,
+                &self.label,
                 i,
                 Some(sock),
                 connect_text(&addr),
@@ -344,7 +344,7 @@ impl Host {
                 .push_back((i, Event::BindFailed { sock, error }));
             call(
                 ctx,
-                &self.name,
+                &self.label,
                 i,
                 Some(sock),
                 "bind()".into(),
@@ -362,7 +362,7 @@ impl Host {
         self.events.push_back((i, Event::Bound { sock, local }));
         call(
             ctx,
-            &self.name,
+            &self.label,
             i,
             Some(sock),
             format!("bind(('', {port}))"),
@@ -394,7 +394,7 @@ impl Host {
             }
             _ => "OSError: bad file descriptor".into(),
         };
-        call(ctx, &self.name, i, Some(sock), c, r);
+        call(ctx, &self.label, i, Some(sock), c, r);
     }
 
     /// `close()`: TCP sockets linger until CLOSED; listeners drop their idle sockets.

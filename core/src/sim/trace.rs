@@ -304,7 +304,7 @@ pub struct StateRecord {
 pub struct CallRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub host: String,
+    pub host: HostName,
     /// Index of the app on its host.
     pub app: u32,
     /// The app's socket id, if the call is about a socket.
