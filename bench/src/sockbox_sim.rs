@@ -4,7 +4,8 @@
 //! network (100 us latency, MTU 1500, seed 1, trace recording on, pcap capture
 //! off, 4 KiB socket buffers for greets as in the floor), the built-in greet
 //! server (`listen(backlog)` with the simulator's backlog emulation: 1 for
-//! one-at-a-time, the simulator's maximum otherwise) and client programs written against the app API ([`App`]): each greet
+//! one-at-a-time, as many as connections otherwise, up to the simulator's
+//! maximum) and client programs written against the app API ([`App`]): each greet
 //! connection does `connect`, `recv(1024)` until EOF, checks the 24 bytes and
 //! closes. Bulk: `sendall` of 64 KiB chunks to a server that `recv(65536)`s
 //! to EOF, 256 KiB socket buffers. Each run is timed from building the
@@ -192,10 +193,11 @@ pub fn greet(n: usize, clients: Clients) -> Result<Run, String> {
         app: AppKind::Greet,
         role: Role::Server,
         port: PORT,
+        // As the floor: as many listening sockets as connections at once.
         backlog: if clients == Clients::Serial {
             1
         } else {
-            MAX_BACKLOG
+            u16::try_from(n).unwrap_or(u16::MAX).min(MAX_BACKLOG)
         },
         ..AppSpec::default()
     };

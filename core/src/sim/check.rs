@@ -7,7 +7,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
@@ -15,7 +14,7 @@ use smoltcp::socket::{tcp, udp};
 
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
-use super::sockets::{call, endpoint};
+use super::sockets::{call, endpoint, idle_listener};
 use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{Record, StateRecord, TcpState};
 use crate::app::{ConnectError, Event, SockError, SockId};
@@ -42,16 +41,6 @@ fn state_record(
     });
 }
 
-fn listening(rx: usize, tx: usize, port: u16) -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; rx]),
-        tcp::SocketBuffer::new(vec![0; tx]),
-    );
-    // Cannot fail: a fresh socket and a non-zero port.
-    let _ = s.listen(port);
-    s
-}
-
 /// Was the connection torn down by RST (or aborted) rather than closed by FINs?
 fn torn(from: TcpState) -> bool {
     matches!(
@@ -66,7 +55,6 @@ impl Host {
     pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
-        let (rx, tx) = (self.rx_buffer, self.tx_buffer);
         let Host {
             table,
             sockets,
@@ -137,7 +125,7 @@ impl Host {
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
                         entry.ends = ends;
                         accepted.push(((i, id), entry));
-                        *slot = (sockets.add_conn(listening(rx, tx, port)), TcpState::Listen);
+                        *slot = (sockets.add_conn(idle_listener(port)), TcpState::Listen);
                     }
                 }
                 Kind::Tcp(h, _) => {

@@ -475,6 +475,8 @@ impl Sim {
     fn land(&mut self, f: Flight) -> (u64, Fate) {
         let mut fate = f.fate;
         let to = f.to.unwrap_or(usize::MAX);
+        // A new connection attempt's port: its listening socket gets its buffers.
+        let mut arm = None;
         if fate.arrived() {
             if self.net.partitions.contains(&(f.from, to)) {
                 fate = Fate::Partitioned;
@@ -486,7 +488,7 @@ impl Sim {
             {
                 let from = core::net::SocketAddr::from((src, sport));
                 match host.table.syn_fate(&host.sockets, dport, from) {
-                    SynFate::New => {}
+                    SynFate::New => arm = Some(dport),
                     SynFate::BacklogFull => fate = Fate::BacklogFull,
                     SynFate::Known => host.table.mute_listeners(&mut host.sockets, dport),
                 }
@@ -496,6 +498,9 @@ impl Sim {
             && let Some(host) = self.hosts.get_mut(to)
         {
             host.rx_set = host.table.focus(&host.sockets, &f.decoded);
+            if let Some(port) = arm {
+                host.arm_listener(port, host.rx_set);
+            }
             // A parked TIME-WAIT socket must be in its slot to meet its segment.
             for &h in &host.table.dirty_orphans {
                 host.sockets.unpark(h);

@@ -67,6 +67,20 @@ pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
     )
 }
 
+/// A listening socket without buffers, as every socket of a backlog starts out:
+/// a listening socket needs none until a SYN comes for it, when
+/// [`Host::arm_listener`] gives it its real buffers. So a `listen(1024)` costs
+/// 1,024 small structs, not 1,024 pairs of zeroed buffers.
+pub(crate) fn idle_listener(port: u16) -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(Vec::new()),
+        tcp::SocketBuffer::new(Vec::new()),
+    );
+    // Cannot fail: a fresh socket and a non-zero port.
+    let _ = s.listen(port);
+    s
+}
+
 pub(crate) fn call(
     ctx: &mut Ctx<'_>,
     host: &HostName,
@@ -257,10 +271,8 @@ impl Host {
         let affordable = (LISTEN_MEMORY / (self.rx_buffer + self.tx_buffer).max(1)).max(1);
         let n = usize::from(backlog.clamp(1, MAX_BACKLOG)).min(affordable);
         for _ in 0..n {
-            let mut s = new_tcp(self);
-            // Cannot fail: the port is non-zero and the socket fresh.
-            let _ = s.listen(port);
             // Spread over the connection sets: each poll walks only a share of them.
+            let s = idle_listener(port);
             pool.push((self.sockets.add_conn(s), TcpState::Listen));
         }
         self.table.tcp_ports.insert(port);
@@ -273,6 +285,41 @@ impl Host {
         self.events.push_back((i, Event::Listening { sock, local }));
         let c = format!("bind(('', {port})); listen({backlog})");
         call(ctx, &self.label, i, Some(sock), c, "ok".into());
+    }
+
+    /// A SYN for `port` is about to be polled in socket set `set`: give the
+    /// listening socket smoltcp will hand it to (the first one of the port's pool
+    /// in that set, in handle order, as smoltcp looks) its real buffers, exactly
+    /// as a socket made with them at `listen()` would have had (the window and its
+    /// scale come from the receive buffer's size).
+    pub(crate) fn arm_listener(&mut self, port: u16, set: usize) {
+        let Some(&key) = self.table.listeners.get(&port) else {
+            return;
+        };
+        let Some(Entry {
+            kind: Kind::Listener { pool, .. },
+            ..
+        }) = self.table.entries.get(&key)
+        else {
+            return;
+        };
+        let sockets = &self.sockets;
+        let first = pool
+            .iter()
+            .map(|&(h, _)| h)
+            .filter(|h| h.set == set && sockets.tcp_ref(*h).state() == tcp::State::Listen)
+            .min();
+        let Some(h) = first else {
+            return;
+        };
+        let s = self.sockets.tcp_ref(h);
+        if s.recv_capacity() == self.rx_buffer && s.send_capacity() == self.tx_buffer {
+            return;
+        }
+        let mut armed = new_tcp(self);
+        // Cannot fail: the port is non-zero and the socket fresh.
+        let _ = armed.listen(port);
+        *self.sockets.tcp(h) = armed;
     }
 
     fn connect(
