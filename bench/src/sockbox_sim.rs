@@ -197,7 +197,7 @@ pub fn greet(n: usize, clients: Clients) -> Result<Run, String> {
         backlog: if clients == Clients::Serial {
             1
         } else {
-            u16::try_from(n).unwrap_or(u16::MAX).min(MAX_BACKLOG)
+            u16::try_from(n).unwrap_or(MAX_BACKLOG)
         },
         ..AppSpec::default()
     };

@@ -76,25 +76,28 @@ impl Host {
                 Kind::Listener { port, pool } => {
                     let port = *port;
                     let since = core::mem::replace(&mut e.scanned, sockets.polls);
-                    for slot in pool.iter_mut() {
-                        let (h, last) = *slot;
-                        // Only a poll changes a listening or half-open socket's state.
-                        let waiting = matches!(last, TcpState::Listen | TcpState::SynReceived);
-                        if waiting && !sockets.polled_since(h.set, since) {
+                    let visit = pool.due_for_check(sockets, since);
+                    for &idx in &visit {
+                        let Some(&(h, last)) = pool.slots().get(idx) else {
                             continue;
-                        }
+                        };
                         let s = sockets.tcp(h);
                         let st = TcpState::from(s.state());
                         if st != last {
                             let ends = Ends::default().update(s);
                             state_record(ctx, name, ends, fallback, last, st);
-                            slot.1 = st;
+                            pool.set_seen(idx, st);
                         }
                         match st {
-                            TcpState::Listen | TcpState::SynReceived => continue,
+                            TcpState::Listen => {
+                                pool.listening(idx);
+                                continue;
+                            }
+                            TcpState::SynReceived => continue,
                             TcpState::Closed => {
                                 let _ = s.listen(port);
-                                slot.1 = TcpState::Listen;
+                                pool.set_seen(idx, TcpState::Listen);
+                                pool.listening(idx);
                                 continue;
                             }
                             _ => {}
@@ -125,8 +128,9 @@ impl Host {
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
                         entry.ends = ends;
                         accepted.push(((i, id), entry));
-                        *slot = (sockets.add_conn(idle_listener(port)), TcpState::Listen);
+                        pool.replace(idx, sockets.add_conn(idle_listener(port)));
                     }
+                    pool.checked(visit);
                 }
                 Kind::Tcp(h, _) => {
                     let h = *h;

@@ -316,22 +316,11 @@ impl Host {
         let now = ctx.now;
         self.sockets.unpark_due(now);
         let first = (!self.rx.is_empty()).then_some(self.rx_set);
-        let n = self.sockets.sets.len();
-        // The frame's set first; then every other set that is due (each once).
-        let order = first
-            .into_iter()
-            .chain((0..n).filter(|&k| Some(k) != first));
-        for k in order {
-            let s = &mut self.sockets;
-            let due = Some(k) == first
-                || s.dirty.get(k).copied().unwrap_or(false)
-                || s.wake.get(k).copied().flatten().is_some_and(|w| w <= now);
-            let Some(set) = s.sets.get_mut(k) else {
+        let due = self.sockets.due(first, now);
+        for &k in &due {
+            let Some(set) = self.sockets.sets.get_mut(k) else {
                 continue;
             };
-            if !due {
-                continue;
-            }
             let mut dev = Dev {
                 rx: &mut self.rx,
                 out: ctx.out,
@@ -340,12 +329,9 @@ impl Host {
             };
             self.iface.poll(smol_now(now), &mut dev, set);
             let wake = self.iface.poll_at(smol_now(now), set).map(from_smol);
-            s.count_poll(k);
-            if let (Some(d), Some(w)) = (s.dirty.get_mut(k), s.wake.get_mut(k)) {
-                *d = false;
-                *w = wake;
-            }
+            self.sockets.polled_set(k, wake);
         }
+        self.sockets.done_with(due);
     }
 
     /// Hand one event to app `i` and carry out the actions it queues.

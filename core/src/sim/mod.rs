@@ -26,6 +26,7 @@
 //! polling order of [`crate::app`]; frames the turn sends are judged by the link
 //! and queued as future events; the host's next wake-up is re-armed.
 
+mod backlog;
 pub mod builder;
 pub mod builtins;
 mod check;
@@ -488,7 +489,7 @@ impl Sim {
             {
                 let from = core::net::SocketAddr::from((src, sport));
                 match host.table.syn_fate(&host.sockets, dport, from) {
-                    SynFate::New => arm = Some(dport),
+                    SynFate::New => arm = Some((dport, from)),
                     SynFate::BacklogFull => fate = Fate::BacklogFull,
                     SynFate::Known => host.table.mute_listeners(&mut host.sockets, dport),
                 }
@@ -498,8 +499,8 @@ impl Sim {
             && let Some(host) = self.hosts.get_mut(to)
         {
             host.rx_set = host.table.focus(&host.sockets, &f.decoded);
-            if let Some(port) = arm {
-                host.arm_listener(port, host.rx_set);
+            if let Some((port, from)) = arm {
+                host.arm_listener(port, host.rx_set, from);
             }
             // A parked TIME-WAIT socket must be in its slot to meet its segment.
             for &h in &host.table.dirty_orphans {

@@ -8,7 +8,11 @@
 //! the set a frame belongs to (the socket table knows it by the connection's
 //! addresses, or by the free listening socket a SYN will take; anything unknown
 //! goes to set 0, where smoltcp answers it as a host would: RST), the sets an app
-//! or a check touched, and the sets whose own `poll_at` has come.
+//! or a check touched, and the sets whose own `poll_at` has come. Touched sets
+//! are kept in a list and wake-ups in a time-ordered set, so finding the sets to
+//! poll does not walk all of them either. Small sets (about [`PER_SET`] sockets)
+//! keep each poll short: with concurrent connections a frame's set is polled
+//! for every frame, and smoltcp's egress walk is most of its cost.
 //!
 //! A socket in TIME-WAIT that has nothing left to send is *parked*: a closed
 //! placeholder takes its slot (so handles, and with them the order smoltcp sends
@@ -26,9 +30,9 @@ use smoltcp::socket::{AnySocket, tcp};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
-pub const MAX_SETS: usize = 256;
+pub const MAX_SETS: usize = 4096;
 /// TCP sockets per set before a host opens another set.
-pub const PER_SET: usize = 64;
+pub const PER_SET: usize = 8;
 
 /// A smoltcp socket: which set, and its handle there.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -40,13 +44,22 @@ pub(crate) struct Sock {
 pub(crate) struct Sockets {
     pub sets: Vec<SocketSet<'static>>,
     /// Per set: when smoltcp next wants it polled (as of its last poll).
-    pub wake: Vec<Option<Instant>>,
-    /// Per set: an app or a check touched a socket in it since its last poll.
-    pub dirty: Vec<bool>,
+    wake: Vec<Option<Instant>>,
+    /// The same, ordered by time: the sets due at a time without a scan of all.
+    wakes: BTreeSet<(Instant, usize)>,
+    /// Per set: an app or a check touched a socket in it since its last poll;
+    /// and the touched sets in a list.
+    dirty: Vec<bool>,
+    dirty_list: Vec<usize>,
+    /// Reused by [`Sockets::due`].
+    due: Vec<usize>,
     /// Polls so far, and per set the count as of its last poll: a socket in a set
     /// not polled since some mark has not changed state on its own since then.
     pub polls: u64,
-    pub polled: Vec<u64>,
+    polled: Vec<u64>,
+    /// `(polled[set], set)` for the sets polled at least once: the sets polled
+    /// since a mark without a scan of all.
+    by_poll: BTreeSet<(u64, usize)>,
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
@@ -75,9 +88,13 @@ impl Default for Sockets {
         let mut s = Sockets {
             sets: Vec::new(),
             wake: Vec::new(),
+            wakes: BTreeSet::new(),
             dirty: Vec::new(),
+            dirty_list: Vec::new(),
+            due: Vec::new(),
             polls: 0,
             polled: Vec::new(),
+            by_poll: BTreeSet::new(),
             next: 0,
             tcp: 0,
             parked: BTreeMap::new(),
@@ -153,31 +170,84 @@ impl Sockets {
 
     /// A neighbor was learned: sockets waiting for it may be in any set.
     pub fn touch_all(&mut self) {
-        self.dirty.iter_mut().for_each(|d| *d = true);
+        for set in 0..self.sets.len() {
+            self.touch(set);
+        }
     }
 
     pub fn touch(&mut self, set: usize) {
-        if let Some(d) = self.dirty.get_mut(set) {
+        if let Some(d) = self.dirty.get_mut(set)
+            && !*d
+        {
             *d = true;
+            self.dirty_list.push(set);
         }
     }
 
-    /// Count a poll of `set` (see [`Sockets::polled`]).
-    pub fn count_poll(&mut self, set: usize) {
+    /// The sets a poll at `now` must visit, in order: `first` (the set of the
+    /// frame waiting to be received), then every touched set and every set whose
+    /// time has come, by index. Clears the touched marks: the caller polls each
+    /// set and reports it with [`Sockets::polled_set`]. Hand the list back with
+    /// [`Sockets::done_with`] to reuse it.
+    pub fn due(&mut self, first: Option<usize>, now: Instant) -> Vec<usize> {
+        let mut due = core::mem::take(&mut self.due);
+        due.clear();
+        for k in self.dirty_list.drain(..) {
+            if let Some(d) = self.dirty.get_mut(k) {
+                *d = false;
+            }
+            due.push(k);
+        }
+        due.extend(
+            self.wakes
+                .iter()
+                .take_while(|&&(at, _)| at <= now)
+                .map(|&(_, k)| k),
+        );
+        due.sort_unstable();
+        due.dedup();
+        if let Some(f) = first {
+            due.retain(|&k| k != f);
+            due.insert(0, f);
+        }
+        due
+    }
+
+    /// Give back the list [`Sockets::due`] handed out.
+    pub fn done_with(&mut self, due: Vec<usize>) {
+        self.due = due;
+    }
+
+    /// `set` was just polled and smoltcp next wants it at `wake`: count the poll
+    /// (see [`Sockets::polled`]) and file its wake-up.
+    pub fn polled_set(&mut self, set: usize, wake: Option<Instant>) {
         self.polls += 1;
         if let Some(p) = self.polled.get_mut(set) {
+            self.by_poll.remove(&(*p, set));
             *p = self.polls;
+            self.by_poll.insert((*p, set));
+        }
+        if let Some(w) = self.wake.get_mut(set) {
+            if let Some(old) = *w {
+                self.wakes.remove(&(old, set));
+            }
+            if let Some(new) = wake {
+                self.wakes.insert((new, set));
+            }
+            *w = wake;
         }
     }
 
-    /// Was `set` polled after the mark `since` (a value of [`Sockets::polls`])?
-    pub fn polled_since(&self, set: usize, since: u64) -> bool {
-        self.polled.get(set).is_none_or(|&p| p > since)
+    /// The sets polled after the mark `since`.
+    pub fn sets_polled_since(&self, since: u64) -> impl Iterator<Item = usize> + '_ {
+        self.by_poll
+            .range((since.saturating_add(1), 0)..)
+            .map(|&(_, set)| set)
     }
 
     /// The earliest time any set, or a parked socket, wants a poll.
     pub fn next_wake(&self) -> Option<Instant> {
-        let sets = self.wake.iter().flatten().min().copied();
+        let sets = self.wakes.first().map(|&(at, _)| at);
         let parked = self.parked_until.first().map(|&(at, _)| at);
         match (sets, parked) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -241,6 +311,6 @@ impl Sockets {
 
     /// Does a set wait for a poll because something touched it?
     pub fn any_dirty(&self) -> bool {
-        self.dirty.iter().any(|&d| d)
+        !self.dirty_list.is_empty()
     }
 }

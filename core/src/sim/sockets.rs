@@ -28,6 +28,7 @@ use core::time::Duration;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::IpEndpoint;
 
+use super::backlog::Backlog;
 use super::host::{Ctx, Host};
 use super::scenario::LISTEN_MEMORY;
 use super::table::{Ends, Entry, Kind, Orphan, Owner, Pending, connect_text, ephemeral};
@@ -56,8 +57,13 @@ use crate::app::{Action, ConnectError, Event, ListenError, SockId};
 
 /// First and last ephemeral port, as IANA suggests.
 pub const EPHEMERAL: (u16, u16) = (49152, 65535);
-/// Largest number of listening sockets one `listen()` keeps (larger backlogs are cut).
-pub const MAX_BACKLOG: u16 = 1024;
+/// Largest number of listening sockets one `listen()` keeps: any `u16` backlog.
+/// What bounds a backlog is the memory its handshakes may hold: at most
+/// `LISTEN_MEMORY` (256 MiB) of socket buffers (a scenario asking for more is
+/// refused; `listen()` from a program cuts the pool to fit). Listening sockets
+/// get their buffers only when a SYN comes for them, and a SYN finds its socket
+/// through an index (see `backlog.rs`), so a `listen(10000)` costs little.
+pub const MAX_BACKLOG: u16 = u16::MAX;
 const UDP_SLOTS: usize = 32;
 
 pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
@@ -279,7 +285,13 @@ impl Host {
         self.table.listeners.insert(port, (i, sock));
         self.table.entries.insert(
             (i, sock),
-            Entry::new(Kind::Listener { port, pool }, TcpState::Listen),
+            Entry::new(
+                Kind::Listener {
+                    port,
+                    pool: Backlog::new(pool),
+                },
+                TcpState::Listen,
+            ),
         );
         let local = self.local(port);
         self.events.push_back((i, Event::Listening { sock, local }));
@@ -292,26 +304,14 @@ impl Host {
     /// in that set, in handle order, as smoltcp looks) its real buffers, exactly
     /// as a socket made with them at `listen()` would have had (the window and its
     /// scale come from the receive buffer's size).
-    pub(crate) fn arm_listener(&mut self, port: u16, set: usize) {
-        let Some(&key) = self.table.listeners.get(&port) else {
+    pub(crate) fn arm_listener(&mut self, port: u16, set: usize, from: SocketAddr) {
+        let Some(pool) = self.table.pool(port) else {
             return;
         };
-        let Some(Entry {
-            kind: Kind::Listener { pool, .. },
-            ..
-        }) = self.table.entries.get(&key)
-        else {
+        let Some((slot, h)) = pool.first_free_in(&self.sockets, set) else {
             return;
         };
-        let sockets = &self.sockets;
-        let first = pool
-            .iter()
-            .map(|&(h, _)| h)
-            .filter(|h| h.set == set && sockets.tcp_ref(*h).state() == tcp::State::Listen)
-            .min();
-        let Some(h) = first else {
-            return;
-        };
+        pool.took_syn(slot, from);
         let s = self.sockets.tcp_ref(h);
         if s.recv_capacity() == self.rx_buffer && s.send_capacity() == self.tx_buffer {
             return;
@@ -466,7 +466,7 @@ impl Host {
             Kind::Listener { port, pool } => {
                 self.table.tcp_ports.remove(&port);
                 self.table.listeners.remove(&port);
-                for (h, _) in pool {
+                for (h, _) in pool.into_slots() {
                     let s = self.sockets.tcp(h);
                     if s.state() == tcp::State::Listen {
                         self.sockets.remove(h);

@@ -18,6 +18,7 @@ use core::time::Duration;
 
 use smoltcp::socket::tcp;
 
+use super::backlog::Backlog;
 use super::decode::Decoded;
 use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
@@ -34,7 +35,7 @@ pub const TIME_WAIT: Duration = Duration::from_secs(10);
 pub(crate) enum Kind {
     Listener {
         port: u16,
-        pool: Vec<(Sock, TcpState)>,
+        pool: Backlog,
     },
     /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
     Tcp(Sock, Option<u16>),
@@ -260,19 +261,10 @@ impl Table {
             self.dirty.push(k);
             let syn = t.flags.syn && !t.flags.ack;
             if let Some(pool) = self.pool(t.dst_port) {
-                let mine = pool.iter().find(|&&(h, _)| {
-                    let s = sockets.get::<tcp::Socket>(h);
-                    endpoint(s.remote_endpoint()) == Some(remote)
-                });
-                let free = || {
-                    pool.iter().find(|&&(h, _)| {
-                        sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen
-                    })
-                };
-                match (mine, syn) {
-                    (Some(&(h, _)), _) => set = h.set,
-                    (None, true) => set = free().map_or(0, |&(h, _)| h.set),
-                    (None, false) => {}
+                match pool.mine(sockets, remote) {
+                    Some(h) => set = h.set,
+                    None if syn => set = pool.first_free(sockets).map_or(0, |h| h.set),
+                    None => {}
                 }
             }
         }
@@ -305,30 +297,26 @@ impl Table {
     }
 
     /// What becomes of a SYN from `from` to `port` (see [`SynFate`]).
-    pub fn syn_fate(&self, sockets: &Sockets, port: u16, from: SocketAddr) -> SynFate {
+    pub fn syn_fate(&mut self, sockets: &Sockets, port: u16, from: SocketAddr) -> SynFate {
         if self.by_tuple.contains_key(&(port, from)) {
             return SynFate::Known;
         }
         let Some(pool) = self.pool(port) else {
             return SynFate::New;
         };
-        let mut free = false;
-        for &(h, _) in pool {
-            let s = sockets.get::<tcp::Socket>(h);
-            if endpoint(s.remote_endpoint()) == Some(from) {
-                return SynFate::Known;
-            }
-            free |= s.state() == tcp::State::Listen;
-        }
-        if free {
+        if pool.mine(sockets, from).is_some() {
+            SynFate::Known
+        } else if pool.first_free(sockets).is_some() {
             SynFate::New
         } else {
             SynFate::BacklogFull
         }
     }
 
-    fn pool(&self, port: u16) -> Option<&Vec<(Sock, TcpState)>> {
-        match &self.entries.get(self.listeners.get(&port)?)?.kind {
+    /// The pool of the listener on `port`.
+    pub fn pool(&mut self, port: u16) -> Option<&mut Backlog> {
+        let key = self.listeners.get(&port)?;
+        match &mut self.entries.get_mut(key)?.kind {
             Kind::Listener { pool, .. } => Some(pool),
             _ => None,
         }
@@ -346,11 +334,14 @@ impl Table {
             ..
         }) = self.entries.get_mut(&key)
         {
-            for slot in pool.iter_mut() {
-                let s = sockets.tcp(slot.0);
+            for idx in 0..pool.slots().len() {
+                let Some(&(h, _)) = pool.slots().get(idx) else {
+                    continue;
+                };
+                let s = sockets.tcp(h);
                 if s.state() == tcp::State::Listen {
                     s.abort();
-                    slot.1 = TcpState::Closed;
+                    pool.set_seen(idx, TcpState::Closed);
                 }
             }
         }

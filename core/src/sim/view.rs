@@ -107,6 +107,7 @@ impl Sim {
                 Kind::Tcp(handle, _) => tcp_view(h.sockets.get::<tcp::Socket>(*handle)),
                 Kind::Listener { port, pool } => {
                     let backlog_used = pool
+                        .slots()
                         .iter()
                         .filter(|(hd, _)| {
                             h.sockets.get::<tcp::Socket>(*hd).state() != tcp::State::Listen
@@ -121,7 +122,7 @@ impl Sim {
                         state: Some(TcpState::Listen),
                         rx_queued: backlog_used,
                         tx_queued: 0,
-                        rx_capacity: pool.len(),
+                        rx_capacity: pool.slots().len(),
                         tx_capacity: 0,
                         blocked_in: Some(String::from("accept()")),
                     }
