@@ -7,6 +7,12 @@
 
 use sockbox_bench::report::Plan;
 
+/// In wasm, the lab's allocator (see wasm/src/lib.rs), so the wasm rows measure
+/// what the lab runs.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let plan = if args.iter().any(|a| a == "--quick") {

@@ -149,7 +149,11 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
     for (row, _) in table::SIM_ROWS {
         let mut native = Command::new(bench_bin());
         let mut node = Command::new("node");
-        node.arg("--no-warnings").arg(&runner).arg(&wasm);
+        // The steady state: optimised code from the start, not V8's baseline
+        // tier (see the README's bench section).
+        node.args(["--no-warnings", "--no-liftoff"])
+            .arg(&runner)
+            .arg(&wasm);
         for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
             suite_args(cmd, "sim", args.quick);
             cmd.args(["--only", "floor,sockbox", "--rows", row]);
