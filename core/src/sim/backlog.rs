@@ -17,11 +17,12 @@
 //! Entries go stale (a free socket took a SYN, a half-open one was accepted or
 //! reset); a lookup checks each entry against the socket and drops stale ones.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use alloc::vec;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use core::net::SocketAddr;
 
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 
 use super::sets::{Sock, Sockets};
@@ -31,30 +32,36 @@ use super::trace::TcpState;
 pub(crate) struct Backlog {
     /// The listening sockets, with the state a check last saw.
     slots: Vec<(Sock, TcpState)>,
-    /// Slots believed in LISTEN, in slot order ...
-    free: BTreeSet<usize>,
-    /// ... and by socket (set, then handle: the order smoltcp looks in a set).
-    free_socks: BTreeSet<(Sock, usize)>,
-    /// The slot whose socket took a SYN from a remote end.
+    /// Slots believed in LISTEN, smallest first (each at most once: `filed`).
+    free: BinaryHeap<Reverse<usize>>,
+    filed: Vec<bool>,
+    /// The slot whose socket took a SYN from a remote end, and per slot the
+    /// remote end it took one from (forgotten when the slot listens again).
     half_open: BTreeMap<SocketAddr, usize>,
+    took: Vec<Option<SocketAddr>>,
     /// `(set, slot)` of every slot: the slots a poll of a set can have changed.
     by_set: BTreeSet<(usize, usize)>,
     /// Slots last seen in a state other than LISTEN and SYN-RECEIVED (a check
-    /// looks at them whatever was polled).
-    unsettled: BTreeSet<usize>,
+    /// looks at them whatever was polled): a mark per slot, and the marked
+    /// slots in a list (entries whose mark was cleared are dropped when met).
+    unsettled: Vec<bool>,
+    unsettled_list: Vec<usize>,
     /// Reused by [`Backlog::due_for_check`].
     visit: Vec<usize>,
 }
 
 impl Backlog {
     pub fn new(slots: Vec<(Sock, TcpState)>) -> Backlog {
+        let n = slots.len();
         let mut b = Backlog {
             slots,
-            free: BTreeSet::new(),
-            free_socks: BTreeSet::new(),
+            free: BinaryHeap::with_capacity(n),
+            filed: vec![false; n],
             half_open: BTreeMap::new(),
+            took: vec![None; n],
             by_set: BTreeSet::new(),
-            unsettled: BTreeSet::new(),
+            unsettled: vec![false; n],
+            unsettled_list: Vec::new(),
             visit: Vec::new(),
         };
         for i in 0..b.slots.len() {
@@ -79,7 +86,10 @@ impl Backlog {
                     .map(|&(_, slot)| slot),
             );
         }
-        visit.extend(self.unsettled.iter().copied());
+        let marks = &self.unsettled;
+        self.unsettled_list
+            .retain(|&slot| marks.get(slot).copied().unwrap_or(false));
+        visit.extend(self.unsettled_list.iter().copied());
         visit.sort_unstable();
         visit.dedup();
         visit
@@ -90,11 +100,19 @@ impl Backlog {
         self.visit = visit;
     }
 
-    /// The socket in `slot` is in LISTEN (again).
+    /// The socket in `slot` is in LISTEN (again): it may take the next SYN, and
+    /// holds no handshake.
     pub fn listening(&mut self, slot: usize) {
-        if let Some(&(h, _)) = self.slots.get(slot) {
-            self.free.insert(slot);
-            self.free_socks.insert((h, slot));
+        if let Some(f) = self.filed.get_mut(slot)
+            && !*f
+        {
+            *f = true;
+            self.free.push(Reverse(slot));
+        }
+        if let Some(remote) = self.took.get_mut(slot).and_then(Option::take)
+            && self.half_open.get(&remote) == Some(&slot)
+        {
+            self.half_open.remove(&remote);
         }
     }
 
@@ -104,7 +122,9 @@ impl Backlog {
             self.by_set.remove(&(s.0.set, slot));
             *s = (h, TcpState::Listen);
             self.by_set.insert((h.set, slot));
-            self.unsettled.remove(&slot);
+            if let Some(m) = self.unsettled.get_mut(slot) {
+                *m = false;
+            }
             self.listening(slot);
         }
     }
@@ -122,10 +142,12 @@ impl Backlog {
     pub fn set_seen(&mut self, slot: usize, st: TcpState) {
         if let Some(s) = self.slots.get_mut(slot) {
             s.1 = st;
-            if matches!(st, TcpState::Listen | TcpState::SynReceived) {
-                self.unsettled.remove(&slot);
-            } else {
-                self.unsettled.insert(slot);
+            let settled = matches!(st, TcpState::Listen | TcpState::SynReceived);
+            if let Some(m) = self.unsettled.get_mut(slot) {
+                if !settled && !*m {
+                    self.unsettled_list.push(slot);
+                }
+                *m = !settled;
             }
         }
     }
@@ -137,39 +159,36 @@ impl Backlog {
 
     /// The first socket in LISTEN, in slot order.
     pub fn first_free(&mut self, sockets: &Sockets) -> Option<Sock> {
-        while let Some(&slot) = self.free.first() {
+        while let Some(&Reverse(slot)) = self.free.peek() {
             if let Some(&(h, _)) = self.slots.get(slot)
                 && self.is_free(sockets, slot, h)
             {
                 return Some(h);
             }
-            self.free.remove(&slot);
+            self.free.pop();
+            if let Some(f) = self.filed.get_mut(slot) {
+                *f = false;
+            }
         }
         None
     }
 
     /// The socket smoltcp hands a SYN polled in socket set `set`: the first of
-    /// the pool's sockets in LISTEN there, in handle order.
-    pub fn first_free_in(&mut self, sockets: &Sockets, set: usize) -> Option<(usize, Sock)> {
-        let from = Sock {
-            set,
-            handle: SocketHandle::default(),
-        };
-        loop {
-            let &(h, slot) = self.free_socks.range((from, 0)..).next()?;
-            if h.set != set {
-                return None;
-            }
-            if self.is_free(sockets, slot, h) {
-                return Some((slot, h));
-            }
-            self.free_socks.remove(&(h, slot));
-        }
+    /// the pool's sockets in LISTEN there, in handle order (a set holds a few).
+    pub fn first_free_in(&self, sockets: &Sockets, set: usize) -> Option<(usize, Sock)> {
+        self.by_set
+            .range((set, 0)..(set.saturating_add(1), 0))
+            .filter_map(|&(_, slot)| Some((slot, self.slots.get(slot)?.0)))
+            .filter(|&(_, h)| sockets.tcp_ref(h).state() == tcp::State::Listen)
+            .min_by_key(|&(_, h)| h)
     }
 
     /// The socket of `slot` takes a SYN from `remote`.
     pub fn took_syn(&mut self, slot: usize, remote: SocketAddr) {
         self.half_open.insert(remote, slot);
+        if let Some(t) = self.took.get_mut(slot) {
+            *t = Some(remote);
+        }
     }
 
     /// The socket whose handshake is with `remote`, if any.

@@ -21,8 +21,9 @@
 //! polled with a frame for it, and at the time its own `poll_at` named (its close
 //! timer), when its set is polled as it would have been.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
@@ -45,8 +46,10 @@ pub(crate) struct Sockets {
     pub sets: Vec<SocketSet<'static>>,
     /// Per set: when smoltcp next wants it polled (as of its last poll).
     wake: Vec<Option<Instant>>,
-    /// The same, ordered by time: the sets due at a time without a scan of all.
-    wakes: BTreeSet<(Instant, usize)>,
+    /// The same as a min-heap of (microseconds, set), so the sets due at a time
+    /// are found without a scan of all; an entry that no longer matches `wake`
+    /// is stale and dropped when met.
+    wakes: BinaryHeap<Reverse<(u64, usize)>>,
     /// Per set: an app or a check touched a socket in it since its last poll;
     /// and the touched sets in a list.
     dirty: Vec<bool>,
@@ -57,9 +60,10 @@ pub(crate) struct Sockets {
     /// not polled since some mark has not changed state on its own since then.
     pub polls: u64,
     polled: Vec<u64>,
-    /// `(polled[set], set)` for the sets polled at least once: the sets polled
-    /// since a mark without a scan of all.
-    by_poll: BTreeSet<(u64, usize)>,
+    /// `(count, set)` of each poll, in order, so the sets polled since a mark are
+    /// found without a scan of all; an entry whose count is no longer its set's
+    /// `polled` is stale (compacted away now and then).
+    poll_log: Vec<(u64, usize)>,
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
@@ -88,13 +92,13 @@ impl Default for Sockets {
         let mut s = Sockets {
             sets: Vec::new(),
             wake: Vec::new(),
-            wakes: BTreeSet::new(),
+            wakes: BinaryHeap::new(),
             dirty: Vec::new(),
             dirty_list: Vec::new(),
             due: Vec::new(),
             polls: 0,
             polled: Vec::new(),
-            by_poll: BTreeSet::new(),
+            poll_log: Vec::new(),
             next: 0,
             tcp: 0,
             parked: BTreeMap::new(),
@@ -198,12 +202,20 @@ impl Sockets {
             }
             due.push(k);
         }
-        due.extend(
-            self.wakes
-                .iter()
-                .take_while(|&&(at, _)| at <= now)
-                .map(|&(_, k)| k),
-        );
+        // Every due set is polled now and files its next wake-up again.
+        while let Some(&Reverse((at, k))) = self.wakes.peek() {
+            if at > now.as_micros() {
+                break;
+            }
+            self.wakes.pop();
+            if self.wake_is(k, at) {
+                // Consumed: the poll files the set's next wake-up anew.
+                if let Some(w) = self.wake.get_mut(k) {
+                    *w = None;
+                }
+                due.push(k);
+            }
+        }
         due.sort_unstable();
         due.dedup();
         if let Some(f) = first {
@@ -223,31 +235,62 @@ impl Sockets {
     pub fn polled_set(&mut self, set: usize, wake: Option<Instant>) {
         self.polls += 1;
         if let Some(p) = self.polled.get_mut(set) {
-            self.by_poll.remove(&(*p, set));
             *p = self.polls;
-            self.by_poll.insert((*p, set));
+            self.poll_log.push((self.polls, set));
         }
-        if let Some(w) = self.wake.get_mut(set) {
-            if let Some(old) = *w {
-                self.wakes.remove(&(old, set));
-            }
-            if let Some(new) = wake {
-                self.wakes.insert((new, set));
-            }
+        if self.poll_log.len() > 2 * self.sets.len() + 64 {
+            let polled = &self.polled;
+            self.poll_log
+                .retain(|&(c, s)| polled.get(s).is_some_and(|&p| p == c));
+        }
+        if let Some(w) = self.wake.get_mut(set)
+            && *w != wake
+        {
             *w = wake;
+            if let Some(new) = wake {
+                self.wakes.push(Reverse((new.as_micros(), set)));
+            }
+        }
+        if self.wakes.len() > 4 * self.sets.len() + 64 {
+            self.wakes = self
+                .wake
+                .iter()
+                .enumerate()
+                .filter_map(|(k, w)| Some(Reverse((w.as_ref()?.as_micros(), k))))
+                .collect();
         }
     }
 
-    /// The sets polled after the mark `since`.
+    fn wake_is(&self, set: usize, at: u64) -> bool {
+        self.wake
+            .get(set)
+            .is_some_and(|w| w.is_some_and(|w| w.as_micros() == at))
+    }
+
+    /// The sets polled after the mark `since` (a value of [`Sockets::polls`]),
+    /// each once.
     pub fn sets_polled_since(&self, since: u64) -> impl Iterator<Item = usize> + '_ {
-        self.by_poll
-            .range((since.saturating_add(1), 0)..)
-            .map(|&(_, set)| set)
+        let from = self.poll_log.partition_point(|&(c, _)| c <= since);
+        self.poll_log
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&(c, s)| self.polled.get(s).is_some_and(|&p| p == c))
+            .map(|&(_, s)| s)
     }
 
     /// The earliest time any set, or a parked socket, wants a poll.
-    pub fn next_wake(&self) -> Option<Instant> {
-        let sets = self.wakes.first().map(|&(at, _)| at);
+    pub fn next_wake(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, k))) = self.wakes.peek() {
+            if self.wake_is(k, at) {
+                break;
+            }
+            self.wakes.pop();
+        }
+        let sets = self
+            .wakes
+            .peek()
+            .map(|&Reverse((at, _))| Instant::from_micros(at));
         let parked = self.parked_until.first().map(|&(at, _)| at);
         match (sets, parked) {
             (Some(a), Some(b)) => Some(a.min(b)),
