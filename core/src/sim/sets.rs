@@ -31,9 +31,9 @@ use smoltcp::socket::{AnySocket, tcp};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
-pub const MAX_SETS: usize = 4096;
+pub const MAX_SETS: usize = 16384;
 /// TCP sockets per set before a host opens another set.
-pub const PER_SET: usize = 8;
+pub const PER_SET: usize = 2;
 
 /// A smoltcp socket: which set, and its handle there.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
