@@ -17,13 +17,13 @@ use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint};
 use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
-use super::trace::{Record, StateRecord, TcpState};
+use super::trace::{HostName, Record, StateRecord, TcpState};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
 
 fn state_record(
     ctx: &mut Ctx<'_>,
-    host: &str,
+    host: &HostName,
     ends: Ends,
     fallback: SocketAddr,
     from: TcpState,
@@ -33,7 +33,7 @@ fn state_record(
     ctx.record(|| {
         Record::State(StateRecord {
             at,
-            host: host.into(),
+            host: host.clone(),
             local: ends.local.unwrap_or(fallback),
             remote: ends.remote,
             from,
@@ -72,7 +72,6 @@ impl Host {
             sockets,
             apps,
             events,
-            name,
             label,
             scratch,
             ..
@@ -99,7 +98,7 @@ impl Host {
                         let st = TcpState::from(s.state());
                         if st != last {
                             let ends = Ends::default().update(s);
-                            state_record(ctx, name, ends, fallback, last, st);
+                            state_record(ctx, label, ends, fallback, last, st);
                             slot.1 = st;
                         }
                         match st {
@@ -146,7 +145,7 @@ impl Host {
                     let st = TcpState::from(s.state());
                     let ends = e.ends.update(s);
                     if st != e.state {
-                        state_record(ctx, name, ends, fallback, e.state, st);
+                        state_record(ctx, label, ends, fallback, e.state, st);
                         if st == TcpState::Closed && torn(e.state) {
                             e.reset = true;
                         }
@@ -179,7 +178,7 @@ impl Host {
             table.entries.insert(key, entry);
         }
         for &(h, touched) in handles.iter() {
-            reap(ctx, name, sockets, table, (h, touched), fallback);
+            reap(ctx, label, sockets, table, (h, touched), fallback);
         }
     }
 }
@@ -187,7 +186,7 @@ impl Host {
 /// Trace an orphan's state change; free it once CLOSED. `touched`: see [`Table::scope`].
 fn reap(
     ctx: &mut Ctx<'_>,
-    name: &str,
+    name: &HostName,
     sockets: &mut Sockets,
     table: &mut Table,
     (h, touched): (Sock, bool),

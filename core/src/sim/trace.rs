@@ -292,7 +292,7 @@ impl fmt::Display for TcpState {
 pub struct StateRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub host: String,
+    pub host: HostName,
     pub local: SocketAddr,
     pub remote: Option<SocketAddr>,
     pub from: TcpState,
@@ -320,7 +320,7 @@ pub struct CallRecord {
 pub struct ConsoleRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub host: String,
+    pub host: HostName,
     pub app: u32,
     pub line: String,
 }
