@@ -176,10 +176,93 @@ struct Side {
     high: u32,
 }
 
+/// Directions the tracker keeps at hand outside its map (see [`Sides`]).
+const HOT: usize = 4;
+
+/// A map from direction to [`Side`] with the last few directions used kept in
+/// `hot` slots before the `cold` `BTreeMap`: a run of segments of one connection
+/// (both directions) touches no tree at all. A direction is in one place only.
+#[derive(Debug, Default)]
+struct Sides {
+    hot: [Option<(Dir, Side)>; HOT],
+    /// The hot slot the next direction brought in takes (its holder goes cold).
+    next: usize,
+    cold: BTreeMap<Dir, Side>,
+}
+
+impl Sides {
+    /// `dir`'s side, if known, now in a hot slot.
+    fn find(&mut self, dir: &Dir) -> Option<&mut Side> {
+        let i = match self
+            .hot
+            .iter()
+            .position(|h| h.is_some_and(|(d, _)| d == *dir))
+        {
+            Some(i) => i,
+            None => {
+                let side = self.cold.remove(dir)?;
+                self.place(*dir, side)
+            }
+        };
+        self.hot.get_mut(i)?.as_mut().map(|(_, s)| s)
+    }
+
+    /// Put `dir` (known to be in no slot and not cold) in a hot slot: an empty
+    /// one, else the next in turn, whose holder goes cold. Returns the slot.
+    fn place(&mut self, dir: Dir, side: Side) -> usize {
+        let i = match self.hot.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                let i = self.next;
+                self.next = (self.next + 1) % HOT;
+                i
+            }
+        };
+        if let Some(slot) = self.hot.get_mut(i)
+            && let Some((d, s)) = slot.replace((dir, side))
+        {
+            self.cold.insert(d, s);
+        }
+        i
+    }
+
+    /// `dir`'s side, inserted as `side` if it is not known.
+    fn entry(&mut self, dir: Dir, side: Side) -> Option<&mut Side> {
+        if self.find(&dir).is_none() {
+            self.place(dir, side);
+        }
+        self.find(&dir)
+    }
+
+    fn insert(&mut self, dir: Dir, side: Side) {
+        if let Some(s) = self.entry(dir, side) {
+            *s = side;
+        }
+    }
+
+    fn remove(&mut self, dir: &Dir) {
+        for slot in &mut self.hot {
+            if slot.is_some_and(|(d, _)| d == *dir) {
+                *slot = None;
+            }
+        }
+        self.cold.remove(dir);
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Dir) -> bool) {
+        for slot in &mut self.hot {
+            if slot.is_some_and(|(d, _)| !keep(&d)) {
+                *slot = None;
+            }
+        }
+        self.cold.retain(|d, _| keep(d));
+    }
+}
+
 /// Relative sequence numbers and retransmission marks, per connection direction.
 #[derive(Debug, Default)]
 pub struct TcpTracker {
-    sides: BTreeMap<Dir, Side>,
+    sides: Sides,
 }
 
 impl TcpTracker {
@@ -193,28 +276,25 @@ impl TcpTracker {
             return false;
         };
         let reverse = (dir.2, dir.3, dir.0, dir.1);
+        let new = Side {
+            isn: t.raw_seq,
+            high: 0,
+        };
         if t.flags.syn {
-            let fresh = self.sides.get(&dir).is_none_or(|s| s.isn != t.raw_seq);
+            let fresh = self.sides.find(&dir).is_none_or(|s| s.isn != t.raw_seq);
             if fresh {
-                self.sides.insert(
-                    dir,
-                    Side {
-                        isn: t.raw_seq,
-                        high: 0,
-                    },
-                );
+                self.sides.insert(dir, new);
                 if !t.flags.ack {
                     // A new connection attempt: forget the old reverse direction.
                     self.sides.remove(&reverse);
                 }
             }
         }
-        // One lookup for this direction (its `high` updated in place), one for the
-        // reverse (only its ISN is read, which `high` never changes).
-        let side = self.sides.entry(dir).or_insert(Side {
-            isn: t.raw_seq,
-            high: 0,
-        });
+        // This direction's `high` is updated in place; of the reverse only the
+        // ISN is read (which `high` never changes).
+        let Some(side) = self.sides.entry(dir, new) else {
+            return false;
+        };
         t.seq = t.raw_seq.wrapping_sub(side.isn);
         let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
         let seen = if span == 0 || t.flags.rst {
@@ -227,15 +307,16 @@ impl TcpTracker {
             }
             seen
         };
-        t.ack = match self.sides.get(&reverse) {
-            Some(r) if t.flags.ack => t.raw_ack.wrapping_sub(r.isn),
-            _ => t.raw_ack,
-        };
+        if t.flags.ack
+            && let Some(r) = self.sides.find(&reverse)
+        {
+            t.ack = t.raw_ack.wrapping_sub(r.isn);
+        }
         seen
     }
 
     /// Forget every connection (a host crashed; its ports will be reused).
     pub fn forget_host(&mut self, ip: Ipv4Addr) {
-        self.sides.retain(|k, _| k.0 != ip && k.2 != ip);
+        self.sides.retain(|k| k.0 != ip && k.2 != ip);
     }
 }
