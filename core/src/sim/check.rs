@@ -5,8 +5,6 @@
 //! `sendall`/`recvfrom` calls are answered (or time out), state changes are
 //! traced, and sockets closed by their app are freed once smoltcp says CLOSED.
 
-use alloc::format;
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
@@ -17,7 +15,7 @@ use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint};
 use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
-use super::trace::{HostName, Record, StateRecord, TcpState};
+use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
 
@@ -123,14 +121,7 @@ impl Host {
                                 peer,
                             },
                         ));
-                        call(
-                            ctx,
-                            label,
-                            i,
-                            Some(id),
-                            "accept()".into(),
-                            format!("{peer}"),
-                        );
+                        call(ctx, label, i, Some(id), "accept()".into(), text!("{peer}"));
                         let ends = Ends::default().update(s);
                         // The connection stays in its set; a fresh listener takes its slot.
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
@@ -222,7 +213,7 @@ fn reap(
 }
 
 /// An answer to a call: the event for the app, the call and its result for the trace.
-pub(crate) type Answer = (Event, String, String);
+pub(crate) type Answer = (Event, Text, Text);
 
 fn answer_tcp(
     s: &mut tcp::Socket<'_>,
@@ -253,7 +244,7 @@ fn answer_tcp(
         let done = match p {
             Pending::Send(data) if s.can_send() => {
                 let n = s.send_slice(data).unwrap_or(0);
-                (n > 0).then(|| (Event::Sent { sock, len: n }, format!("{n}")))
+                (n > 0).then(|| (Event::Sent { sock, len: n }, text!("{n}")))
             }
             Pending::SendAll { data, off } => {
                 if s.can_send() {
@@ -281,7 +272,7 @@ fn answer_recv(
     e: &mut Entry,
     sock: SockId,
     now: Instant,
-) -> Option<(Event, String)> {
+) -> Option<(Event, Text)> {
     let st = e.state;
     let due = |d: Option<Instant>| d.is_some_and(|d| now >= d);
     match &e.pending {
@@ -305,7 +296,7 @@ fn answer_recv(
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
-                let r = format!("ok, local {local}");
+                let r = text!("ok, local {local}");
                 Some((Event::Connected { sock, local, peer }, r))
             }
         },
@@ -330,7 +321,7 @@ fn answer_recv(
                     });
                 }
                 let n = buf.len();
-                return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
+                return Some((Event::Received { sock, data: buf }, text!("{n} bytes")));
             }
             if e.reset {
                 let error = SockError::Reset;
@@ -371,7 +362,7 @@ fn answer_udp(
             .get(..(*max).min(data.len()))
             .unwrap_or_default()
             .to_vec();
-        let r = format!("{} bytes from {from}", data.len());
+        let r = text!("{} bytes from {from}", data.len());
         let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::Datagram { sock, from, data }, desc, r));
     }

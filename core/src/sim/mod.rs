@@ -60,7 +60,7 @@ pub use scenario::{
     ScenarioError,
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
-pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, to_text};
+pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, to_text};
 pub use view::{HostView, LinkView, SocketView};
 
 use decode::{TcpTracker, decode};

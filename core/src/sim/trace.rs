@@ -18,7 +18,8 @@ use core::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
-pub use super::label::{HostName, PREVIEW_LEN, Preview};
+pub(crate) use super::label::text;
+pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -310,9 +311,9 @@ pub struct CallRecord {
     /// The app's socket id, if the call is about a socket.
     pub sock: Option<u32>,
     /// As Python spells it: `recv(1024)`, `accept()`, `connect(('10.0.0.1', 12345))`.
-    pub call: String,
+    pub call: Text,
     /// `24 bytes`, `10.0.0.2:49152`, `ok`, `ConnectionRefusedError`, ...
-    pub result: String,
+    pub result: Text,
 }
 
 /// A line printed by an app.
