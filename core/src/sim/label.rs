@@ -1,8 +1,8 @@
 //! Small inline-or-shared string types of the trace, so recording a packet
 //! allocates nothing for them.
 //!
-//! [`HostName`]: a host's name, one `Arc<str>` per host shared by every packet
-//! and call record.
+//! [`HostName`]: a host's name, one `Arc<String>` per host shared by every
+//! record (a thin pointer: a packet record names two hosts in 16 bytes).
 //! [`Preview`]: the first payload bytes as printable ASCII, stored inline.
 //! [`Text`]: a socket call or its result, inline when short (as they nearly all
 //! are), built with `text!` as `format!` builds a `String`.
@@ -68,7 +68,7 @@ macro_rules! str_like {
 /// recording a packet only bumps a reference count. Derefs to `str`, compares
 /// with `&str`/`String`, serializes as a JSON string.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HostName(Arc<str>);
+pub struct HostName(Arc<String>);
 
 impl HostName {
     pub fn as_str(&self) -> &str {
@@ -84,13 +84,13 @@ impl Default for HostName {
 
 impl From<&str> for HostName {
     fn from(s: &str) -> HostName {
-        HostName(Arc::from(s))
+        HostName(Arc::new(String::from(s)))
     }
 }
 
 impl From<String> for HostName {
     fn from(s: String) -> HostName {
-        HostName(Arc::from(s))
+        HostName(Arc::new(s))
     }
 }
 

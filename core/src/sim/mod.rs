@@ -43,6 +43,7 @@ mod table;
 pub mod trace;
 pub mod view;
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -493,7 +494,7 @@ impl Sim {
                 retransmission: f.retransmission,
                 len: f.frame.len(),
                 eth: d.eth,
-                arp: d.arp,
+                arp: d.arp.map(Box::new),
                 ipv4: d.ipv4,
                 tcp: d.tcp,
                 udp: d.udp,

@@ -12,6 +12,7 @@
 //! * [`Record::Console`]: a line an app printed.
 //! * [`Record::Fault`]: a fault applied (partition, crash, ...).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt::{self, Write};
 use core::net::{Ipv4Addr, SocketAddr};
@@ -208,7 +209,8 @@ pub struct PacketRecord {
     /// Frame length in bytes.
     pub len: usize,
     pub eth: EthHeader,
-    pub arp: Option<ArpHeader>,
+    /// Boxed: ARP frames are few, and every record is as large as a packet record.
+    pub arp: Option<Box<ArpHeader>>,
     pub ipv4: Option<Ipv4Header>,
     pub tcp: Option<TcpHeader>,
     pub udp: Option<UdpHeader>,
