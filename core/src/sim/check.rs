@@ -244,7 +244,7 @@ fn answer_tcp(
         let done = match p {
             Pending::Send(data) if s.can_send() => {
                 let n = s.send_slice(data).unwrap_or(0);
-                (n > 0).then(|| (Event::Sent { sock, len: n }, text!("{n}")))
+                (n > 0).then(|| (Event::Sent { sock, len: n }, Text::number("", n, "")))
             }
             Pending::SendAll { data, off } => {
                 if s.can_send() {
@@ -321,7 +321,8 @@ fn answer_recv(
                     });
                 }
                 let n = buf.len();
-                return Some((Event::Received { sock, data: buf }, text!("{n} bytes")));
+                let r = Text::number("", n, " bytes");
+                return Some((Event::Received { sock, data: buf }, r));
             }
             if e.reset {
                 let error = SockError::Reset;

@@ -187,6 +187,31 @@ impl Text {
         t
     }
 
+    /// `{prefix}{n}{suffix}`, as `text!` writes it, without `core::fmt`: the
+    /// form of the calls and results recorded most (`recv(1024)`, `24 bytes`).
+    pub fn number(prefix: &str, n: usize, suffix: &str) -> Text {
+        let mut digits = [0u8; 20];
+        let (mut i, mut n) = (digits.len(), n);
+        while let Some(d) = i.checked_sub(1).and_then(|j| digits.get_mut(j)) {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+            i -= 1;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut t = Text::EMPTY;
+        t.push(prefix);
+        t.push(
+            digits
+                .get(i..)
+                .and_then(|d| core::str::from_utf8(d).ok())
+                .unwrap_or_default(),
+        );
+        t.push(suffix);
+        t
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Only whole `str`s are ever appended, so this is always valid UTF-8.
@@ -314,6 +339,10 @@ mod tests {
         assert!(matches!(long.0, Repr::Heap(_)));
         assert_eq!(long, Text::from(String::from(long.as_str())));
         assert_eq!(text!("ok"), "ok");
+        for n in [0, 7, 10, 1460, 65536, usize::MAX] {
+            assert_eq!(Text::number("recv(", n, ")"), text!("recv({n})"));
+            assert_eq!(Text::number("", n, ""), alloc::format!("{n}"));
+        }
         assert_eq!(Text::default(), "");
         assert_eq!(String::from(text!("é{}", 1)), "é1");
         assert_eq!(

@@ -76,10 +76,10 @@ impl Pending {
         Some(match self {
             Pending::None => return None,
             Pending::Connect { addr, .. } => connect_text(addr),
-            Pending::Recv { max, .. } => text!("recv({max})"),
-            Pending::Send(d) => text!("send({} bytes)", d.len()),
-            Pending::SendAll { data, .. } => text!("sendall({} bytes)", data.len()),
-            Pending::RecvFrom { max, .. } => text!("recvfrom({max})"),
+            Pending::Recv { max, .. } => Text::number("recv(", *max, ")"),
+            Pending::Send(d) => Text::number("send(", d.len(), " bytes)"),
+            Pending::SendAll { data, .. } => Text::number("sendall(", data.len(), " bytes)"),
+            Pending::RecvFrom { max, .. } => Text::number("recvfrom(", *max, ")"),
         })
     }
 }
