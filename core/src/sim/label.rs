@@ -107,17 +107,16 @@ pub const PREVIEW_LEN: usize = 40;
 
 /// The first [`PREVIEW_LEN`] payload bytes as printable ASCII (`"`, `\\` and
 /// non-printables as `.`), stored inline so recording a packet allocates nothing
-/// for it. Derefs to `str`; serializes as a JSON string.
+/// for it. Derefs to `str`; serializes as a JSON string. Unused bytes are zero
+/// (never a printable), so the length needs no byte of its own.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Preview {
-    len: u8,
     bytes: [u8; PREVIEW_LEN],
 }
 
 impl Preview {
     /// No payload.
     pub const EMPTY: Preview = Preview {
-        len: 0,
         bytes: [0; PREVIEW_LEN],
     };
 
@@ -131,14 +130,18 @@ impl Preview {
                 b'.'
             };
         }
-        p.len = payload.len().min(PREVIEW_LEN) as u8;
         p
     }
 
     pub fn as_str(&self) -> &str {
+        let len = self
+            .bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(PREVIEW_LEN);
         // Only printable ASCII is ever stored, so this is always valid UTF-8.
         self.bytes
-            .get(..usize::from(self.len))
+            .get(..len)
             .and_then(|b| core::str::from_utf8(b).ok())
             .unwrap_or_default()
     }
