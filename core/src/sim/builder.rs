@@ -234,7 +234,6 @@ impl Builder {
             stop: Instant::from_millis(sc.stop_ms),
             rng,
             queue: Default::default(),
-            seq: 0,
             flights: Vec::new(),
             free_flights: Vec::new(),
             net: Net::new(sc.conditions.clone(), n),

@@ -5,8 +5,6 @@
 //! `sendall`/`recvfrom` calls are answered (or time out), state changes are
 //! traced, and sockets closed by their app are freed once smoltcp says CLOSED.
 
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
@@ -16,13 +14,13 @@ use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
 use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
-use super::trace::{Record, StateRecord, TcpState};
+use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
 
 fn state_record(
     ctx: &mut Ctx<'_>,
-    host: &str,
+    host: &HostName,
     ends: Ends,
     fallback: SocketAddr,
     from: TcpState,
@@ -32,7 +30,7 @@ fn state_record(
     ctx.record(|| {
         Record::State(StateRecord {
             at,
-            host: host.into(),
+            host: host.clone(),
             local: ends.local.unwrap_or(fallback),
             remote: ends.remote,
             from,
@@ -60,7 +58,6 @@ impl Host {
             sockets,
             apps,
             events,
-            name,
             label,
             scratch,
             ..
@@ -85,7 +82,7 @@ impl Host {
                         let st = TcpState::from(s.state());
                         if st != last {
                             let ends = Ends::default().update(s);
-                            state_record(ctx, name, ends, fallback, last, st);
+                            state_record(ctx, label, ends, fallback, last, st);
                             pool.set_seen(idx, st);
                         }
                         match st {
@@ -115,14 +112,7 @@ impl Host {
                                 peer,
                             },
                         ));
-                        call(
-                            ctx,
-                            label,
-                            i,
-                            Some(id),
-                            "accept()".into(),
-                            format!("{peer}"),
-                        );
+                        call(ctx, label, i, Some(id), "accept()".into(), text!("{peer}"));
                         let ends = Ends::default().update(s);
                         // The connection stays in its set; a fresh listener takes its slot.
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
@@ -138,7 +128,7 @@ impl Host {
                     let st = TcpState::from(s.state());
                     let ends = e.ends.update(s);
                     if st != e.state {
-                        state_record(ctx, name, ends, fallback, e.state, st);
+                        state_record(ctx, label, ends, fallback, e.state, st);
                         if st == TcpState::Closed && torn(e.state) {
                             e.reset = true;
                         }
@@ -171,7 +161,7 @@ impl Host {
             table.entries.insert(key, entry);
         }
         for &(h, touched) in handles.iter() {
-            reap(ctx, name, sockets, table, (h, touched), fallback);
+            reap(ctx, label, sockets, table, (h, touched), fallback);
         }
     }
 }
@@ -179,7 +169,7 @@ impl Host {
 /// Trace an orphan's state change; free it once CLOSED. `touched`: see [`Table::scope`].
 fn reap(
     ctx: &mut Ctx<'_>,
-    name: &str,
+    name: &HostName,
     sockets: &mut Sockets,
     table: &mut Table,
     (h, touched): (Sock, bool),
@@ -215,7 +205,7 @@ fn reap(
 }
 
 /// An answer to a call: the event for the app, the call and its result for the trace.
-pub(crate) type Answer = (Event, String, String);
+pub(crate) type Answer = (Event, Text, Text);
 
 fn answer_tcp(
     s: &mut tcp::Socket<'_>,
@@ -246,7 +236,7 @@ fn answer_tcp(
         let done = match p {
             Pending::Send(data) if s.can_send() => {
                 let n = s.send_slice(data).unwrap_or(0);
-                (n > 0).then(|| (Event::Sent { sock, len: n }, format!("{n}")))
+                (n > 0).then(|| (Event::Sent { sock, len: n }, Text::number("", n, "")))
             }
             Pending::SendAll { data, off } => {
                 if s.can_send() {
@@ -274,7 +264,7 @@ fn answer_recv(
     e: &mut Entry,
     sock: SockId,
     now: Instant,
-) -> Option<(Event, String)> {
+) -> Option<(Event, Text)> {
     let st = e.state;
     let due = |d: Option<Instant>| d.is_some_and(|d| now >= d);
     match &e.pending {
@@ -298,7 +288,7 @@ fn answer_recv(
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
-                let r = format!("ok, local {local}");
+                let r = text!("ok, local {local}");
                 Some((Event::Connected { sock, local, peer }, r))
             }
         },
@@ -323,7 +313,8 @@ fn answer_recv(
                     });
                 }
                 let n = buf.len();
-                return Some((Event::Received { sock, data: buf }, format!("{n} bytes")));
+                let r = Text::number("", n, " bytes");
+                return Some((Event::Received { sock, data: buf }, r));
             }
             if e.reset {
                 let error = SockError::Reset;
@@ -364,7 +355,7 @@ fn answer_udp(
             .get(..(*max).min(data.len()))
             .unwrap_or_default()
             .to_vec();
-        let r = format!("{} bytes from {from}", data.len());
+        let r = text!("{} bytes from {from}", data.len());
         let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::Datagram { sock, from, data }, desc, r));
     }

@@ -167,7 +167,21 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded) {
     }
 }
 
-type Dir = (Ipv4Addr, u16, Ipv4Addr, u16);
+/// A connection direction, (src ip, src port, dst ip, dst port), packed in
+/// that order: compared as one number.
+type Dir = u128;
+
+fn dir(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Dir {
+    u128::from(src.to_bits()) << 96
+        | u128::from(sport) << 64
+        | u128::from(dst.to_bits()) << 32
+        | u128::from(dport)
+}
+
+/// Does direction `d` leave from or go to `ip`?
+fn touches(d: Dir, ip: Ipv4Addr) -> bool {
+    (d >> 96) as u32 == ip.to_bits() || (d >> 32) as u32 == ip.to_bits()
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Side {
@@ -176,45 +190,132 @@ struct Side {
     high: u32,
 }
 
+/// Directions the tracker keeps at hand outside its map (see [`Sides`]).
+const HOT: usize = 4;
+
+/// A map from direction to [`Side`] with the last few directions used kept in
+/// `hot` slots before the `cold` `BTreeMap`: a run of segments of one connection
+/// (both directions) touches no tree at all. A direction is in one place only.
+#[derive(Debug, Default)]
+struct Sides {
+    hot: [Option<(Dir, Side)>; HOT],
+    /// The hot slot the next direction brought in takes (its holder goes cold).
+    next: usize,
+    cold: BTreeMap<Dir, Side>,
+}
+
+impl Sides {
+    /// The hot slot holding `d`, brought in from the cold map if it is there.
+    fn slot(&mut self, d: Dir) -> Option<usize> {
+        match self.hot.iter().position(|h| h.is_some_and(|(k, _)| k == d)) {
+            Some(i) => Some(i),
+            None => {
+                let side = self.cold.remove(&d)?;
+                Some(self.place(d, side))
+            }
+        }
+    }
+
+    fn side(&mut self, i: usize) -> Option<&mut Side> {
+        self.hot.get_mut(i)?.as_mut().map(|(_, s)| s)
+    }
+
+    /// `d`'s side, if known, now in a hot slot.
+    fn find(&mut self, d: Dir) -> Option<&mut Side> {
+        let i = self.slot(d)?;
+        self.side(i)
+    }
+
+    /// Put `d` (in no slot and not cold) in a hot slot: an empty one, else the
+    /// next in turn, whose holder goes cold. Returns the slot.
+    fn place(&mut self, d: Dir, side: Side) -> usize {
+        let i = match self.hot.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                let i = self.next;
+                self.next = (self.next + 1) % HOT;
+                i
+            }
+        };
+        if let Some(slot) = self.hot.get_mut(i)
+            && let Some((k, s)) = slot.replace((d, side))
+        {
+            self.cold.insert(k, s);
+        }
+        i
+    }
+
+    /// `d`'s side, inserted as `side` if it is not known.
+    fn entry(&mut self, d: Dir, side: Side) -> Option<&mut Side> {
+        let i = match self.slot(d) {
+            Some(i) => i,
+            None => self.place(d, side),
+        };
+        self.side(i)
+    }
+
+    fn remove(&mut self, d: Dir) {
+        for slot in &mut self.hot {
+            if slot.is_some_and(|(k, _)| k == d) {
+                *slot = None;
+            }
+        }
+        self.cold.remove(&d);
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(Dir) -> bool) {
+        for slot in &mut self.hot {
+            if slot.is_some_and(|(k, _)| !keep(k)) {
+                *slot = None;
+            }
+        }
+        self.cold.retain(|&k, _| keep(k));
+    }
+}
+
 /// Relative sequence numbers and retransmission marks, per connection direction.
 #[derive(Debug, Default)]
 pub struct TcpTracker {
-    sides: BTreeMap<Dir, Side>,
+    sides: Sides,
 }
 
 impl TcpTracker {
     /// Rewrite `d.tcp`'s seq/ack as relative numbers; return whether it is a retransmission.
     pub fn observe(&mut self, d: &mut Decoded) -> bool {
-        let Some(dir) = d.tcp_tuple() else {
+        let Some((src, sport, dst, dport)) = d.tcp_tuple() else {
             return false;
         };
         let payload_len = d.payload_len;
         let Some(t) = d.tcp.as_mut() else {
             return false;
         };
-        let reverse = (dir.2, dir.3, dir.0, dir.1);
-        if t.flags.syn {
-            let fresh = self.sides.get(&dir).is_none_or(|s| s.isn != t.raw_seq);
-            if fresh {
-                self.sides.insert(
-                    dir,
-                    Side {
-                        isn: t.raw_seq,
-                        high: 0,
-                    },
-                );
-                if !t.flags.ack {
-                    // A new connection attempt: forget the old reverse direction.
-                    self.sides.remove(&reverse);
-                }
-            }
-        }
-        // One lookup for this direction (its `high` updated in place), one for the
-        // reverse (only its ISN is read, which `high` never changes).
-        let side = self.sides.entry(dir).or_insert(Side {
+        let (fwd, reverse) = (dir(src, sport, dst, dport), dir(dst, dport, src, sport));
+        let new = Side {
             isn: t.raw_seq,
             high: 0,
-        });
+        };
+        if t.flags.syn {
+            let fresh = match self.sides.find(fwd) {
+                Some(s) if s.isn == t.raw_seq => false,
+                Some(s) => {
+                    *s = new;
+                    true
+                }
+                None => {
+                    self.sides.place(fwd, new);
+                    true
+                }
+            };
+            if fresh && !t.flags.ack {
+                // A new connection attempt: forget the old reverse direction.
+                self.sides.remove(reverse);
+            }
+        }
+        // This direction's `high` is updated in place; of the reverse only the
+        // ISN is read (which `high` never changes).
+        let Some(side) = self.sides.entry(fwd, new) else {
+            return false;
+        };
         t.seq = t.raw_seq.wrapping_sub(side.isn);
         let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
         let seen = if span == 0 || t.flags.rst {
@@ -227,15 +328,125 @@ impl TcpTracker {
             }
             seen
         };
-        t.ack = match self.sides.get(&reverse) {
-            Some(r) if t.flags.ack => t.raw_ack.wrapping_sub(r.isn),
-            _ => t.raw_ack,
-        };
+        if t.flags.ack
+            && let Some(r) = self.sides.find(reverse)
+        {
+            t.ack = t.raw_ack.wrapping_sub(r.isn);
+        }
         seen
     }
 
     /// Forget every connection (a host crashed; its ports will be reused).
     pub fn forget_host(&mut self, ip: Ipv4Addr) {
-        self.sides.retain(|k, _| k.0 != ip && k.2 != ip);
+        self.sides.retain(|k| !touches(k, ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tracker as it was, one `BTreeMap` by direction: the reference.
+    #[derive(Default)]
+    struct Plain(BTreeMap<(Ipv4Addr, u16, Ipv4Addr, u16), Side>);
+
+    impl Plain {
+        fn observe(&mut self, d: &mut Decoded) -> bool {
+            let (Some(dir), len) = (d.tcp_tuple(), d.payload_len) else {
+                return false;
+            };
+            let Some(t) = d.tcp.as_mut() else {
+                return false;
+            };
+            let reverse = (dir.2, dir.3, dir.0, dir.1);
+            let new = Side {
+                isn: t.raw_seq,
+                high: 0,
+            };
+            if t.flags.syn && self.0.get(&dir).is_none_or(|s| s.isn != t.raw_seq) {
+                self.0.insert(dir, new);
+                if !t.flags.ack {
+                    self.0.remove(&reverse);
+                }
+            }
+            let side = self.0.entry(dir).or_insert(new);
+            t.seq = t.raw_seq.wrapping_sub(side.isn);
+            let span = len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
+            let mut seen = false;
+            if span != 0 && !t.flags.rst {
+                let end = t.seq.wrapping_add(span);
+                seen = (end.wrapping_sub(side.high) as i32) <= 0 && side.high != 0;
+                if !seen {
+                    side.high = end;
+                }
+            }
+            t.ack = match self.0.get(&reverse) {
+                Some(r) if t.flags.ack => t.raw_ack.wrapping_sub(r.isn),
+                _ => t.raw_ack,
+            };
+            seen
+        }
+    }
+
+    fn segment(x: u64) -> Decoded {
+        let pick = |shift: u32, n: u64| (x >> shift) % n;
+        let ip = |k: u64| Ipv4Addr::new(10, 0, 0, 1 + k as u8);
+        let (a, b) = (pick(0, 3), pick(2, 3));
+        let seq = pick(8, 4) as u32 * 1000 + pick(12, 3) as u32;
+        let mut d = decode(&[]);
+        d.ipv4 = Some(Ipv4Header {
+            src: ip(a),
+            dst: ip(b),
+            ident: 0,
+            ttl: 64,
+            protocol: 6,
+            total_len: 0,
+            checksum_ok: true,
+        });
+        d.tcp = Some(TcpHeader {
+            src_port: 80 + pick(4, 3) as u16,
+            dst_port: 80 + pick(6, 3) as u16,
+            flags: TcpFlags {
+                syn: pick(16, 3) == 0,
+                fin: pick(18, 5) == 0,
+                psh: false,
+                rst: pick(21, 9) == 0,
+                ack: pick(25, 4) != 0,
+            },
+            seq,
+            ack: pick(28, 5000) as u32,
+            raw_seq: seq,
+            raw_ack: pick(28, 5000) as u32,
+            window: 0,
+            mss: None,
+            checksum_ok: true,
+        });
+        d.payload_len = pick(41, 3) as usize * 7;
+        d
+    }
+
+    /// Hot slots, evictions and all, the tracker answers as the plain map does,
+    /// also across a host's crash.
+    #[test]
+    fn hot_slots_change_nothing() {
+        let (mut plain, mut tracker) = (Plain::default(), TcpTracker::default());
+        let mut x: u64 = 1;
+        for i in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (mut a, mut b) = (segment(x >> 7), segment(x >> 7));
+            assert_eq!(
+                plain.observe(&mut a),
+                tracker.observe(&mut b),
+                "segment {i}"
+            );
+            assert_eq!(a, b, "segment {i}");
+            if i % 5000 == 4999 {
+                let ip = Ipv4Addr::new(10, 0, 0, 2);
+                plain.0.retain(|k, _| k.0 != ip && k.2 != ip);
+                tracker.forget_host(ip);
+            }
+        }
     }
 }

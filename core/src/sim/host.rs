@@ -360,7 +360,7 @@ impl Host {
     }
 
     pub fn print(&mut self, ctx: &mut Ctx<'_>, app: usize, line: String) {
-        let host = &self.name;
+        let host = &self.label;
         let at = ctx.now;
         ctx.record(|| {
             Record::Console(ConsoleRecord {

@@ -1,15 +1,17 @@
 //! Small inline-or-shared string types of the trace, so recording a packet
 //! allocates nothing for them.
 //!
-//! [`HostName`]: a host's name, one `Arc<str>` per host shared by every packet
-//! and call record.
+//! [`HostName`]: a host's name, one `Arc<String>` per host shared by every
+//! record (a thin pointer: a packet record names two hosts in 16 bytes).
 //! [`Preview`]: the first payload bytes as printable ASCII, stored inline.
+//! [`Text`]: a socket call or its result, inline when short (as they nearly all
+//! are), built with `text!` as `format!` builds a `String`.
 //! Each derefs to `str`, compares with `&str`, and serializes exactly as the
 //! `String` it replaces (a JSON string), so trace JSON and text are unchanged.
 
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::fmt;
+use core::fmt::{self, Write};
 
 use serde::{Serialize, Serializer};
 
@@ -66,7 +68,7 @@ macro_rules! str_like {
 /// recording a packet only bumps a reference count. Derefs to `str`, compares
 /// with `&str`/`String`, serializes as a JSON string.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HostName(Arc<str>);
+pub struct HostName(Arc<String>);
 
 impl HostName {
     pub fn as_str(&self) -> &str {
@@ -82,13 +84,13 @@ impl Default for HostName {
 
 impl From<&str> for HostName {
     fn from(s: &str) -> HostName {
-        HostName(Arc::from(s))
+        HostName(Arc::new(String::from(s)))
     }
 }
 
 impl From<String> for HostName {
     fn from(s: String) -> HostName {
-        HostName(Arc::from(s))
+        HostName(Arc::new(s))
     }
 }
 
@@ -105,17 +107,16 @@ pub const PREVIEW_LEN: usize = 40;
 
 /// The first [`PREVIEW_LEN`] payload bytes as printable ASCII (`"`, `\\` and
 /// non-printables as `.`), stored inline so recording a packet allocates nothing
-/// for it. Derefs to `str`; serializes as a JSON string.
+/// for it. Derefs to `str`; serializes as a JSON string. Unused bytes are zero
+/// (never a printable), so the length needs no byte of its own.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Preview {
-    len: u8,
     bytes: [u8; PREVIEW_LEN],
 }
 
 impl Preview {
     /// No payload.
     pub const EMPTY: Preview = Preview {
-        len: 0,
         bytes: [0; PREVIEW_LEN],
     };
 
@@ -129,14 +130,18 @@ impl Preview {
                 b'.'
             };
         }
-        p.len = payload.len().min(PREVIEW_LEN) as u8;
         p
     }
 
     pub fn as_str(&self) -> &str {
+        let len = self
+            .bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(PREVIEW_LEN);
         // Only printable ASCII is ever stored, so this is always valid UTF-8.
         self.bytes
-            .get(..usize::from(self.len))
+            .get(..len)
             .and_then(|b| core::str::from_utf8(b).ok())
             .unwrap_or_default()
     }
@@ -149,6 +154,157 @@ impl Default for Preview {
 }
 
 str_like!(Preview);
+
+/// Bytes a [`Text`] holds inline (a call record stays smaller than a packet record).
+const TEXT_INLINE: usize = 46;
+
+/// A short string of the trace: a socket call as Python spells it, or its
+/// result. Up to [`TEXT_INLINE`] bytes are stored inline, so recording a call
+/// allocates nothing for them; longer ones live in a `String`. Derefs to `str`;
+/// serializes as a JSON string.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; TEXT_INLINE] },
+    Heap(String),
+}
+
+impl Text {
+    pub const EMPTY: Text = Text(Repr::Inline {
+        len: 0,
+        bytes: [0; TEXT_INLINE],
+    });
+
+    /// What `format_args!` gives, written without allocating when it fits.
+    pub fn format(args: fmt::Arguments<'_>) -> Text {
+        let mut t = Text::EMPTY;
+        match args.as_str() {
+            Some(s) => t.push(s),
+            // Writing to a Text cannot fail.
+            None => {
+                let _ = t.write_fmt(args);
+            }
+        }
+        t
+    }
+
+    /// `{prefix}{n}{suffix}`, as `text!` writes it, without `core::fmt`: the
+    /// form of the calls and results recorded most (`recv(1024)`, `24 bytes`).
+    pub fn number(prefix: &str, n: usize, suffix: &str) -> Text {
+        let mut digits = [0u8; 20];
+        let (mut i, mut n) = (digits.len(), n);
+        while let Some(d) = i.checked_sub(1).and_then(|j| digits.get_mut(j)) {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+            i -= 1;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut t = Text::EMPTY;
+        t.push(prefix);
+        t.push(
+            digits
+                .get(i..)
+                .and_then(|d| core::str::from_utf8(d).ok())
+                .unwrap_or_default(),
+        );
+        t.push(suffix);
+        t
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only whole `str`s are ever appended, so this is always valid UTF-8.
+            Repr::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Repr::Heap(s) => s,
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => {
+                let at = usize::from(*len);
+                match bytes.get_mut(at..at + s.len()) {
+                    Some(dst) => {
+                        dst.copy_from_slice(s.as_bytes());
+                        *len = (at + s.len()) as u8;
+                    }
+                    None => {
+                        let mut heap = String::with_capacity(at + s.len());
+                        heap.push_str(self.as_str());
+                        heap.push_str(s);
+                        self.0 = Repr::Heap(heap);
+                    }
+                }
+            }
+            Repr::Heap(h) => h.push_str(s),
+        }
+    }
+}
+
+impl Write for Text {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s);
+        Ok(())
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::EMPTY
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        let mut t = Text::EMPTY;
+        t.push(s);
+        t
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.len() <= TEXT_INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s))
+        }
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        match t.0 {
+            Repr::Heap(s) => s,
+            Repr::Inline { .. } => String::from(t.as_str()),
+        }
+    }
+}
+
+str_like!(Text);
+
+/// `format!` for a [`Text`].
+macro_rules! text {
+    ($($arg:tt)*) => {
+        $crate::sim::trace::Text::format(format_args!($($arg)*))
+    };
+}
+pub(crate) use text;
 
 #[cfg(test)]
 mod tests {
@@ -168,6 +324,36 @@ mod tests {
             Some("\"server\"")
         );
         assert_eq!(HostName::default(), "");
+    }
+
+    #[test]
+    fn text_is_its_str_inline_or_not() {
+        let n = 1460;
+        let short = text!("{n} bytes");
+        assert_eq!(short, "1460 bytes");
+        assert!(matches!(short.0, Repr::Inline { .. }));
+        let exact = Text::from("x".repeat(TEXT_INLINE).as_str());
+        assert!(matches!(exact.0, Repr::Inline { .. }));
+        let long = text!("{}{}", "y".repeat(TEXT_INLINE - 2), "ab:cd");
+        assert_eq!(
+            long.as_str(),
+            alloc::format!("{}ab:cd", "y".repeat(TEXT_INLINE - 2))
+        );
+        assert!(matches!(long.0, Repr::Heap(_)));
+        assert_eq!(long, Text::from(String::from(long.as_str())));
+        assert_eq!(text!("ok"), "ok");
+        for n in [0, 7, 10, 1460, 65536, usize::MAX] {
+            assert_eq!(Text::number("recv(", n, ")"), text!("recv({n})"));
+            assert_eq!(Text::number("", n, ""), alloc::format!("{n}"));
+        }
+        assert_eq!(Text::default(), "");
+        assert_eq!(String::from(text!("é{}", 1)), "é1");
+        assert_eq!(
+            serde_json::to_string(&text!("recv({})", 1024))
+                .ok()
+                .as_deref(),
+            Some("\"recv(1024)\"")
+        );
     }
 
     #[test]

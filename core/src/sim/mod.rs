@@ -14,8 +14,8 @@
 //!
 //! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
 //! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
-//! with its index), `network` (the link), `faults`, [`trace`], [`mod@decode`],
-//! [`pcap`], [`builder`], [`view`].
+//! with its index), `network` (the link), `queue` (the event queue), `faults`,
+//! [`trace`], [`mod@decode`], [`pcap`], [`builder`], [`view`].
 //!
 //! # Polling order
 //!
@@ -36,6 +36,7 @@ mod host;
 mod label;
 mod network;
 pub mod pcap;
+mod queue;
 pub mod scenario;
 mod sets;
 mod sockets;
@@ -43,11 +44,11 @@ mod table;
 pub mod trace;
 pub mod view;
 
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use core::cmp::{Ordering, Reverse};
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
@@ -61,40 +62,15 @@ pub use scenario::{
     ScenarioError,
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
-pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, to_text};
+pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, to_text};
 pub use view::{HostView, LinkView, SocketView};
 
 use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
+use queue::{Ev, Queue, What};
 use table::SynFate;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum What {
-    Flight(usize),
-    Wake(usize),
-    Fault(usize),
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Ev {
-    at: Instant,
-    seq: u64,
-    what: What,
-}
-
-impl Ord for Ev {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
-    }
-}
-
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
 
 /// What one [`Sim::step`] did.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -132,8 +108,7 @@ pub struct Sim {
     now: Instant,
     stop: Instant,
     rng: ChaCha8Rng,
-    queue: BinaryHeap<Reverse<Ev>>,
-    seq: u64,
+    queue: Queue,
     flights: Vec<Option<Flight>>,
     free_flights: Vec<usize>,
     net: Net,
@@ -227,8 +202,8 @@ impl Sim {
         // Stale wake-ups may sit at the top; they are skipped by `advance`.
         self.queue
             .iter()
-            .filter(|Reverse(e)| self.live(e))
-            .map(|Reverse(e)| e.at)
+            .filter(|e| self.live(e))
+            .map(|e| e.at)
             .min()
     }
 
@@ -240,12 +215,7 @@ impl Sim {
     }
 
     fn push(&mut self, at: Instant, what: What) {
-        self.seq += 1;
-        self.queue.push(Reverse(Ev {
-            at,
-            seq: self.seq,
-            what,
-        }));
+        self.queue.push(at, what);
     }
 
     /// Advance exactly one event; `None` when nothing is left before the stop time.
@@ -277,7 +247,7 @@ impl Sim {
 
     fn advance(&mut self) -> Option<(Instant, Advanced)> {
         loop {
-            let &Reverse(ev) = self.queue.peek()?;
+            let ev = self.queue.peek()?;
             if ev.at > self.stop {
                 return None;
             }
@@ -530,7 +500,7 @@ impl Sim {
                 retransmission: f.retransmission,
                 len: f.frame.len(),
                 eth: d.eth,
-                arp: d.arp,
+                arp: d.arp.map(Box::new),
                 ipv4: d.ipv4,
                 tcp: d.tcp,
                 udp: d.udp,

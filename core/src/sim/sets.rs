@@ -21,6 +21,7 @@
 //! polled with a frame for it, and at the time its own `poll_at` named (its close
 //! timer), when its set is polled as it would have been.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -68,7 +69,8 @@ pub(crate) struct Sockets {
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
     /// Parked TIME-WAIT sockets, with the time their set must be polled.
-    parked: BTreeMap<Sock, (Instant, tcp::Socket<'static>)>,
+    /// Boxed: a socket is large, and the map shifts its values as it changes.
+    parked: BTreeMap<Sock, (Instant, Box<tcp::Socket<'static>>)>,
     parked_until: BTreeSet<(Instant, Sock)>,
     /// A one-socket set to ask smoltcp when a single socket wants a poll.
     probe: SocketSet<'static>,
@@ -301,7 +303,7 @@ impl Sockets {
     /// A TCP socket, wherever it is (parked or in its slot).
     pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
         match self.parked.get(&s) {
-            Some((_, t)) => t,
+            Some((_, t)) => t.as_ref(),
             None => self.get::<tcp::Socket>(s),
         }
     }
@@ -322,7 +324,7 @@ impl Sockets {
         let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
         match at {
             Some(at) if at >= now + PARK_MIN => {
-                let real = core::mem::replace(probe, placeholder());
+                let real = Box::new(core::mem::replace(probe, placeholder()));
                 self.parked.insert(s, (at, real));
                 self.parked_until.insert((at, s));
             }
@@ -337,7 +339,7 @@ impl Sockets {
         };
         self.parked_until.remove(&(at, s));
         if let Some(set) = self.sets.get_mut(s.set) {
-            *set.get_mut::<tcp::Socket>(s.handle) = real;
+            *set.get_mut::<tcp::Socket>(s.handle) = *real;
         }
         self.touch(s.set);
     }

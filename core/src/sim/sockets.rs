@@ -18,8 +18,6 @@
 //! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
 //! until smoltcp reports it CLOSED, then its port is free again.
 
-use alloc::format;
-use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
@@ -52,7 +50,7 @@ fn action_sock(a: &Action) -> Option<SockId> {
         | Action::Exit { .. } => None,
     }
 }
-use super::trace::{CallRecord, HostName, Record, TcpState};
+use super::trace::{CallRecord, HostName, Record, TcpState, Text, text};
 use crate::app::{Action, ConnectError, Event, ListenError, SockId};
 
 /// First and last ephemeral port, as IANA suggests.
@@ -92,8 +90,8 @@ pub(crate) fn call(
     host: &HostName,
     app: usize,
     sock: Option<SockId>,
-    c: String,
-    r: String,
+    c: Text,
+    r: Text,
 ) {
     let at = ctx.now;
     ctx.record(|| {
@@ -160,13 +158,13 @@ impl Host {
                 if let Some(e) = self.table.entries.get_mut(&(i, sock)) {
                     e.timeout = timeout;
                 }
-                let t = timeout.map_or("None".to_string(), |t| format!("{:.3}", t.as_secs_f64()));
+                let t = timeout.map_or("None".into(), |t| text!("{:.3}", t.as_secs_f64()));
                 call(
                     ctx,
                     &self.label,
                     i,
                     Some(sock),
-                    format!("settimeout({t})"),
+                    text!("settimeout({t})"),
                     "ok".into(),
                 );
             }
@@ -214,7 +212,7 @@ impl Host {
                     &self.label,
                     i,
                     None,
-                    format!("exit({code})"),
+                    text!("exit({code})"),
                     "done".into(),
                 );
             }
@@ -257,7 +255,7 @@ impl Host {
             p if t.tcp_ports.contains(&p) => None,
             p => Some(p),
         };
-        let c = format!("bind(('', {port:?})); listen({backlog})");
+        let c = text!("bind(('', {port:?})); listen({backlog})");
         let Some(port) = port else {
             let error = ListenError::AddrInUse;
             self.events
@@ -268,7 +266,7 @@ impl Host {
                 i,
                 Some(sock),
                 c,
-                format!("OSError: {error}"),
+                text!("OSError: {error}"),
             );
             return;
         };
@@ -295,7 +293,7 @@ impl Host {
         );
         let local = self.local(port);
         self.events.push_back((i, Event::Listening { sock, local }));
-        let c = format!("bind(('', {port})); listen({backlog})");
+        let c = text!("bind(('', {port})); listen({backlog})");
         call(ctx, &self.label, i, Some(sock), c, "ok".into());
     }
 
@@ -347,7 +345,7 @@ impl Host {
                 i,
                 Some(sock),
                 connect_text(&addr),
-                format!("OSError: {error}"),
+                text!("OSError: {error}"),
             );
             return;
         };
@@ -395,7 +393,7 @@ impl Host {
                 i,
                 Some(sock),
                 "bind()".into(),
-                format!("OSError: {error}"),
+                text!("OSError: {error}"),
             );
             return;
         };
@@ -412,13 +410,13 @@ impl Host {
             &self.label,
             i,
             Some(sock),
-            format!("bind(('', {port}))"),
+            text!("bind(('', {port}))"),
             "ok".into(),
         );
     }
 
     fn sendto(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, addr: SocketAddr, data: &[u8]) {
-        let c = format!(
+        let c = text!(
             "sendto({} bytes, ('{}', {}))",
             data.len(),
             addr.ip(),
@@ -434,7 +432,7 @@ impl Host {
                     None => Err(udp::SendError::Unaddressable),
                 };
                 match sent {
-                    Ok(()) => format!("{}", data.len()),
+                    Ok(()) => text!("{}", data.len()),
                     Err(udp::SendError::BufferFull) => "dropped: send buffer full".into(),
                     Err(udp::SendError::Unaddressable) => "OSError: address not available".into(),
                 }

@@ -10,8 +10,6 @@
 //! marks the sockets it can have changed as dirty and only those are checked.
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -22,7 +20,7 @@ use super::backlog::Backlog;
 use super::decode::Decoded;
 use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
-use super::trace::TcpState;
+use super::trace::{TcpState, Text, text};
 use crate::app::SockId;
 use crate::time::Instant;
 
@@ -75,20 +73,20 @@ impl Pending {
     }
 
     /// The call as Python spells it, for views and the trace.
-    pub fn describe(&self) -> Option<String> {
+    pub fn describe(&self) -> Option<Text> {
         Some(match self {
             Pending::None => return None,
             Pending::Connect { addr, .. } => connect_text(addr),
-            Pending::Recv { max, .. } => format!("recv({max})"),
-            Pending::Send(d) => format!("send({} bytes)", d.len()),
-            Pending::SendAll { data, .. } => format!("sendall({} bytes)", data.len()),
-            Pending::RecvFrom { max, .. } => format!("recvfrom({max})"),
+            Pending::Recv { max, .. } => Text::number("recv(", *max, ")"),
+            Pending::Send(d) => Text::number("send(", d.len(), " bytes)"),
+            Pending::SendAll { data, .. } => Text::number("sendall(", data.len(), " bytes)"),
+            Pending::RecvFrom { max, .. } => Text::number("recvfrom(", *max, ")"),
         })
     }
 }
 
-pub(crate) fn connect_text(addr: &SocketAddr) -> String {
-    format!("connect(('{}', {}))", addr.ip(), addr.port())
+pub(crate) fn connect_text(addr: &SocketAddr) -> Text {
+    text!("connect(('{}', {}))", addr.ip(), addr.port())
 }
 
 pub(crate) struct Entry {

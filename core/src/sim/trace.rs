@@ -12,13 +12,15 @@
 //! * [`Record::Console`]: a line an app printed.
 //! * [`Record::Fault`]: a fault applied (partition, crash, ...).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt::{self, Write};
 use core::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
-pub use super::label::{HostName, PREVIEW_LEN, Preview};
+pub(crate) use super::label::text;
+pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -207,7 +209,8 @@ pub struct PacketRecord {
     /// Frame length in bytes.
     pub len: usize,
     pub eth: EthHeader,
-    pub arp: Option<ArpHeader>,
+    /// Boxed: ARP frames are few, and every record is as large as a packet record.
+    pub arp: Option<Box<ArpHeader>>,
     pub ipv4: Option<Ipv4Header>,
     pub tcp: Option<TcpHeader>,
     pub udp: Option<UdpHeader>,
@@ -292,7 +295,7 @@ impl fmt::Display for TcpState {
 pub struct StateRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub host: String,
+    pub host: HostName,
     pub local: SocketAddr,
     pub remote: Option<SocketAddr>,
     pub from: TcpState,
@@ -310,9 +313,9 @@ pub struct CallRecord {
     /// The app's socket id, if the call is about a socket.
     pub sock: Option<u32>,
     /// As Python spells it: `recv(1024)`, `accept()`, `connect(('10.0.0.1', 12345))`.
-    pub call: String,
+    pub call: Text,
     /// `24 bytes`, `10.0.0.2:49152`, `ok`, `ConnectionRefusedError`, ...
-    pub result: String,
+    pub result: Text,
 }
 
 /// A line printed by an app.
@@ -320,7 +323,7 @@ pub struct CallRecord {
 pub struct ConsoleRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
-    pub host: String,
+    pub host: HostName,
     pub app: u32,
     pub line: String,
 }

@@ -150,7 +150,8 @@ impl Sim {
                 v.blocked_in = e
                     .pending
                     .describe()
-                    .or_else(|| e.sends.front().and_then(|p| p.describe()));
+                    .or_else(|| e.sends.front().and_then(|p| p.describe()))
+                    .map(String::from);
             }
             sockets.push(v);
         }
