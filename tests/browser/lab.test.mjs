@@ -317,6 +317,22 @@ test('an edited scenario runs, and its link reopens it', async () => {
   assert.match(await consoles(), /Hi from my own server/);
 });
 
+test('a Rust panic reaches the error banner with its message', async () => {
+  await openLab();
+  assert.equal(await bannerShown(), false);
+  await page.evaluate(async () => {
+    const w = await import('./js/wasm.js');
+    w.guard(() => w.wasm.debug_panic());
+  });
+  assert.equal(await bannerShown(), true);
+  assert.match(await page.textContent('#banner-text'),
+    /^internal error \(please report\): .*debug_panic: a deliberate panic.*Reset or reload the page\.$/s);
+  // The hook also logs the panic to the console: expected here, and only here.
+  const logged = pageErrors.filter((e) => /debug_panic/.test(e));
+  assert.ok(logged.length >= 1, 'the panic is logged to the console');
+  pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !/debug_panic|unreachable/.test(e)));
+});
+
 test('narrow screen: no horizontal scrolling of the page', async () => {
   await openLab('#lesson=hello');
   await page.setViewportSize({ width: 390, height: 844 });

@@ -64,6 +64,14 @@ pub fn take_panic() -> String {
         .unwrap_or_default()
 }
 
+/// Panics on purpose. Nothing in the page calls it: the browser test does, to
+/// prove that a panic reaches the page's error banner with its message (the
+/// hook installed by [`start`] records it; `www/js/wasm.js` shows it).
+#[wasm_bindgen]
+pub fn debug_panic() {
+    panic!("debug_panic: a deliberate panic for the error banner's test");
+}
+
 /// Every built-in lesson: `[{name, summary, description}]`.
 #[wasm_bindgen]
 pub fn builtins() -> String {
