@@ -83,8 +83,11 @@ pub(crate) struct Host {
     pub tx_buffer: usize,
     pub iface: Interface,
     pub sockets: Sockets,
-    /// The socket set the frame waiting in `rx` belongs to.
+    /// The socket set the frame waiting in `rx` belongs to (and, once it is
+    /// ingested, the set the next turn polls first).
     pub rx_set: usize,
+    /// A frame was ingested since the last turn: the turn is due.
+    pub ingested: bool,
     pub rx: VecDeque<Vec<u8>>,
     pub apps: Vec<AppSlot>,
     pub factories: Vec<AppFactory>,
@@ -236,6 +239,7 @@ impl Host {
             iface,
             sockets: Sockets::default(),
             rx_set: 0,
+            ingested: false,
             rx: VecDeque::new(),
             apps,
             factories: cfg.factories,
@@ -250,6 +254,7 @@ impl Host {
     /// The host dies: sockets vanish without a FIN, apps stop, the ARP cache is lost.
     pub fn crash(&mut self, pool: &Pool) {
         self.up = false;
+        self.ingested = false;
         self.sockets = Sockets::default();
         self.table = Table::default();
         self.events.clear();
@@ -310,12 +315,37 @@ impl Host {
         }
     }
 
+    /// smoltcp's ingress of the frame waiting in `rx`, polled with the socket set
+    /// it belongs to; the egress, the socket checks and the apps wait for the
+    /// turn (see [`Host::turn`]). Frames answered at once go to `out`.
+    pub fn ingest(&mut self, now: Instant, pool: &Pool, out: &mut Vec<Vec<u8>>) {
+        let k = self.rx_set;
+        if let Some(set) = self.sockets.sets.get_mut(k) {
+            let mut dev = Dev {
+                rx: &mut self.rx,
+                out,
+                pool,
+                mtu: self.mtu,
+            };
+            self.iface.poll_ingress_single(smol_now(now), &mut dev, set);
+        }
+        // Anything left (no set to meet it) is dropped, as smoltcp drops junk.
+        let mut p = pool.borrow_mut();
+        for mut f in self.rx.drain(..) {
+            f.clear();
+            p.push(f);
+        }
+        drop(p);
+        self.sockets.touch(k);
+        self.ingested = true;
+    }
+
     /// Poll the socket sets that need it: the one the arrived frame belongs to
     /// first, then those an app or a check touched and those whose time has come.
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         self.sockets.unpark_due(now);
-        let first = (!self.rx.is_empty()).then_some(self.rx_set);
+        let first = core::mem::take(&mut self.ingested).then_some(self.rx_set);
         let due = self.sockets.due(first, now);
         for &k in &due {
             let Some(set) = self.sockets.sets.get_mut(k) else {

@@ -22,9 +22,14 @@
 //! Drive it with [`Sim::step`] / [`Sim::step_quiet`] (or the `run_*` helpers);
 //! between two steps read anything ([`Sim::trace`], [`Sim::hosts`], [`Sim::links`])
 //! and apply any fault. Each step pops the earliest event: a frame is delivered to
-//! its host (or reported dropped), and that host takes a turn following the app
-//! polling order of [`crate::app`]; frames the turn sends are judged by the link
-//! and queued as future events; the host's next wake-up is re-armed.
+//! its host (or reported dropped), whose stack receives it at once (smoltcp's
+//! ingress; an ARP reply or a RST it answers with leaves now), and that host takes
+//! a turn following the app polling order of [`crate::app`]: smoltcp's egress,
+//! the socket checks, the apps. When more frames arrive at the same host in the
+//! same instant (a window's worth of segments, a burst of SYNs), the turn waits
+//! for the last of them, as a NIC hands its stack every frame that came in
+//! together: one turn and one ACK for the burst. Frames the turn sends are judged
+//! by the link and queued as future events; the host's next wake-up is re-armed.
 
 mod backlog;
 pub mod builder;
@@ -468,12 +473,13 @@ impl Sim {
         if fate.arrived()
             && let Some(host) = self.hosts.get_mut(to)
         {
+            let known = host.table.dirty_orphans.len();
             host.rx_set = host.table.focus(&host.sockets, &f.decoded);
             if let Some((port, from)) = arm {
                 host.arm_listener(port, host.rx_set, from);
             }
             // A parked TIME-WAIT socket must be in its slot to meet its segment.
-            for &h in &host.table.dirty_orphans {
+            for &h in host.table.dirty_orphans.get(known..).unwrap_or_default() {
                 host.sockets.unpark(h);
             }
             if f.decoded.arp.is_some() {
@@ -512,14 +518,49 @@ impl Sim {
         match self.hosts.get_mut(to) {
             Some(host) if fate.arrived() => {
                 host.rx.push_back(frame);
-                self.run_host(to);
+                self.ingest(to);
             }
             _ => {
                 frame.clear();
                 self.pool.borrow_mut().push(frame);
             }
         }
+        // The host takes its turn once the last frame of this instant is in.
+        if self.hosts.get(to).is_some_and(|h| h.ingested) && !self.more_for(to) {
+            self.run_host(to);
+        }
         (id, fate)
+    }
+
+    /// Host `h` receives the frame waiting in its `rx` now (smoltcp's ingress,
+    /// see [`Host::ingest`]); what that answers at once (an ARP reply, a RST)
+    /// leaves now.
+    fn ingest(&mut self, h: usize) {
+        let mut out = core::mem::take(&mut self.out);
+        if let Some(host) = self.hosts.get_mut(h) {
+            host.ingest(self.now, &self.pool, &mut out);
+        }
+        for frame in out.drain(..) {
+            self.send(h, frame);
+        }
+        self.out = out;
+    }
+
+    /// Is the next event another frame arriving at host `h` now? Then `h` takes
+    /// its turn after that one (as a NIC hands the stack every frame that came in
+    /// together before the stack answers): one turn, and one ACK, for a burst.
+    fn more_for(&self, h: usize) -> bool {
+        self.queue.peek().is_some_and(|ev| {
+            ev.at == self.now
+                && match ev.what {
+                    What::Flight(f) => self
+                        .flights
+                        .get(f)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|f| f.to == Some(h)),
+                    _ => false,
+                }
+        })
     }
 
     /// A fresh seed for a host's smoltcp interface (ISNs, IP ids).
