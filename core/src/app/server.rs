@@ -24,7 +24,6 @@
 //! ids are the connections' socket ids (one idle timer per connection), and
 //! [`START_TIMER`] for the start delay.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
 use core::fmt;
@@ -36,6 +35,7 @@ use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockId};
 use crate::frame::text::Utf8Error;
 use crate::frame::{EncodeError, Frame, Framing};
+use crate::keyed::Map;
 use crate::time::Instant;
 
 /// The servers' start-delay timer (socket ids, which name the idle timers, never get here).
@@ -72,7 +72,7 @@ pub(crate) struct Conn<T> {
 }
 
 /// Every open connection but the one being handled.
-pub(crate) type Conns<T> = BTreeMap<SockId, Conn<T>>;
+pub(crate) type Conns<T> = Map<SockId, Conn<T>>;
 
 /// What one app's server does with its connections.
 pub(crate) trait Service {

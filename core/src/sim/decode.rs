@@ -6,7 +6,6 @@
 //! relative to each side's initial sequence number, and marks a segment that
 //! re-sends sequence space already sent as a retransmission, as Wireshark does.
 
-use alloc::collections::BTreeMap;
 use core::net::Ipv4Addr;
 
 use smoltcp::wire::{
@@ -15,6 +14,7 @@ use smoltcp::wire::{
 };
 
 use super::trace::{ArpHeader, EthHeader, Ipv4Header, Preview, TcpFlags, TcpHeader, UdpHeader};
+use crate::keyed::Map;
 
 pub use super::trace::PREVIEW_LEN;
 
@@ -179,7 +179,7 @@ struct Side {
 /// Relative sequence numbers and retransmission marks, per connection direction.
 #[derive(Debug, Default)]
 pub struct TcpTracker {
-    sides: BTreeMap<Dir, Side>,
+    sides: Map<Dir, Side>,
 }
 
 impl TcpTracker {

@@ -42,7 +42,7 @@ mod table;
 pub mod trace;
 pub mod view;
 
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BinaryHeap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -63,6 +63,7 @@ pub use sockets::{EPHEMERAL, MAX_BACKLOG};
 pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, to_text};
 pub use view::{HostView, LinkView, SocketView};
 
+use crate::keyed::Map;
 use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
@@ -127,7 +128,7 @@ pub use crate::time::Instant;
 pub struct Sim {
     name: String,
     hosts: Vec<Host>,
-    by_ip: BTreeMap<Ipv4Addr, usize>,
+    by_ip: Map<Ipv4Addr, usize>,
     now: Instant,
     stop: Instant,
     rng: ChaCha8Rng,

@@ -17,12 +17,12 @@
 //! polled with a frame for it, and at the time its own `poll_at` named (its close
 //! timer), when its set is polled as it would have been.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
+use crate::keyed::{Map, Set};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
@@ -51,8 +51,8 @@ pub(crate) struct Sockets {
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
     /// Parked TIME-WAIT sockets, with the time their set must be polled.
-    parked: BTreeMap<Sock, (Instant, tcp::Socket<'static>)>,
-    parked_until: BTreeSet<(Instant, Sock)>,
+    parked: Map<Sock, (Instant, tcp::Socket<'static>)>,
+    parked_until: Set<(Instant, Sock)>,
     /// A one-socket set to ask smoltcp when a single socket wants a poll.
     probe: SocketSet<'static>,
     probe_handle: SocketHandle,
@@ -80,8 +80,8 @@ impl Default for Sockets {
             polled: Vec::new(),
             next: 0,
             tcp: 0,
-            parked: BTreeMap::new(),
-            parked_until: BTreeSet::new(),
+            parked: Map::new(),
+            parked_until: Set::new(),
             probe: SocketSet::new(Vec::new()),
             probe_handle: SocketHandle::default(),
         };

@@ -9,7 +9,7 @@
 //! UDP sockets by port, pending-call deadlines, and TIME-WAIT expiries. An event
 //! marks the sockets it can have changed as dirty and only those are checked.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,6 +23,7 @@ use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
 use super::trace::TcpState;
 use crate::app::SockId;
+use crate::keyed::{Code, Keyed, Map, Set, hashed_index};
 use crate::time::Instant;
 
 /// An app's socket: which app, which id.
@@ -167,24 +168,40 @@ pub(crate) enum Owner {
     Orphan(Sock),
 }
 
+impl Keyed for Sock {
+    fn code(&self) -> Code {
+        (self.set as u64, hashed_index(&self.handle), 0)
+    }
+}
+
+impl Keyed for (Instant, Sock) {
+    fn code(&self) -> Code {
+        (
+            self.0.as_micros(),
+            self.1.set as u64,
+            hashed_index(&self.1.handle),
+        )
+    }
+}
+
 /// One host's sockets as its apps know them, and the index described above.
 #[derive(Default)]
 pub(crate) struct Table {
-    pub entries: BTreeMap<Key, Entry>,
+    pub entries: Map<Key, Entry>,
     /// Closed by their app, still finishing (FIN, TIME-WAIT).
-    pub orphans: BTreeMap<Sock, Orphan>,
-    pub tcp_ports: BTreeSet<u16>,
-    pub udp_ports: BTreeSet<u16>,
+    pub orphans: Map<Sock, Orphan>,
+    pub tcp_ports: Set<u16>,
+    pub udp_ports: Set<u16>,
     pub next_ephemeral: u16,
     /// Connections by (local port, remote address).
     pub by_tuple: BTreeMap<(u16, SocketAddr), Owner>,
     /// Listeners and UDP sockets by local port.
-    pub listeners: BTreeMap<u16, Key>,
-    pub udp_owner: BTreeMap<u16, Key>,
+    pub listeners: Map<u16, Key>,
+    pub udp_owner: Map<u16, Key>,
     /// Entries that may have a pending call with a deadline (pruned lazily).
-    pub deadline_keys: BTreeSet<Key>,
+    pub deadline_keys: Set<Key>,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
-    pub time_wait: BTreeSet<(Instant, Sock)>,
+    pub time_wait: Set<(Instant, Sock)>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
     pub dirty_orphans: Vec<Sock>,
@@ -192,7 +209,7 @@ pub(crate) struct Table {
     pub park: Vec<Sock>,
 }
 
-pub(crate) fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
+pub(crate) fn ephemeral(next: &mut u16, used: &Set<u16>) -> Option<u16> {
     let span = EPHEMERAL.1 - EPHEMERAL.0 + 1;
     for _ in 0..span {
         let port = EPHEMERAL.0 + *next % span;
