@@ -336,6 +336,45 @@ impl<K: Keyed> Set<K> {
     }
 }
 
+/// Sort `v` so that no element is `less` than one before it (unstable):
+/// insertion sort for short slices, heapsort beyond. A few hundred bytes of
+/// wasm per element type where `sort_unstable` compiles to kilobytes.
+pub(crate) fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    if v.len() <= 20 {
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && less(&v[j], &v[j - 1]) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    fn sift<T>(v: &mut [T], mut root: usize, end: usize, less: &mut impl FnMut(&T, &T) -> bool) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && less(&v[child], &v[child + 1]) {
+                child += 1;
+            }
+            if !less(&v[root], &v[child]) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    for i in (0..v.len() / 2).rev() {
+        sift(v, i, v.len(), &mut less);
+    }
+    for end in (1..v.len()).rev() {
+        v.swap(0, end);
+        sift(v, 0, end, &mut less);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +420,19 @@ mod tests {
         assert!(s.remove(&(2, 0)));
         assert_eq!(s.iter().copied().collect::<Vec<_>>(), [(1, 2), (1, 5)]);
         assert!(s.contains(&(1, 5)));
+    }
+
+    #[test]
+    fn sort_by_sorts_short_and_long_slices() {
+        for n in [0usize, 1, 2, 7, 20, 21, 100, 1000] {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| i.wrapping_mul(0x9e37_79b9) % 97)
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_by(&mut v, |a, b| a < b);
+            assert_eq!(v, want, "{n}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
 use super::trace::TcpState;
 use crate::app::SockId;
-use crate::keyed::{Code, Keyed, Map, Set, hashed_index};
+use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
 use crate::time::Instant;
 
 /// An app's socket: which app, which id.
@@ -306,7 +306,7 @@ impl Table {
         orphans.clear();
         keys.append(&mut self.dirty);
         keys.extend(self.deadline_keys.iter().copied());
-        keys.sort_unstable();
+        sort_by(keys, |a, b| a < b);
         keys.dedup();
         orphans.extend(self.dirty_orphans.drain(..).map(|h| (h, true)));
         while let Some(&(at, h)) = self.time_wait.first() {
@@ -317,7 +317,7 @@ impl Table {
             orphans.push((h, false));
         }
         // Touched first for each handle, so dedup keeps the touched mark.
-        orphans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        sort_by(orphans, |a, b| a.0 < b.0 || (a.0 == b.0 && a.1 && !b.1));
         orphans.dedup_by_key(|o| o.0);
     }
 
