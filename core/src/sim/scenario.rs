@@ -371,6 +371,11 @@ impl Scenario {
     }
 
     /// Read a scenario from JSON and validate it.
+    ///
+    /// `#[inline]` so that the JSON reader (serde_json and the derived
+    /// `Deserialize` code) is compiled in the calling crate, at its opt-level:
+    /// the lab's wasm crate builds at "z".
+    #[inline]
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
         let sc: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
