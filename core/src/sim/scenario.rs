@@ -516,8 +516,10 @@ fn name_hash(name: &str) -> u64 {
 }
 
 /// serde_json appends " at line L column C"; the error carries those separately.
+/// (A byte search rather than `rfind`, whose substring searcher is 2 KB of wasm.)
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
+    const AT: &[u8] = b" at line ";
+    match msg.as_bytes().windows(AT.len()).rposition(|w| w == AT) {
         Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
         None => msg.to_string(),
     }
