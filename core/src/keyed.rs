@@ -106,6 +106,9 @@ pub(crate) fn hashed_index<T: Hash>(value: &T) -> u64 {
     c.0
 }
 
+/// Maps with at most this many entries are searched by a scan of their slots.
+const SCAN: usize = 8;
+
 /// An ordered map over [`Keyed`] keys (see the module documentation).
 pub(crate) struct Map<K, V> {
     /// Key code -> position in `slots`.
@@ -169,18 +172,28 @@ impl<K, V> Map<K, V> {
 }
 
 impl<K: Keyed, V> Map<K, V> {
+    /// `key`'s slot. A map of at most [`SCAN`] entries is searched in its
+    /// slots (one pass over a few words, no call into the shared B-tree code).
+    fn find(&self, key: &K) -> Option<usize> {
+        let code = key.code();
+        if self.slots.len() <= SCAN {
+            return self.slots.iter().position(|(k, _)| k.code() == code);
+        }
+        self.index.get(&code).copied()
+    }
+
     pub fn get(&self, key: &K) -> Option<&V> {
-        let &i = self.index.get(&key.code())?;
+        let i = self.find(key)?;
         self.slots.get(i).map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let &i = self.index.get(&key.code())?;
+        let i = self.find(key)?;
         self.slots.get_mut(i).map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {
-        self.index.contains_key(&key.code())
+        self.find(key).is_some()
     }
 
     /// Insert or replace; the old value, if any.
@@ -261,11 +274,10 @@ impl<'a, K: Keyed, V> Entry<'a, K, V> {
     /// The value, inserting `make()` first if the key has none.
     pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
         let Entry { map, key } = self;
-        let code = key.code();
-        let i = match map.index.get(&code) {
-            Some(&i) if i < map.slots.len() => i,
+        let i = match map.find(&key) {
+            Some(i) if i < map.slots.len() => i,
             _ => {
-                map.index.insert(code, map.slots.len());
+                map.index.insert(key.code(), map.slots.len());
                 map.slots.push((key, make()));
                 map.slots.len() - 1
             }
@@ -339,7 +351,15 @@ impl<K: Keyed> Set<K> {
 /// Sort `v` so that no element is `less` than one before it (unstable):
 /// insertion sort for short slices, heapsort beyond. A few hundred bytes of
 /// wasm per element type where `sort_unstable` compiles to kilobytes.
-pub(crate) fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+#[inline]
+pub(crate) fn sort_by<T>(v: &mut [T], less: impl FnMut(&T, &T) -> bool) {
+    // Most calls sort nothing or one element: no call for those.
+    if v.len() > 1 {
+        sort_slice(v, less);
+    }
+}
+
+fn sort_slice<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
     if v.len() <= 20 {
         for i in 1..v.len() {
             let mut j = i;
@@ -406,6 +426,31 @@ mod tests {
         for k in [4, 7, 9] {
             assert!(m.get(&k).is_some(), "{k}");
         }
+    }
+
+    #[test]
+    fn big_and_small_maps_find_the_same() {
+        let mut m: Map<u64, u64> = Map::new();
+        for k in 0..100u64 {
+            m.insert(k * 7 % 101, k);
+        }
+        for k in (0..100u64).filter(|k| k % 3 != 0) {
+            assert_eq!(m.remove(&(k * 7 % 101)), Some(k));
+        }
+        // 34 left: found through the index; then 5 left: found by the scan.
+        for k in 0..100u64 {
+            let want = (k % 3 == 0).then_some(k);
+            assert_eq!(m.get(&(k * 7 % 101)).copied(), want, "{k}");
+        }
+        m.retain(|_, &mut v| v < 12);
+        assert!(m.len() <= SCAN);
+        for (&k, &v) in m.iter() {
+            assert_eq!(m.get(&k), Some(&v));
+            assert_eq!(k, v * 7 % 101);
+        }
+        assert!(!m.contains_key(&100));
+        *m.entry(0).or_insert(9) += 1;
+        assert_eq!(m.get(&0), Some(&1));
     }
 
     #[test]
