@@ -14,5 +14,6 @@ extern crate alloc;
 
 pub mod app;
 pub mod frame;
+pub(crate) mod keyed;
 pub mod sim;
 pub mod time;

@@ -338,7 +338,15 @@ impl Session {
 
     /// Replace the op log and re-simulate to step `target` (a shared link).
     pub fn restore(&mut self, mut ops: Vec<Op>, target: u32) -> Result<(), LabError> {
-        ops.sort_by_key(|op| op.step);
+        // Stable, by step. An insertion sort: a log is nearly always in step
+        // order already, and `sort_by_key` adds kilobytes to the wasm.
+        for i in 1..ops.len() {
+            let mut j = i;
+            while j > 0 && ops[j - 1].step > ops[j].step {
+                ops.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         self.ops = ops;
         self.steps = u32::MAX; // force a rebuild in goto
         self.goto(target)

@@ -31,8 +31,9 @@ use super::client::{Flow, Session};
 use super::msg::{ClientMsg, Encoding, MsgError, ServerMsg};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
-use super::{AppSpec, Io};
+use super::{AppSpec, Io, SockId};
 use crate::frame::{Framing, FramingKind};
+use crate::keyed::Map;
 use crate::time::Instant;
 
 /// The chat client's pacing timer.
@@ -45,6 +46,8 @@ pub const DEFAULT_NAME: &str = "guest";
 pub(crate) struct ChatService {
     framing: Framing,
     encoding: Encoding,
+    /// The joined connections' names (set by `Join`, cleared by `Leave` or close).
+    names: Map<SockId, String>,
 }
 
 impl ChatService {
@@ -52,17 +55,21 @@ impl ChatService {
         ChatService {
             framing,
             encoding: encoding(framing),
+            names: Map::new(),
         }
     }
 
     /// Send `m` to every joined connection in `to`.
-    fn broadcast(&self, to: &mut Conns<Member>, m: &ServerMsg, io: &mut Io) -> Result<(), Reject> {
+    fn broadcast(&self, to: &mut Conns, m: &ServerMsg, io: &mut Io) -> Result<(), Reject> {
         let mut bytes = Vec::new();
         let payload = self.encoding.encode(m).map_err(Reject::Msg)?;
         self.framing
             .encode(&payload, &mut bytes)
             .map_err(Reject::Encode)?;
-        for conn in to.values_mut().filter(|c| c.state.name.is_some()) {
+        for conn in to
+            .values_mut()
+            .filter(|c| self.names.contains_key(&c.stream.sock))
+        {
             conn.stream.write(io, bytes.clone());
         }
         Ok(())
@@ -78,34 +85,29 @@ pub(crate) fn encoding(framing: Framing) -> Encoding {
     }
 }
 
-/// A connection's chat state.
-#[derive(Default)]
-pub(crate) struct Member {
-    /// Set by `Join`, cleared by `Leave`.
-    name: Option<String>,
-}
-
 impl Service for ChatService {
-    type State = Member;
-    const BROADCASTS: bool = true;
+    fn broadcasts(&self) -> bool {
+        true
+    }
 
     fn on_frame(
         &mut self,
-        conn: &mut Conn<Member>,
-        others: &mut Conns<Member>,
+        conn: &mut Conn,
+        others: &mut Conns,
         frame: Vec<u8>,
         io: &mut Io,
     ) -> Result<(), Reject> {
+        let sock = conn.stream.sock;
         match (
             self.encoding.decode(&frame).map_err(Reject::Msg)?,
-            &conn.state.name,
+            self.names.get(&sock).cloned(),
         ) {
             (ClientMsg::Join { .. }, Some(_)) => Err(Reject::Protocol("joined twice")),
             (ClientMsg::Join { name }, None) => {
                 io.print(format!("{name} joined from {}", conn.stream.peer));
                 let online = others
-                    .values()
-                    .filter_map(|c| c.state.name.clone())
+                    .keys()
+                    .filter_map(|id| self.names.get(id).cloned())
                     .collect();
                 let welcome = ServerMsg::Welcome {
                     name: name.clone(),
@@ -116,27 +118,25 @@ impl Service for ChatService {
                     .send_frame(io, &payload)
                     .map_err(Reject::Encode)?;
                 self.broadcast(others, &ServerMsg::Joined { name: name.clone() }, io)?;
-                conn.state.name = Some(name);
+                self.names.insert(sock, name);
                 Ok(())
             }
             (_, None) => Err(Reject::Protocol("spoke before joining")),
             (ClientMsg::Say { text }, Some(name)) => {
                 io.print(format!("{name}: {text}"));
-                let from = name.clone();
-                self.broadcast(others, &ServerMsg::Said { from, text }, io)
+                self.broadcast(others, &ServerMsg::Said { from: name, text }, io)
             }
             (ClientMsg::Leave, Some(name)) => {
                 io.print(format!("{name} left"));
-                let name = name.clone();
-                conn.state.name = None;
+                self.names.remove(&sock);
                 conn.stream.close_when_flushed(io);
                 self.broadcast(others, &ServerMsg::Left { name }, io)
             }
         }
     }
 
-    fn on_close(&mut self, conn: Conn<Member>, others: &mut Conns<Member>, io: &mut Io) {
-        if let Some(name) = conn.state.name {
+    fn on_close(&mut self, conn: Conn, others: &mut Conns, io: &mut Io) {
+        if let Some(name) = self.names.remove(&conn.stream.sock) {
             io.print(format!("{name} disconnected"));
             // Encoding a name that was decoded from a frame cannot outgrow the limit
             // by more than a few bytes; if it does, the others just miss the notice.

@@ -99,9 +99,11 @@ enum State {
     Done,
 }
 
-/// A TCP client running session `S` under the connect policy. See the module docs.
-pub(crate) struct Client<S: Session> {
-    session: S,
+/// A TCP client running a [`Session`] under the connect policy. See the module
+/// docs. The session is boxed so that one copy of the policy serves every app
+/// (the lab's wasm is smaller for it).
+pub(crate) struct Client {
+    session: Box<dyn Session>,
     policy: ConnectPolicy,
     framing: Framing,
     recv_max: usize,
@@ -112,10 +114,15 @@ pub(crate) struct Client<S: Session> {
     exit_code: Option<i32>,
 }
 
-impl<S: Session> Client<S> {
-    pub fn new(spec: &AppSpec, server: SocketAddr, framing: Framing, session: S) -> Self {
+impl Client {
+    pub fn new<S: Session + 'static>(
+        spec: &AppSpec,
+        server: SocketAddr,
+        framing: Framing,
+        session: S,
+    ) -> Self {
         Client {
-            session,
+            session: Box::new(session),
             policy: ConnectPolicy::new(spec, server),
             framing,
             recv_max: spec.recv_max,
@@ -217,7 +224,7 @@ impl<S: Session> Client<S> {
     }
 }
 
-impl<S: Session> App for Client<S> {
+impl App for Client {
     fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
         match (&mut self.state, event) {
             (State::Done, _) => {}

@@ -60,15 +60,16 @@ pub fn payloads(spec: &AppSpec) -> Vec<Vec<u8>> {
 pub(crate) struct EchoService;
 
 impl Service for EchoService {
-    type State = ();
-    const KEEP_WIRE: bool = true;
+    fn keep_wire(&self) -> bool {
+        true
+    }
 
     /// A frame that kept its wire bytes goes back as it came, without a copy
     /// (they are exactly what framing its payload again would give).
     fn on_wire_frame(
         &mut self,
-        conn: &mut Conn<()>,
-        others: &mut Conns<()>,
+        conn: &mut Conn,
+        others: &mut Conns,
         frame: Frame,
         io: &mut Io,
     ) -> Result<(), Reject> {
@@ -83,8 +84,8 @@ impl Service for EchoService {
 
     fn on_frame(
         &mut self,
-        conn: &mut Conn<()>,
-        _: &mut Conns<()>,
+        conn: &mut Conn,
+        _: &mut Conns,
         frame: Vec<u8>,
         io: &mut Io,
     ) -> Result<(), Reject> {

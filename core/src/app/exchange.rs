@@ -38,21 +38,14 @@ impl ExchangeService {
 }
 
 impl Service for ExchangeService {
-    type State = ();
-
-    fn on_open(
-        &mut self,
-        conn: &mut Conn<()>,
-        _: &mut Conns<()>,
-        io: &mut Io,
-    ) -> Result<(), Reject> {
+    fn on_open(&mut self, conn: &mut Conn, _: &mut Conns, io: &mut Io) -> Result<(), Reject> {
         self.0.send(&mut conn.stream, io)
     }
 
     fn on_frame(
         &mut self,
-        conn: &mut Conn<()>,
-        _: &mut Conns<()>,
+        conn: &mut Conn,
+        _: &mut Conns,
         frame: Vec<u8>,
         io: &mut Io,
     ) -> Result<(), Reject> {

@@ -50,15 +50,11 @@ impl GreetService {
 }
 
 impl Service for GreetService {
-    type State = ();
-    const READS: bool = false;
+    fn reads(&self) -> bool {
+        false
+    }
 
-    fn on_open(
-        &mut self,
-        conn: &mut Conn<()>,
-        _: &mut Conns<()>,
-        io: &mut Io,
-    ) -> Result<(), Reject> {
+    fn on_open(&mut self, conn: &mut Conn, _: &mut Conns, io: &mut Io) -> Result<(), Reject> {
         self.0.send(&mut conn.stream, io)?;
         conn.stream.close_when_flushed(io);
         Ok(())
@@ -66,8 +62,8 @@ impl Service for GreetService {
 
     fn on_frame(
         &mut self,
-        _: &mut Conn<()>,
-        _: &mut Conns<()>,
+        _: &mut Conn,
+        _: &mut Conns,
         _: Vec<u8>,
         _: &mut Io,
     ) -> Result<(), Reject> {

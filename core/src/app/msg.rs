@@ -89,8 +89,12 @@ impl Encoding {
                     Err(MsgError::Trailing(rest.len()))
                 }
             }
-            // serde_json refuses anything but whitespace after the value.
-            Encoding::Json => serde_json::from_slice(frame).map_err(|_| MsgError::Malformed),
+            // serde_json refuses anything but whitespace after the value. Read as
+            // `&str`, as scenarios are, so the wasm holds one serde_json reader.
+            Encoding::Json => core::str::from_utf8(frame)
+                .ok()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .ok_or(MsgError::Malformed),
         }
     }
 }

@@ -24,7 +24,7 @@
 //! ids are the connections' socket ids (one idle timer per connection), and
 //! [`START_TIMER`] for the start delay.
 
-use alloc::collections::BTreeMap;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::fmt;
@@ -36,6 +36,7 @@ use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockId};
 use crate::frame::text::Utf8Error;
 use crate::frame::{EncodeError, Frame, Framing};
+use crate::keyed::Map;
 use crate::time::Instant;
 
 /// The servers' start-delay timer (socket ids, which name the idle timers, never get here).
@@ -65,45 +66,50 @@ impl fmt::Display for Reject {
     }
 }
 
-/// One connection: its stream and the service's state for it.
-pub(crate) struct Conn<T> {
+/// One connection: its stream (a service keeps any state of its own per
+/// connection, by socket id).
+pub(crate) struct Conn {
     pub stream: Stream,
-    pub state: T,
 }
 
 /// Every open connection but the one being handled.
-pub(crate) type Conns<T> = BTreeMap<SockId, Conn<T>>;
+pub(crate) type Conns = Map<SockId, Conn>;
 
-/// What one app's server does with its connections.
+/// What one app's server does with its connections. Object safe: [`Server`]
+/// holds a `Box<dyn Service>`, so one copy of it serves every app.
 pub(crate) trait Service {
-    /// Per-connection state.
-    type State: Default;
     /// Whether connections are read at all (greet only writes).
-    const READS: bool = true;
+    fn reads(&self) -> bool {
+        true
+    }
     /// Whether the service writes to connections other than the one it handles
     /// (then their output limits are checked after every call).
-    const BROADCASTS: bool = false;
+    fn broadcasts(&self) -> bool {
+        false
+    }
 
     /// A connection was accepted (and announced).
     fn on_open(
         &mut self,
-        _conn: &mut Conn<Self::State>,
-        _others: &mut Conns<Self::State>,
+        _conn: &mut Conn,
+        _others: &mut Conns,
         _io: &mut Io,
     ) -> Result<(), Reject> {
         Ok(())
     }
 
     /// Whether frames keep their wire bytes for [`Service::on_wire_frame`].
-    const KEEP_WIRE: bool = false;
+    fn keep_wire(&self) -> bool {
+        false
+    }
 
     /// A whole frame arrived on `conn`, as decoded (its wire bytes kept when
-    /// [`Service::KEEP_WIRE`] and the framing allow). By default its payload
+    /// [`Service::keep_wire`] and the framing allow). By default its payload
     /// goes to [`Service::on_frame`].
     fn on_wire_frame(
         &mut self,
-        conn: &mut Conn<Self::State>,
-        others: &mut Conns<Self::State>,
+        conn: &mut Conn,
+        others: &mut Conns,
         frame: Frame,
         io: &mut Io,
     ) -> Result<(), Reject> {
@@ -113,25 +119,19 @@ pub(crate) trait Service {
     /// A whole frame arrived on `conn`.
     fn on_frame(
         &mut self,
-        conn: &mut Conn<Self::State>,
-        others: &mut Conns<Self::State>,
+        conn: &mut Conn,
+        others: &mut Conns,
         frame: Vec<u8>,
         io: &mut Io,
     ) -> Result<(), Reject>;
 
     /// `conn` is closed (for whatever reason) and gone.
-    fn on_close(
-        &mut self,
-        _conn: Conn<Self::State>,
-        _others: &mut Conns<Self::State>,
-        _io: &mut Io,
-    ) {
-    }
+    fn on_close(&mut self, _conn: Conn, _others: &mut Conns, _io: &mut Io) {}
 }
 
-/// A listening TCP server running service `S`. See the module docs.
-pub(crate) struct Server<S: Service> {
-    service: S,
+/// A listening TCP server running a [`Service`]. See the module docs.
+pub(crate) struct Server {
+    service: Box<dyn Service>,
     port: u16,
     backlog: u16,
     start_delay: Duration,
@@ -142,14 +142,14 @@ pub(crate) struct Server<S: Service> {
     idle: Option<u64>,
     /// Output a connection may leave unread before it is closed.
     out_limit: usize,
-    conns: Conns<S::State>,
+    conns: Conns,
     done: bool,
 }
 
-impl<S: Service> Server<S> {
-    pub fn new(spec: &AppSpec, framing: Framing, service: S) -> Self {
+impl Server {
+    pub fn new<S: Service + 'static>(spec: &AppSpec, framing: Framing, service: S) -> Self {
         Server {
-            service,
+            service: Box::new(service),
             port: spec.port,
             backlog: spec.backlog,
             start_delay: Duration::from_millis(spec.start_delay_ms),
@@ -182,13 +182,10 @@ impl<S: Service> Server<S> {
         }
         io.print(format!("Got connection from {peer}"));
         let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
-        if S::KEEP_WIRE {
+        if self.service.keep_wire() {
             stream = stream.keep_wire();
         }
-        let mut conn = Conn {
-            stream,
-            state: S::State::default(),
-        };
+        let mut conn = Conn { stream };
         self.arm_idle(now, sock, io);
         if let Err(why) = self.service.on_open(&mut conn, &mut self.conns, io) {
             reject(&mut conn, &why, io);
@@ -226,22 +223,22 @@ impl<S: Service> Server<S> {
     }
 
     /// Put a handled connection back (arming its next read), or finish it.
-    fn settle(&mut self, mut conn: Conn<S::State>, io: &mut Io) {
+    fn settle(&mut self, mut conn: Conn, io: &mut Io) {
         if conn.stream.is_closed() {
             self.finish(conn, io);
         } else {
-            if S::READS {
+            if self.service.reads() {
                 conn.stream.want_read(io);
             }
             self.conns.insert(conn.stream.sock, conn);
         }
-        if S::BROADCASTS {
+        if self.service.broadcasts() {
             self.close_slow_readers(io);
         }
     }
 
     /// A closed connection leaves: its timer is cancelled, the service told.
-    fn finish(&mut self, conn: Conn<S::State>, io: &mut Io) {
+    fn finish(&mut self, conn: Conn, io: &mut Io) {
         if self.idle.is_some() {
             io.cancel_timer(conn.stream.sock.0);
         }
@@ -280,12 +277,12 @@ impl<S: Service> Server<S> {
 }
 
 /// Close `conn` at once, printing why.
-fn reject<T>(conn: &mut Conn<T>, why: &dyn fmt::Display, io: &mut Io) {
+fn reject(conn: &mut Conn, why: &dyn fmt::Display, io: &mut Io) {
     io.print(format!("Closing {}: {}", conn.stream.peer, why));
     conn.stream.close(io);
 }
 
-impl<S: Service> App for Server<S> {
+impl App for Server {
     fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
         if self.done {
             return;

@@ -17,17 +17,18 @@
 //! Entries go stale (a free socket took a SYN, a half-open one was accepted or
 //! reset); a lookup checks each entry against the socket and drops stale ones.
 
-use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use alloc::collections::BinaryHeap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-use core::net::SocketAddr;
+use core::net::{Ipv4Addr, SocketAddr};
 
 use smoltcp::socket::tcp;
 
 use super::sets::{Sock, Sockets};
 use super::sockets::endpoint;
 use super::trace::TcpState;
+use crate::keyed::{Map, Set};
 
 pub(crate) struct Backlog {
     /// The listening sockets, with the state a check last saw.
@@ -37,10 +38,10 @@ pub(crate) struct Backlog {
     filed: Vec<bool>,
     /// The slot whose socket took a SYN from a remote end, and per slot the
     /// remote end it took one from (forgotten when the slot listens again).
-    half_open: BTreeMap<SocketAddr, usize>,
+    half_open: Map<(Ipv4Addr, u16), usize>,
     took: Vec<Option<SocketAddr>>,
     /// `(set, slot)` of every slot: the slots a poll of a set can have changed.
-    by_set: BTreeSet<(usize, usize)>,
+    by_set: Set<(usize, usize)>,
     /// Slots last seen in a state other than LISTEN and SYN-RECEIVED (a check
     /// looks at them whatever was polled): a mark per slot, and the marked
     /// slots in a list (entries whose mark was cleared are dropped when met).
@@ -57,9 +58,9 @@ impl Backlog {
             slots,
             free: BinaryHeap::with_capacity(n),
             filed: vec![false; n],
-            half_open: BTreeMap::new(),
+            half_open: Map::new(),
             took: vec![None; n],
-            by_set: BTreeSet::new(),
+            by_set: Set::new(),
             unsettled: vec![false; n],
             unsettled_list: Vec::new(),
             visit: Vec::new(),
@@ -82,7 +83,7 @@ impl Backlog {
         for set in sockets.sets_polled_since(since) {
             visit.extend(
                 self.by_set
-                    .range((set, 0)..(set.saturating_add(1), 0))
+                    .range(&(set, 0), &(set.saturating_add(1), 0))
                     .map(|&(_, slot)| slot),
             );
         }
@@ -109,10 +110,10 @@ impl Backlog {
             *f = true;
             self.free.push(Reverse(slot));
         }
-        if let Some(remote) = self.took.get_mut(slot).and_then(Option::take)
-            && self.half_open.get(&remote) == Some(&slot)
+        if let Some(key) = self.took.get_mut(slot).and_then(Option::take).and_then(v4)
+            && self.half_open.get(&key) == Some(&slot)
         {
-            self.half_open.remove(&remote);
+            self.half_open.remove(&key);
         }
     }
 
@@ -177,7 +178,7 @@ impl Backlog {
     /// the pool's sockets in LISTEN there, in handle order (a set holds a few).
     pub fn first_free_in(&self, sockets: &Sockets, set: usize) -> Option<(usize, Sock)> {
         self.by_set
-            .range((set, 0)..(set.saturating_add(1), 0))
+            .range(&(set, 0), &(set.saturating_add(1), 0))
             .filter_map(|&(_, slot)| Some((slot, self.slots.get(slot)?.0)))
             .filter(|&(_, h)| sockets.tcp_ref(h).state() == tcp::State::Listen)
             .min_by_key(|&(_, h)| h)
@@ -185,7 +186,9 @@ impl Backlog {
 
     /// The socket of `slot` takes a SYN from `remote`.
     pub fn took_syn(&mut self, slot: usize, remote: SocketAddr) {
-        self.half_open.insert(remote, slot);
+        if let Some(key) = v4(remote) {
+            self.half_open.insert(key, slot);
+        }
         if let Some(t) = self.took.get_mut(slot) {
             *t = Some(remote);
         }
@@ -193,15 +196,24 @@ impl Backlog {
 
     /// The socket whose handshake is with `remote`, if any.
     pub fn mine(&mut self, sockets: &Sockets, remote: SocketAddr) -> Option<Sock> {
-        let &slot = self.half_open.get(&remote)?;
+        let key = v4(remote)?;
+        let &slot = self.half_open.get(&key)?;
         let found = self
             .slots
             .get(slot)
             .map(|&(h, _)| h)
             .filter(|&h| endpoint(sockets.tcp_ref(h).remote_endpoint()) == Some(remote));
         if found.is_none() {
-            self.half_open.remove(&remote);
+            self.half_open.remove(&key);
         }
         found
+    }
+}
+
+/// An IPv4 remote end as a key (the simulator is IPv4 only).
+fn v4(remote: SocketAddr) -> Option<(Ipv4Addr, u16)> {
+    match remote {
+        SocketAddr::V4(a) => Some((*a.ip(), a.port())),
+        SocketAddr::V6(_) => None,
     }
 }

@@ -26,7 +26,6 @@
 //! [`Builder::app_fn`] adds an app of your own (any [`App`]).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -44,6 +43,7 @@ use super::scenario::{Conditions, HostSpec, Scenario, ScenarioError};
 use super::view::mac_for;
 use super::{Instant, Sim, What, new_pool};
 use crate::app::{self, App, AppSpec, SpecError};
+use crate::keyed::Map;
 
 /// Why a simulation could not be built.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -221,7 +221,7 @@ impl Builder {
         }
         // Inserted one by one: `collect()` into a BTreeMap would compile a
         // sort of (address, index) pairs into the lab's wasm (about 6 KB).
-        let mut by_ip = BTreeMap::new();
+        let mut by_ip = Map::new();
         for (i, h) in sc.hosts.iter().enumerate() {
             by_ip.insert(h.ip, i);
         }

@@ -6,7 +6,6 @@
 //! relative to each side's initial sequence number, and marks a segment that
 //! re-sends sequence space already sent as a retransmission, as Wireshark does.
 
-use alloc::collections::BTreeMap;
 use core::net::Ipv4Addr;
 
 use smoltcp::wire::{
@@ -15,6 +14,7 @@ use smoltcp::wire::{
 };
 
 use super::trace::{ArpHeader, EthHeader, Ipv4Header, Preview, TcpFlags, TcpHeader, UdpHeader};
+use crate::keyed::Map;
 
 pub use super::trace::PREVIEW_LEN;
 
@@ -201,7 +201,7 @@ struct Sides {
     hot: [Option<(Dir, Side)>; HOT],
     /// The hot slot the next direction brought in takes (its holder goes cold).
     next: usize,
-    cold: BTreeMap<Dir, Side>,
+    cold: Map<Dir, Side>,
 }
 
 impl Sides {
@@ -345,6 +345,7 @@ impl TcpTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::collections::BTreeMap;
 
     /// The tracker as it was, one `BTreeMap` by direction: the reference.
     #[derive(Default)]

@@ -11,7 +11,7 @@
 //! Frames travel in `Vec<u8>`s from one shared pool, so a steady run allocates none.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -26,6 +26,7 @@ use super::sets::{Sock, Sockets};
 use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, HostName, Record};
 use crate::app::{App, Event, Io};
+use crate::keyed::Map;
 use crate::time::Instant;
 
 /// Makes a fresh instance of an app (at start and after a restart).
@@ -65,7 +66,7 @@ pub(crate) struct AppSlot {
     pub app: Box<dyn App>,
     pub io: Io,
     pub exit: Option<i32>,
-    pub timers: BTreeMap<u32, Instant>,
+    pub timers: Map<u32, Instant>,
     pub started: bool,
 }
 
@@ -217,7 +218,7 @@ fn new_slot(factory: &AppFactory) -> AppSlot {
         app: factory(),
         io: Io::new(),
         exit: None,
-        timers: BTreeMap::new(),
+        timers: Map::new(),
         started: false,
     }
 }

@@ -50,7 +50,6 @@ pub mod trace;
 pub mod view;
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -70,6 +69,7 @@ pub use sockets::{EPHEMERAL, MAX_BACKLOG};
 pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, to_text};
 pub use view::{HostView, LinkView, SocketView};
 
+use crate::keyed::Map;
 use decode::{TcpTracker, decode};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
@@ -109,7 +109,7 @@ pub use crate::time::Instant;
 pub struct Sim {
     name: String,
     hosts: Vec<Host>,
-    by_ip: BTreeMap<Ipv4Addr, usize>,
+    by_ip: Map<Ipv4Addr, usize>,
     now: Instant,
     stop: Instant,
     rng: ChaCha8Rng,

@@ -8,7 +8,7 @@
 //! [`Net::held`] until released. Broadcast ARP requests go only to the host that
 //! owns the address asked for (the others would ignore them).
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +17,7 @@ use rand_core::Rng;
 use super::decode::Decoded;
 use super::scenario::{Conditions, PacketFilter, Proto};
 use super::trace::Fate;
+use crate::keyed::Set;
 use crate::time::Instant;
 
 /// One frame on its way.
@@ -69,9 +70,9 @@ impl Filter {
 pub(crate) struct Net {
     pub conditions: Conditions,
     /// Directed (from, to) pairs that drop everything.
-    pub partitions: BTreeSet<(usize, usize)>,
+    pub partitions: Set<(usize, usize)>,
     /// Directed (from, to) pairs whose traffic is held.
-    pub holds: BTreeSet<(usize, usize)>,
+    pub holds: Set<(usize, usize)>,
     pub held: Vec<Flight>,
     pub filters: Vec<Filter>,
     /// Per sender: departure times of frames still waiting for the wire.
@@ -103,8 +104,8 @@ impl Net {
     pub fn new(conditions: Conditions, hosts: usize) -> Net {
         Net {
             conditions,
-            partitions: BTreeSet::new(),
-            holds: BTreeSet::new(),
+            partitions: Set::new(),
+            holds: Set::new(),
             held: Vec::new(),
             filters: Vec::new(),
             egress: (0..hosts).map(|_| VecDeque::new()).collect(),

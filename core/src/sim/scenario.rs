@@ -10,7 +10,6 @@
 //! Times are whole milliseconds (`*_ms`), except latency and jitter which may be
 //! fractional milliseconds so sub-millisecond links can be described.
 
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -20,6 +19,7 @@ use core::net::{IpAddr, Ipv4Addr};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{AppSpec, Role};
+use crate::keyed::Set;
 
 /// The network between the hosts, the same in every direction unless a fault
 /// changes it. Probabilities are in `0.0..=1.0`.
@@ -371,6 +371,11 @@ impl Scenario {
     }
 
     /// Read a scenario from JSON and validate it.
+    ///
+    /// `#[inline]` so that the JSON reader (serde_json and the derived
+    /// `Deserialize` code) is compiled in the calling crate, at its opt-level:
+    /// the lab's wasm crate builds at "z".
+    #[inline]
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
         let sc: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
@@ -395,8 +400,9 @@ impl Scenario {
         if self.hosts.len() > MAX_HOSTS {
             return Err(ScenarioError::invalid("hosts", Reason::TooMany));
         }
-        let mut names = BTreeSet::new();
-        let mut ips = BTreeSet::new();
+        // Names by hash (a hit is checked against the names before it).
+        let mut names = Set::new();
+        let mut ips = Set::new();
         for (i, h) in self.hosts.iter().enumerate() {
             let field = |f: &str| format!("hosts[{i}].{f}");
             if h.name.is_empty() {
@@ -420,7 +426,9 @@ impl Scenario {
             if !BUFFER_RANGE.contains(&h.tx_buffer) {
                 return Err(ScenarioError::invalid(field("tx_buffer"), Reason::Buffer));
             }
-            if !names.insert(h.name.as_str()) {
+            if !names.insert(name_hash(&h.name))
+                && self.hosts.iter().take(i).any(|o| o.name == h.name)
+            {
                 return Err(ScenarioError::invalid(field("name"), Reason::DuplicateName));
             }
             if !ips.insert(h.ip) {
@@ -500,9 +508,18 @@ impl Scenario {
     }
 }
 
+/// FNV-1a of a host name.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// serde_json appends " at line L column C"; the error carries those separately.
+/// (A byte search rather than `rfind`, whose substring searcher is 2 KB of wasm.)
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
+    const AT: &[u8] = b" at line ";
+    match msg.as_bytes().windows(AT.len()).rposition(|w| w == AT) {
         Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
         None => msg.to_string(),
     }

@@ -21,14 +21,14 @@
 //! polled with a frame for it, and at the time its own `poll_at` named (its close
 //! timer), when its set is polled as it would have been.
 
-use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
+use crate::keyed::{Map, Set};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
@@ -69,9 +69,10 @@ pub(crate) struct Sockets {
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
     /// Parked TIME-WAIT sockets, with the time their set must be polled.
-    /// Boxed: a socket is large, and the map shifts its values as it changes.
-    parked: BTreeMap<Sock, (Instant, Box<tcp::Socket<'static>>)>,
-    parked_until: BTreeSet<(Instant, Sock)>,
+    /// Values live in the map's slab, so a large socket is not moved as the
+    /// map changes.
+    parked: Map<Sock, (Instant, tcp::Socket<'static>)>,
+    parked_until: Set<(Instant, Sock)>,
     /// A one-socket set to ask smoltcp when a single socket wants a poll.
     probe: SocketSet<'static>,
     probe_handle: SocketHandle,
@@ -103,8 +104,8 @@ impl Default for Sockets {
             poll_log: Vec::new(),
             next: 0,
             tcp: 0,
-            parked: BTreeMap::new(),
-            parked_until: BTreeSet::new(),
+            parked: Map::new(),
+            parked_until: Set::new(),
             probe: SocketSet::new(Vec::new()),
             probe_handle: SocketHandle::default(),
         };
@@ -303,7 +304,7 @@ impl Sockets {
     /// A TCP socket, wherever it is (parked or in its slot).
     pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
         match self.parked.get(&s) {
-            Some((_, t)) => t.as_ref(),
+            Some((_, t)) => t,
             None => self.get::<tcp::Socket>(s),
         }
     }
@@ -324,7 +325,7 @@ impl Sockets {
         let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
         match at {
             Some(at) if at >= now + PARK_MIN => {
-                let real = Box::new(core::mem::replace(probe, placeholder()));
+                let real = core::mem::replace(probe, placeholder());
                 self.parked.insert(s, (at, real));
                 self.parked_until.insert((at, s));
             }
@@ -339,7 +340,7 @@ impl Sockets {
         };
         self.parked_until.remove(&(at, s));
         if let Some(set) = self.sets.get_mut(s.set) {
-            *set.get_mut::<tcp::Socket>(s.handle) = *real;
+            *set.get_mut::<tcp::Socket>(s.handle) = real;
         }
         self.touch(s.set);
     }

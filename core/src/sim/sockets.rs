@@ -18,6 +18,7 @@
 //! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
 //! until smoltcp reports it CLOSED, then its port is free again.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
@@ -286,7 +287,7 @@ impl Host {
             Entry::new(
                 Kind::Listener {
                     port,
-                    pool: Backlog::new(pool),
+                    pool: Box::new(Backlog::new(pool)),
                 },
                 TcpState::Listen,
             ),
@@ -464,7 +465,7 @@ impl Host {
             Kind::Listener { port, pool } => {
                 self.table.tcp_ports.remove(&port);
                 self.table.listeners.remove(&port);
-                for (h, _) in pool.into_slots() {
+                for (h, _) in (*pool).into_slots() {
                     let s = self.sockets.tcp(h);
                     if s.state() == tcp::State::Listen {
                         self.sockets.remove(h);

@@ -9,7 +9,8 @@
 //! UDP sockets by port, pending-call deadlines, and TIME-WAIT expiries. An event
 //! marks the sockets it can have changed as dirty and only those are checked.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -22,6 +23,7 @@ use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
 use super::trace::{TcpState, Text, text};
 use crate::app::SockId;
+use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
 use crate::time::Instant;
 
 /// An app's socket: which app, which id.
@@ -33,7 +35,7 @@ pub const TIME_WAIT: Duration = Duration::from_secs(10);
 pub(crate) enum Kind {
     Listener {
         port: u16,
-        pool: Backlog,
+        pool: Box<Backlog>,
     },
     /// A connection; the port it owns (connect()ed sockets own their ephemeral port).
     Tcp(Sock, Option<u16>),
@@ -166,24 +168,40 @@ pub(crate) enum Owner {
     Orphan(Sock),
 }
 
+impl Keyed for Sock {
+    fn code(&self) -> Code {
+        (self.set as u64, hashed_index(&self.handle), 0)
+    }
+}
+
+impl Keyed for (Instant, Sock) {
+    fn code(&self) -> Code {
+        (
+            self.0.as_micros(),
+            self.1.set as u64,
+            hashed_index(&self.1.handle),
+        )
+    }
+}
+
 /// One host's sockets as its apps know them, and the index described above.
 #[derive(Default)]
 pub(crate) struct Table {
-    pub entries: BTreeMap<Key, Entry>,
+    pub entries: Map<Key, Entry>,
     /// Closed by their app, still finishing (FIN, TIME-WAIT).
-    pub orphans: BTreeMap<Sock, Orphan>,
-    pub tcp_ports: BTreeSet<u16>,
-    pub udp_ports: BTreeSet<u16>,
+    pub orphans: Map<Sock, Orphan>,
+    pub tcp_ports: Set<u16>,
+    pub udp_ports: Set<u16>,
     pub next_ephemeral: u16,
     /// Connections by (local port, remote address).
     pub by_tuple: BTreeMap<(u16, SocketAddr), Owner>,
     /// Listeners and UDP sockets by local port.
-    pub listeners: BTreeMap<u16, Key>,
-    pub udp_owner: BTreeMap<u16, Key>,
+    pub listeners: Map<u16, Key>,
+    pub udp_owner: Map<u16, Key>,
     /// Entries that may have a pending call with a deadline (pruned lazily).
-    pub deadline_keys: BTreeSet<Key>,
+    pub deadline_keys: Set<Key>,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
-    pub time_wait: BTreeSet<(Instant, Sock)>,
+    pub time_wait: Set<(Instant, Sock)>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
     pub dirty_orphans: Vec<Sock>,
@@ -191,7 +209,7 @@ pub(crate) struct Table {
     pub park: Vec<Sock>,
 }
 
-pub(crate) fn ephemeral(next: &mut u16, used: &BTreeSet<u16>) -> Option<u16> {
+pub(crate) fn ephemeral(next: &mut u16, used: &Set<u16>) -> Option<u16> {
     let span = EPHEMERAL.1 - EPHEMERAL.0 + 1;
     for _ in 0..span {
         let port = EPHEMERAL.0 + *next % span;
@@ -279,7 +297,7 @@ impl Table {
         orphans.clear();
         keys.append(&mut self.dirty);
         keys.extend(self.deadline_keys.iter().copied());
-        keys.sort_unstable();
+        sort_by(keys, |a, b| a < b);
         keys.dedup();
         orphans.extend(self.dirty_orphans.drain(..).map(|h| (h, true)));
         while let Some(&(at, h)) = self.time_wait.first() {
@@ -290,7 +308,7 @@ impl Table {
             orphans.push((h, false));
         }
         // Touched first for each handle, so dedup keeps the touched mark.
-        orphans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        sort_by(orphans, |a, b| a.0 < b.0 || (a.0 == b.0 && a.1 && !b.1));
         orphans.dedup_by_key(|o| o.0);
     }
 

@@ -102,7 +102,7 @@ impl Sim {
     pub fn host(&self, i: usize) -> Option<HostView> {
         let h = self.hosts.get(i)?;
         let mut sockets = Vec::new();
-        for (&(app, id), e) in &h.table.entries {
+        for (&(app, id), e) in h.table.entries.iter() {
             let mut v = match &e.kind {
                 Kind::Tcp(handle, _) => tcp_view(h.sockets.get::<tcp::Socket>(*handle)),
                 Kind::Listener { port, pool } => {
@@ -179,8 +179,8 @@ impl Sim {
 
     /// Per direction with any traffic: packets in flight and held.
     pub fn links(&self) -> Vec<LinkView> {
-        let mut counts: alloc::collections::BTreeMap<(usize, usize), (usize, usize)> =
-            alloc::collections::BTreeMap::new();
+        let mut counts: crate::keyed::Map<(usize, usize), (usize, usize)> =
+            crate::keyed::Map::new();
         for f in self.flights.iter().flatten() {
             if let Some(to) = f.to {
                 counts.entry((f.from, to)).or_default().0 += 1;
@@ -191,7 +191,7 @@ impl Sim {
                 counts.entry((f.from, to)).or_default().1 += 1;
             }
         }
-        for &p in &self.net.partitions {
+        for &p in self.net.partitions.iter() {
             counts.entry(p).or_default();
         }
         let name = |i: usize| {
@@ -201,8 +201,8 @@ impl Sim {
                 .unwrap_or_default()
         };
         counts
-            .into_iter()
-            .map(|((a, b), (in_flight, held))| LinkView {
+            .iter()
+            .map(|(&(a, b), &(in_flight, held))| LinkView {
                 from: name(a),
                 to: name(b),
                 in_flight,

@@ -1,0 +1,556 @@
+//! [`Map`] and [`Set`]: ordered maps and sets that all share one `BTreeMap`.
+//!
+//! Each distinct `BTreeMap<K, V>` compiles its own copy of the B-tree code (a few
+//! KB of wasm each), and the simulator keeps a dozen kinds of map. Here every key
+//! is turned into a [`Code`], three words that sort as the key does, and values
+//! live in a slab: the index is always a `BTreeMap<Code, usize>`, so the B-tree is
+//! compiled once, and each `Map<K, V>` adds only its thin wrapper. Lookups cost one
+//! B-tree search, as before; iteration follows the keys' order, as before.
+
+use alloc::collections::BTreeMap;
+use alloc::collections::btree_map;
+use alloc::vec::Vec;
+use core::hash::{Hash, Hasher};
+use core::net::Ipv4Addr;
+
+use crate::app::SockId;
+
+/// A key's place in the shared index: compared word by word.
+pub(crate) type Code = (u64, u64, u64);
+
+/// A key that can be written as a [`Code`]: distinct keys give distinct codes,
+/// and codes sort as their keys do.
+pub(crate) trait Keyed: Copy {
+    fn code(&self) -> Code;
+}
+
+impl Keyed for u16 {
+    fn code(&self) -> Code {
+        (u64::from(*self), 0, 0)
+    }
+}
+
+impl Keyed for u32 {
+    fn code(&self) -> Code {
+        (u64::from(*self), 0, 0)
+    }
+}
+
+impl Keyed for u64 {
+    fn code(&self) -> Code {
+        (*self, 0, 0)
+    }
+}
+
+impl Keyed for u128 {
+    fn code(&self) -> Code {
+        ((*self >> 64) as u64, *self as u64, 0)
+    }
+}
+
+impl Keyed for usize {
+    fn code(&self) -> Code {
+        (*self as u64, 0, 0)
+    }
+}
+
+impl Keyed for (usize, usize) {
+    fn code(&self) -> Code {
+        (self.0 as u64, self.1 as u64, 0)
+    }
+}
+
+impl Keyed for Ipv4Addr {
+    fn code(&self) -> Code {
+        (u64::from(self.to_bits()), 0, 0)
+    }
+}
+
+impl Keyed for SockId {
+    fn code(&self) -> Code {
+        (u64::from(self.0), 0, 0)
+    }
+}
+
+impl Keyed for (usize, SockId) {
+    fn code(&self) -> Code {
+        (self.0 as u64, u64::from(self.1.0), 0)
+    }
+}
+
+/// An address and port in one word, sorting as the pair `(ip, port)` does.
+fn ip_port(ip: Ipv4Addr, port: u16) -> u64 {
+    u64::from(ip.to_bits()) << 16 | u64::from(port)
+}
+
+impl Keyed for (Ipv4Addr, u16) {
+    fn code(&self) -> Code {
+        (ip_port(self.0, self.1), 0, 0)
+    }
+}
+
+impl Keyed for (Ipv4Addr, u16, Ipv4Addr, u16) {
+    fn code(&self) -> Code {
+        (ip_port(self.0, self.1), ip_port(self.2, self.3), 0)
+    }
+}
+
+/// The number a `Hash` implementation feeds its hasher: smoltcp's
+/// `SocketHandle` hashes its slot index (a derived `Hash` over one `usize`), and
+/// sorts by it, but does not otherwise show it.
+pub(crate) fn hashed_index<T: Hash>(value: &T) -> u64 {
+    struct Capture(u64);
+    impl Hasher for Capture {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = self.0 << 8 | u64::from(b);
+            }
+        }
+        fn write_usize(&mut self, n: usize) {
+            self.0 = n as u64;
+        }
+    }
+    let mut c = Capture(0);
+    value.hash(&mut c);
+    c.0
+}
+
+/// Maps with at most this many entries are searched by a scan of their slots.
+const SCAN: usize = 8;
+
+/// An ordered map over [`Keyed`] keys (see the module documentation).
+pub(crate) struct Map<K, V> {
+    /// Key code -> position in `slots`.
+    index: BTreeMap<Code, usize>,
+    /// The entries, in no particular order.
+    slots: Vec<(K, V)>,
+}
+
+impl<K, V> Default for Map<K, V> {
+    fn default() -> Self {
+        Map::new()
+    }
+}
+
+impl<K, V> Map<K, V> {
+    pub const fn new() -> Self {
+        Map {
+            index: BTreeMap::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.slots.clear();
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
+        self.index
+            .values()
+            .filter_map(|&i| self.slots.get(i))
+            .map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// The values in key order, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        let mut refs: Vec<Option<&mut V>> = self.slots.iter_mut().map(|(_, v)| Some(v)).collect();
+        let order: Vec<usize> = self.index.values().copied().collect();
+        order
+            .into_iter()
+            .filter_map(move |i| refs.get_mut(i).and_then(Option::take))
+    }
+
+    pub fn first_key_value(&self) -> Option<(&K, &V)> {
+        let (_, &i) = self.index.first_key_value()?;
+        self.slots.get(i).map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: Keyed, V> Map<K, V> {
+    /// `key`'s slot. A map of at most [`SCAN`] entries is searched in its
+    /// slots (one pass over a few words, no call into the shared B-tree code).
+    fn find(&self, key: &K) -> Option<usize> {
+        let code = key.code();
+        if self.slots.len() <= SCAN {
+            return self.slots.iter().position(|(k, _)| k.code() == code);
+        }
+        self.index.get(&code).copied()
+    }
+
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let i = self.find(key)?;
+        self.slots.get(i).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.find(key)?;
+        self.slots.get_mut(i).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Insert or replace; the old value, if any.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let len = self.slots.len();
+        match self.index.entry(key.code()) {
+            btree_map::Entry::Occupied(e) => {
+                let slot = self.slots.get_mut(*e.get())?;
+                Some(core::mem::replace(&mut slot.1, value))
+            }
+            btree_map::Entry::Vacant(e) => {
+                e.insert(len);
+                self.slots.push((key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let i = self.index.remove(&key.code())?;
+        if i >= self.slots.len() {
+            return None;
+        }
+        let (_, value) = self.slots.swap_remove(i);
+        // The last slot moved into `i`: point its key there.
+        if let Some((moved, _)) = self.slots.get(i)
+            && let Some(m) = self.index.get_mut(&moved.code())
+        {
+            *m = i;
+        }
+        Some(value)
+    }
+
+    /// The entry for `key`, to fill if vacant.
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
+        Entry { map: self, key }
+    }
+
+    /// Keep only the entries `keep` says yes to (visited in key order).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut gone = Vec::new();
+        for (code, &i) in &self.index {
+            if let Some((k, v)) = self.slots.get_mut(i)
+                && !keep(k, v)
+            {
+                gone.push(*code);
+            }
+        }
+        for code in gone {
+            if let Some((k, _)) = self.index.get(&code).and_then(|&i| self.slots.get(i)) {
+                let k = *k;
+                self.remove(&k);
+            }
+        }
+    }
+
+    /// Remove and return the entry with the smallest key.
+    pub fn pop_first(&mut self) -> Option<(K, V)> {
+        let key = *self.first_key_value()?.0;
+        let value = self.remove(&key)?;
+        Some((key, value))
+    }
+}
+
+impl<K: core::fmt::Debug, V: core::fmt::Debug> core::fmt::Debug for Map<K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// A place in a [`Map`] for one key (see [`Map::entry`]).
+pub(crate) struct Entry<'a, K, V> {
+    map: &'a mut Map<K, V>,
+    key: K,
+}
+
+impl<'a, K: Keyed, V> Entry<'a, K, V> {
+    /// The value, inserting `make()` first if the key has none.
+    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
+        let Entry { map, key } = self;
+        let i = match map.find(&key) {
+            Some(i) if i < map.slots.len() => i,
+            _ => {
+                map.index.insert(key.code(), map.slots.len());
+                map.slots.push((key, make()));
+                map.slots.len() - 1
+            }
+        };
+        &mut map.slots[i].1
+    }
+
+    pub fn or_default(self) -> &'a mut V
+    where
+        V: Default,
+    {
+        self.or_insert_with(V::default)
+    }
+}
+
+/// An ordered set over [`Keyed`] keys: a [`Map`] without values.
+pub(crate) struct Set<K> {
+    map: Map<K, ()>,
+}
+
+impl<K> Default for Set<K> {
+    fn default() -> Self {
+        Set::new()
+    }
+}
+
+impl<K> Set<K> {
+    pub const fn new() -> Self {
+        Set { map: Map::new() }
+    }
+
+    /// The keys in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &K> {
+        self.map.keys()
+    }
+
+    pub fn first(&self) -> Option<&K> {
+        self.map.first_key_value().map(|(k, _)| k)
+    }
+}
+
+impl<K: Keyed> Set<K> {
+    /// The keys from `from` (included) to `to` (excluded), in order.
+    pub fn range(&self, from: &K, to: &K) -> impl Iterator<Item = &K> {
+        let (a, b) = (from.code(), to.code());
+        self.map
+            .index
+            .range(a..b.max(a))
+            .filter_map(|(_, &i)| self.map.slots.get(i))
+            .map(|(k, ())| k)
+    }
+}
+
+impl<K: Keyed> Set<K> {
+    /// Whether `key` was new.
+    pub fn insert(&mut self, key: K) -> bool {
+        self.map.insert(key, ()).is_none()
+    }
+
+    /// Whether `key` was there.
+    pub fn remove(&mut self, key: &K) -> bool {
+        self.map.remove(key).is_some()
+    }
+
+    pub fn contains(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn pop_first(&mut self) -> Option<K> {
+        self.map.pop_first().map(|(k, ())| k)
+    }
+
+    /// Keep only the keys `keep` says yes to (visited in order).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.map.retain(|k, ()| keep(k));
+    }
+}
+
+/// Sort `v` so that no element is `less` than one before it (unstable):
+/// insertion sort for short slices, heapsort beyond. A few hundred bytes of
+/// wasm per element type where `sort_unstable` compiles to kilobytes.
+#[inline]
+pub(crate) fn sort_by<T>(v: &mut [T], less: impl FnMut(&T, &T) -> bool) {
+    // Most calls sort nothing or one element: no call for those.
+    if v.len() > 1 {
+        sort_slice(v, less);
+    }
+}
+
+fn sort_slice<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    if v.len() <= 20 {
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && less(&v[j], &v[j - 1]) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    fn sift<T>(v: &mut [T], mut root: usize, end: usize, less: &mut impl FnMut(&T, &T) -> bool) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && less(&v[child], &v[child + 1]) {
+                child += 1;
+            }
+            if !less(&v[root], &v[child]) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    for i in (0..v.len() / 2).rev() {
+        sift(v, i, v.len(), &mut less);
+    }
+    for end in (1..v.len()).rev() {
+        v.swap(0, end);
+        sift(v, 0, end, &mut less);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_key_order_through_removals() {
+        let mut m: Map<u32, u32> = Map::new();
+        for k in [5, 1, 9, 3, 7] {
+            assert_eq!(m.insert(k, k * 10), None);
+        }
+        assert_eq!(m.insert(3, 33), Some(30));
+        assert_eq!(m.remove(&1), Some(10));
+        assert_eq!(m.remove(&1), None);
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [3, 5, 7, 9]);
+        assert_eq!(m.get(&9), Some(&90));
+        *m.entry(4).or_insert_with(|| 0) += 4;
+        *m.entry(4).or_insert_with(|| 0) += 4;
+        m.retain(|&k, _| k != 5);
+        assert_eq!(
+            m.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>(),
+            [(3, 33), (4, 8), (7, 70), (9, 90)]
+        );
+        for v in m.values_mut() {
+            *v += 1;
+        }
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), [34, 9, 71, 91]);
+        assert_eq!(m.pop_first(), Some((3, 34)));
+        assert_eq!(m.len(), 3);
+        for k in [4, 7, 9] {
+            assert!(m.get(&k).is_some(), "{k}");
+        }
+    }
+
+    #[test]
+    fn big_and_small_maps_find_the_same() {
+        let mut m: Map<u64, u64> = Map::new();
+        for k in 0..100u64 {
+            m.insert(k * 7 % 101, k);
+        }
+        for k in (0..100u64).filter(|k| k % 3 != 0) {
+            assert_eq!(m.remove(&(k * 7 % 101)), Some(k));
+        }
+        // 34 left: found through the index; then 5 left: found by the scan.
+        for k in 0..100u64 {
+            let want = (k % 3 == 0).then_some(k);
+            assert_eq!(m.get(&(k * 7 % 101)).copied(), want, "{k}");
+        }
+        m.retain(|_, &mut v| v < 12);
+        assert!(m.len() <= SCAN);
+        for (&k, &v) in m.iter() {
+            assert_eq!(m.get(&k), Some(&v));
+            assert_eq!(k, v * 7 % 101);
+        }
+        assert!(!m.contains_key(&100));
+        *m.entry(0).or_insert_with(|| 9) += 1;
+        assert_eq!(m.get(&0), Some(&1));
+    }
+
+    #[test]
+    fn set_orders_tuples_as_tuples() {
+        let mut s: Set<(usize, usize)> = Set::new();
+        for p in [(2, 0), (1, 5), (1, 2), (0, 9)] {
+            assert!(s.insert(p));
+        }
+        assert!(!s.insert((1, 2)));
+        assert_eq!(s.first(), Some(&(0, 9)));
+        assert_eq!(s.pop_first(), Some((0, 9)));
+        assert!(s.remove(&(2, 0)));
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [(1, 2), (1, 5)]);
+        assert!(s.contains(&(1, 5)));
+    }
+
+    #[test]
+    fn sort_by_sorts_short_and_long_slices() {
+        for n in [0usize, 1, 2, 7, 20, 21, 100, 1000] {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| i.wrapping_mul(0x9e37_79b9) % 97)
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_by(&mut v, |a, b| a < b);
+            assert_eq!(v, want, "{n}");
+        }
+    }
+
+    #[test]
+    fn socket_handles_code_as_their_slots() {
+        use smoltcp::iface::SocketSet;
+        use smoltcp::socket::tcp;
+        let mut set = SocketSet::new(Vec::new());
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                set.add(tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0; 64]),
+                    tcp::SocketBuffer::new(vec![0; 64]),
+                ))
+            })
+            .collect();
+        let codes: Vec<u64> = handles.iter().map(hashed_index).collect();
+        assert_eq!(codes, [0, 1, 2]);
+        assert!(handles.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn codes_sort_as_keys() {
+        let a = (
+            Ipv4Addr::new(10, 0, 0, 1),
+            80u16,
+            Ipv4Addr::new(10, 0, 0, 2),
+            9u16,
+        );
+        let b = (
+            Ipv4Addr::new(10, 0, 0, 1),
+            81u16,
+            Ipv4Addr::new(9, 0, 0, 2),
+            1u16,
+        );
+        assert!(a < b && a.code() < b.code());
+        let c = (Ipv4Addr::new(9, 255, 255, 255), 65535u16, a.2, a.3);
+        assert!(c < a && c.code() < a.code());
+    }
+
+    #[test]
+    fn set_range_is_the_keys_between_in_order() {
+        let mut s: Set<(usize, usize)> = Set::new();
+        for k in [(3, 0), (2, 7), (1, 5), (2, 1), (2, 0)] {
+            s.insert(k);
+        }
+        let got: Vec<_> = s.range(&(2, 0), &(3, 0)).copied().collect();
+        assert_eq!(got, [(2, 0), (2, 1), (2, 7)]);
+        assert_eq!(s.range(&(4, 0), &(5, 0)).count(), 0);
+        assert_eq!(s.range(&(3, 0), &(2, 0)).count(), 0);
+        let mut m: Map<(Ipv4Addr, u16), usize> = Map::new();
+        m.insert((Ipv4Addr::new(10, 0, 0, 2), 49152), 1);
+        m.insert((Ipv4Addr::new(10, 0, 0, 1), 65535), 2);
+        let keys: Vec<_> = m.keys().copied().collect();
+        assert_eq!(keys.first(), Some(&(Ipv4Addr::new(10, 0, 0, 1), 65535)));
+    }
+}
