@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sockbox_core::app::{AppKind, AppSpec, GREETING, Role};
-use sockbox_core::sim::{Builder, Conditions, Fate, HostSpec, Record, Scenario, Sim};
+use sockbox_core::sim::{Builder, Conditions, Fate, HostSpec, PacketRecord, Record, Scenario, Sim};
 
 fn hello() -> Sim {
     Sim::new(&Scenario::builtin("hello").unwrap()).unwrap()
@@ -344,10 +344,11 @@ fn link_mtu_bounds_every_frame_and_the_mss() {
 
 /// Latency and jitter set every packet's transit time (20-25 ms, plus up to 0.5 ms
 /// for a duplicate behind its original); duplication and corruption show up as
-/// such in the trace, and the greeting still arrives exactly once.
+/// such in the trace (a corrupted packet with the checksum the receiver finds
+/// wrong), and the greeting still arrives exactly once.
 #[test]
 fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
-    let (mut dups, mut corrupted) = (0, 0);
+    let (mut dups, mut corrupted, mut bad_sums) = (0, 0, 0);
     for seed in 1..=10 {
         let sc = Scenario::builtin("hello").unwrap();
         let c = Conditions {
@@ -383,9 +384,35 @@ fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
             .filter(|p| p.fate == Fate::Duplicated)
             .count();
         corrupted += packets.iter().filter(|p| p.fate == Fate::Corrupted).count();
+        // Checksums are as the receiver sees them: right as sent, and wrong where
+        // the flipped bit fell in a checksummed header or payload.
+        let sums_ok = |p: &PacketRecord| {
+            p.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
+                && p.tcp.as_ref().is_none_or(|t| t.checksum_ok)
+        };
+        // (A duplicate is a copy of what the link made of the original, flipped
+        // bit included, so only plainly delivered packets are known intact.)
+        for p in &packets {
+            if p.fate == Fate::Delivered {
+                assert!(
+                    sums_ok(p),
+                    "seed {seed}: intact packet {} has a bad checksum",
+                    p.id
+                );
+            }
+        }
+        bad_sums += packets
+            .iter()
+            .filter(|p| p.fate == Fate::Corrupted && !sums_ok(p))
+            .count();
     }
     assert!(
         dups > 0 && corrupted > 0,
         "dup {dups}, corrupted {corrupted}"
+    );
+    // Most of a frame is checksummed (all but the 14-byte Ethernet header).
+    assert!(
+        bad_sums * 2 > corrupted,
+        "{bad_sums} of {corrupted} corrupted packets show a bad checksum"
     );
 }

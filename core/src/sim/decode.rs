@@ -66,8 +66,36 @@ pub fn preview(payload: &[u8]) -> Preview {
     Preview::new(payload)
 }
 
-/// Decode every layer sockbox knows. `seq`/`ack` are raw here; see [`TcpTracker`].
+/// Decode every layer sockbox knows, checking the IPv4, TCP and UDP checksums.
+/// `seq`/`ack` are raw here; see [`TcpTracker`].
 pub fn decode(frame: &[u8]) -> Decoded {
+    decode_with(frame, true)
+}
+
+/// [`decode`] for a frame as its sender's stack emitted it, whose checksums
+/// smoltcp has just computed: marked correct without computing them again (a
+/// third pass over every payload). Check them with [`check_sums`] once the
+/// link may have changed the frame.
+pub(crate) fn decode_sent(frame: &[u8]) -> Decoded {
+    decode_with(frame, false)
+}
+
+/// Set `d`'s checksum verdicts from `frame`'s bytes as they are now (after the
+/// link flipped a bit, say), leaving every other field as decoded.
+pub(crate) fn check_sums(d: &mut Decoded, frame: &[u8]) {
+    let now = decode_with(frame, true);
+    if let (Some(ip), Some(n)) = (d.ipv4.as_mut(), now.ipv4.as_ref()) {
+        ip.checksum_ok = n.checksum_ok;
+    }
+    if let Some(t) = d.tcp.as_mut() {
+        t.checksum_ok = now.tcp.as_ref().is_some_and(|n| n.checksum_ok);
+    }
+    if let Some(u) = d.udp.as_mut() {
+        u.checksum_ok = now.udp.as_ref().is_some_and(|n| n.checksum_ok);
+    }
+}
+
+fn decode_with(frame: &[u8], verify: bool) -> Decoded {
     let mut d = Decoded {
         eth: EthHeader {
             src: [0; 6],
@@ -101,13 +129,13 @@ pub fn decode(frame: &[u8]) -> Decoded {
                 });
             }
         }
-        EthernetProtocol::Ipv4 => decode_ipv4(eth.payload(), &mut d),
+        EthernetProtocol::Ipv4 => decode_ipv4(eth.payload(), &mut d, verify),
         _ => {}
     }
     d
 }
 
-fn decode_ipv4(bytes: &[u8], d: &mut Decoded) {
+fn decode_ipv4(bytes: &[u8], d: &mut Decoded, verify: bool) {
     let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
         return;
     };
@@ -119,7 +147,7 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded) {
         ttl: ip.hop_limit(),
         protocol: ip.next_header().into(),
         total_len: ip.total_len(),
-        checksum_ok: ip.verify_checksum(),
+        checksum_ok: !verify || ip.verify_checksum(),
     });
     let (s, t) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
     let payload = ip.payload();
@@ -145,7 +173,7 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded) {
                 raw_ack: tcp.ack_number().0 as u32,
                 window: tcp.window_len(),
                 mss,
-                checksum_ok: tcp.verify_checksum(&s, &t),
+                checksum_ok: !verify || tcp.verify_checksum(&s, &t),
             });
             d.payload_len = tcp.payload().len();
             d.preview = preview(tcp.payload());
@@ -158,7 +186,7 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded) {
                 src_port: udp.src_port(),
                 dst_port: udp.dst_port(),
                 len: udp.len(),
-                checksum_ok: udp.verify_checksum(&s, &t),
+                checksum_ok: !verify || udp.verify_checksum(&s, &t),
             });
             d.payload_len = udp.payload().len();
             d.preview = preview(udp.payload());

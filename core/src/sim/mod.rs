@@ -70,7 +70,7 @@ pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, t
 pub use view::{HostView, LinkView, SocketView};
 
 use crate::keyed::Map;
-use decode::{TcpTracker, decode};
+use decode::{TcpTracker, check_sums, decode_sent};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
@@ -372,7 +372,7 @@ impl Sim {
         if let Some(c) = &mut self.capture {
             c.push(id, self.now, &frame);
         }
-        let mut decoded = decode(&frame);
+        let mut decoded = decode_sent(&frame);
         let retransmission = self.tracker.observe(&mut decoded);
         let to = self.route(&decoded);
         let v = self
@@ -383,6 +383,8 @@ impl Sim {
             && let Some(b) = frame.get_mut(bit / 8)
         {
             *b ^= 1 << (bit % 8);
+            // The receiver will see what the link made of it: say so.
+            check_sums(&mut decoded, &frame);
         }
         let copy = v.dup_at.map(|at| {
             let mut buf = self.pool.borrow_mut().pop().unwrap_or_default();
