@@ -164,8 +164,9 @@ fn partial_recv() -> Scenario {
     scenario(
         "partial-recv",
         "The server sends a 3,000-byte message in 536-byte segments. The raw client's \
-         single recv(1024) prints only the first fragment; the len32 client reads the \
-         4-byte length and keeps calling recv until the whole message is there.",
+         single recv(1024) returns what has arrived, at most 1,024 bytes, and prints \
+         only that fragment; the len32 client reads the 4-byte length and keeps calling \
+         recv until the whole message is there.",
         vec![
             server_host,
             host("raw-client", client_ip(0), vec![raw_client]),
