@@ -85,11 +85,11 @@ impl Change {
         match self {
             Change::SetConditions { conditions: c } => alloc::format!(
                 "network: latency {} ms, jitter {} ms, loss {}, dup {}, reorder {}, MTU {}, {} bit/s",
-                c.latency_ms,
-                c.jitter_ms,
-                c.loss,
-                c.dup,
-                c.reorder,
+                plain(c.latency_ms),
+                plain(c.jitter_ms),
+                plain(c.loss),
+                plain(c.dup),
+                plain(c.reorder),
                 c.mtu,
                 c.bandwidth_bps
             ),
@@ -407,6 +407,17 @@ impl Session {
             }
         }
         cut
+    }
+}
+
+/// A number as `{}` prints it (`5`, `0.25`), through serde_json's float
+/// writer: `<f64 as Display>` and its tables cost the lab's wasm ~20 KB. Values
+/// under 1e-5 or from 1e16 on are written with an exponent (`1e-7`).
+fn plain(x: f64) -> String {
+    let text = json::float_text(x);
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
     }
 }
 
