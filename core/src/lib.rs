@@ -5,6 +5,7 @@
 //!   sans-IO state machines that speak in socket calls.
 //! * [`sim`]: a deterministic simulated network of smoltcp hosts that runs those
 //!   programs, stepped one event at a time, with faults, a trace and pcap export.
+//! * [`json`]: a compact JSON reader (serde_json only writes).
 //! * [`time`]: the virtual clock's [`time::Instant`]; core never reads a clock.
 //!
 //! The crate is `no_std` + `alloc`: it runs unchanged natively, in tests and in wasm.
@@ -14,6 +15,7 @@ extern crate alloc;
 
 pub mod app;
 pub mod frame;
+pub mod json;
 pub(crate) mod keyed;
 pub mod sim;
 pub mod time;

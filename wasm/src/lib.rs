@@ -195,7 +195,7 @@ impl Lab {
 
     /// Replace the link conditions from now on (JSON of `Conditions`).
     pub fn set_conditions(&mut self, conditions: &str) -> Result<(), JsError> {
-        let c: Conditions = serde_json::from_str(conditions)
+        let c: Conditions = sockbox_core::json::from_str(conditions)
             .map_err(|e| js(LabError::BadConditions(e.to_string())))?;
         self.s
             .change(Change::SetConditions { conditions: c })
@@ -245,7 +245,7 @@ impl Lab {
     /// Replace the changes and re-simulate to step `step` (a shared link).
     pub fn restore(&mut self, ops: &str, step: u32) -> Result<(), JsError> {
         let ops: Vec<Op> =
-            serde_json::from_str(ops).map_err(|e| js(LabError::BadOps(e.to_string())))?;
+            sockbox_core::json::from_str(ops).map_err(|e| js(LabError::BadOps(e.to_string())))?;
         self.s.restore(ops, step).map_err(js)
     }
 

@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
+use sockbox_core::json::{self, FromJson, Node};
 use sockbox_core::sim::{Conditions, Scenario, Sim, StepKind};
 
 /// The most steps `run_to_end` takes, so a scenario that never ends cannot hang the page.
@@ -84,11 +85,11 @@ impl Change {
         match self {
             Change::SetConditions { conditions: c } => alloc::format!(
                 "network: latency {} ms, jitter {} ms, loss {}, dup {}, reorder {}, MTU {}, {} bit/s",
-                c.latency_ms,
-                c.jitter_ms,
-                c.loss,
-                c.dup,
-                c.reorder,
+                plain(c.latency_ms),
+                plain(c.jitter_ms),
+                plain(c.loss),
+                plain(c.dup),
+                plain(c.reorder),
                 c.mtu,
                 c.bandwidth_bps
             ),
@@ -118,6 +119,39 @@ pub enum OpKind {
     Repair,
     Crash,
     Restart,
+}
+
+sockbox_core::json_enum!(OpKind {
+    SetConditions = "set-conditions",
+    Partition = "partition",
+    Repair = "repair",
+    Crash = "crash",
+    Restart = "restart",
+});
+
+/// Read as [`OpJson`] is by serde: `step` and `op` required, unknown fields
+/// (the page's `label`) ignored; then checked as `Op::try_from` does.
+impl FromJson for Op {
+    fn from_json(node: &Node) -> Result<Op, json::Error> {
+        const EXP: &str = "struct OpJson";
+        let opt = |name| match node.field(name, EXP)? {
+            Some(n) => Option::<String>::from_json(n),
+            None => Ok(None),
+        };
+        let j = OpJson {
+            step: u32::from_json(node.required("step", EXP)?)?,
+            op: OpKind::from_json(node.required("op", EXP)?)?,
+            conditions: match node.field("conditions", EXP)? {
+                Some(n) => Option::<Conditions>::from_json(n)?,
+                None => None,
+            },
+            a: opt("a")?,
+            b: opt("b")?,
+            host: opt("host")?,
+            label: opt("label")?,
+        };
+        Op::try_from(j).map_err(|e| node.error(e))
+    }
 }
 
 /// An [`Op`] as JSON: one flat object. A plain struct rather than serde's
@@ -373,6 +407,17 @@ impl Session {
             }
         }
         cut
+    }
+}
+
+/// A number as `{}` prints it (`5`, `0.25`), through serde_json's float
+/// writer: `<f64 as Display>` and its tables cost the lab's wasm ~20 KB. Values
+/// under 1e-5 or from 1e16 on are written with an exponent (`1e-7`).
+fn plain(x: f64) -> String {
+    let text = json::float_text(x);
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
     }
 }
 

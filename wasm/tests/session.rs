@@ -213,6 +213,19 @@ fn ops_json_is_one_flat_object_per_op() {
     assert!(e.to_string().contains("missing field `host`"), "{e}");
     let e = serde_json::from_str::<Vec<Op>>(r#"[{"step":1,"op":"explode"}]"#).unwrap_err();
     assert!(e.to_string().contains("unknown variant `explode`"), "{e}");
+    // The lab reads them with core's reader: the same values and errors.
+    let read = |t: &str| sockbox_core::json::from_str::<Vec<Op>>(t);
+    assert_eq!(read(&text).unwrap(), ops);
+    assert_eq!(read(&shown).unwrap(), ops);
+    let e = read(r#"[{"step":1,"op":"crash"}]"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "missing field `host` for this op at line 1 column 24"
+    );
+    let e = read(r#"[{"step":1,"op":"explode"}]"#).unwrap_err();
+    assert!(e.to_string().contains("unknown variant `explode`"), "{e}");
+    let e = read(r#"[{"op":"crash","host":"a"}]"#).unwrap_err();
+    assert!(e.to_string().contains("missing field `step`"), "{e}");
 }
 
 #[test]

@@ -14,6 +14,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{self, FromJson, Node};
+
 /// What a chat client sends.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum ClientMsg {
@@ -36,6 +38,48 @@ pub enum ServerMsg {
     Said { from: String, text: String },
     /// Someone else left (or dropped).
     Left { name: String },
+}
+
+impl FromJson for ClientMsg {
+    fn from_json(node: &Node) -> Result<Self, json::Error> {
+        let (name, content) = node.tagged(&["Join", "Say", "Leave"], "enum ClientMsg")?;
+        Ok(match name {
+            "Join" => ClientMsg::Join {
+                name: json::variant_field(node, content, "name")?,
+            },
+            "Say" => ClientMsg::Say {
+                text: json::variant_field(node, content, "text")?,
+            },
+            _ => {
+                json::unit_variant(content)?;
+                ClientMsg::Leave
+            }
+        })
+    }
+}
+
+impl FromJson for ServerMsg {
+    fn from_json(node: &Node) -> Result<Self, json::Error> {
+        let variants = &["Welcome", "Joined", "Said", "Left"];
+        let (name, content) = node.tagged(variants, "enum ServerMsg")?;
+        let field = |f| json::variant_field::<String>(node, content, f);
+        Ok(match name {
+            "Welcome" => ServerMsg::Welcome {
+                name: field("name")?,
+                online: json::variant_field(node, content, "online")?,
+            },
+            "Joined" => ServerMsg::Joined {
+                name: field("name")?,
+            },
+            "Said" => ServerMsg::Said {
+                from: field("from")?,
+                text: field("text")?,
+            },
+            _ => ServerMsg::Left {
+                name: field("name")?,
+            },
+        })
+    }
 }
 
 /// How messages become frame payloads.
@@ -78,7 +122,7 @@ impl Encoding {
     }
 
     /// Decode exactly one message from a frame.
-    pub fn decode<'a, T: Deserialize<'a>>(self, frame: &'a [u8]) -> Result<T, MsgError> {
+    pub fn decode<'a, T: Deserialize<'a> + FromJson>(self, frame: &'a [u8]) -> Result<T, MsgError> {
         match self {
             Encoding::Postcard => {
                 let (msg, rest) =
@@ -89,11 +133,10 @@ impl Encoding {
                     Err(MsgError::Trailing(rest.len()))
                 }
             }
-            // serde_json refuses anything but whitespace after the value. Read as
-            // `&str`, as scenarios are, so the wasm holds one serde_json reader.
+            // The reader refuses anything but whitespace after the value.
             Encoding::Json => core::str::from_utf8(frame)
                 .ok()
-                .and_then(|text| serde_json::from_str(text).ok())
+                .and_then(|text| crate::json::from_str(text).ok())
                 .ok_or(MsgError::Malformed),
         }
     }

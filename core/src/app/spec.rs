@@ -120,6 +120,44 @@ impl Default for AppSpec {
     }
 }
 
+crate::json_enum!(AppKind {
+    Greet = "greet",
+    Exchange = "exchange",
+    Echo = "echo",
+    Chat = "chat",
+    UdpEcho = "udp-echo",
+    Raw = "raw",
+});
+crate::json_enum!(Role {
+    Server = "server",
+    Client = "client",
+});
+crate::json_struct!(AppSpec {
+    app,
+    role,
+    port,
+    backlog,
+    server,
+    framing,
+    max_frame,
+    message,
+    messages,
+    sizes,
+    count,
+    recv_max,
+    connect_timeout_ms,
+    recv_timeout_ms,
+    retries,
+    backoff_ms,
+    backoff_max_ms,
+    start_delay_ms,
+    max_conns,
+    idle_timeout_ms,
+    name,
+    use_send,
+    interval_ms,
+});
+
 impl AppSpec {
     /// The framing codec configuration this spec asks for.
     pub fn framing(&self) -> Framing {

@@ -68,6 +68,14 @@ pub enum FramingKind {
     Cobs,
 }
 
+crate::json_enum!(FramingKind {
+    Raw = "raw",
+    Line = "line",
+    Len16 = "len16",
+    Len32 = "len32",
+    Cobs = "cobs",
+});
+
 impl FramingKind {
     /// Every kind, in the order the CLI lists them.
     pub const ALL: [FramingKind; 5] = [

@@ -266,6 +266,67 @@ impl Default for Scenario {
     }
 }
 
+crate::json_struct!(Conditions {
+    latency_ms,
+    jitter_ms,
+    bandwidth_bps,
+    queue,
+    loss,
+    dup,
+    reorder,
+    corrupt,
+    mtu,
+});
+crate::json_struct!(HostSpec {
+    name,
+    ip,
+    mss,
+    rx_buffer,
+    tx_buffer,
+    apps,
+});
+crate::json_enum!(FaultKind {
+    Partition = "partition",
+    PartitionOneway = "partition-oneway",
+    Repair = "repair",
+    Hold = "hold",
+    Release = "release",
+    DropNext = "drop-next",
+    Crash = "crash",
+    Restart = "restart",
+    SetConditions = "set-conditions",
+});
+crate::json_struct!(PacketFilter {
+    from,
+    to,
+    proto,
+    port,
+    syn,
+    data,
+});
+crate::json_enum!(Proto {
+    Arp = "arp",
+    Tcp = "tcp",
+    Udp = "udp",
+});
+crate::json_struct!(FaultSpec {
+    at_ms,
+    action,
+    a,
+    b,
+    filter,
+    conditions,
+});
+crate::json_struct!(Scenario {
+    name,
+    description,
+    seed,
+    stop_ms,
+    conditions,
+    hosts,
+    faults,
+});
+
 /// What is wrong with a field.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Reason {
@@ -370,17 +431,17 @@ impl Scenario {
         Ok(sc)
     }
 
-    /// Read a scenario from JSON and validate it.
+    /// Read a scenario from JSON (with [`crate::json`]) and validate it.
     ///
-    /// `#[inline]` so that the JSON reader (serde_json and the derived
-    /// `Deserialize` code) is compiled in the calling crate, at its opt-level:
-    /// the lab's wasm crate builds at "z".
+    /// `#[inline]` so that the JSON reader's code for the derived `Deserialize`
+    /// impls is compiled in the calling crate, at its opt-level: the lab's wasm
+    /// crate builds at "z".
     #[inline]
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let sc: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+        let sc: Scenario = crate::json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: strip_position(&e.to_string()),
+            message: e.message().to_string(),
         })?;
         sc.validate()?;
         Ok(sc)
@@ -513,16 +574,6 @@ fn name_hash(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// serde_json appends " at line L column C"; the error carries those separately.
-/// (A byte search rather than `rfind`, whose substring searcher is 2 KB of wasm.)
-fn strip_position(msg: &str) -> String {
-    const AT: &[u8] = b" at line ";
-    match msg.as_bytes().windows(AT.len()).rposition(|w| w == AT) {
-        Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
-        None => msg.to_string(),
-    }
 }
 
 #[cfg(all(test, feature = "toml"))]

@@ -159,7 +159,10 @@ impl Host {
                 if let Some(e) = self.table.entries.get_mut(&(i, sock)) {
                     e.timeout = timeout;
                 }
-                let t = timeout.map_or("None".into(), |t| text!("{:.3}", t.as_secs_f64()));
+                let t = timeout.map_or("None".into(), |t| {
+                    let ms = round_ms(t);
+                    text!("{}.{:03}", ms / 1000, ms % 1000)
+                });
                 call(
                     ctx,
                     &self.label,
@@ -493,5 +496,43 @@ impl Host {
     fn adopt(&mut self, o: Orphan) {
         self.table.dirty_orphans.push(o.handle);
         self.table.orphans.insert(o.handle, o);
+    }
+}
+
+/// A duration in whole milliseconds, rounded, for `settimeout(1.500)`: the
+/// `{:.3}` of its seconds it replaces (same text for every whole number of
+/// milliseconds below 2^53 µs, which is all apps set) needs `<f64 as
+/// Display>`, ~20 KB of the lab's wasm.
+fn round_ms(t: Duration) -> u64 {
+    t.as_secs().saturating_mul(1000).saturating_add(u64::from(
+        t.subsec_nanos().saturating_add(500_000) / 1_000_000,
+    ))
+}
+
+#[cfg(test)]
+mod round_ms_tests {
+    use super::round_ms;
+    use alloc::format;
+    use core::time::Duration;
+
+    #[test]
+    fn prints_as_f64_seconds_did() {
+        let whole = (0..300_000u64).chain([3_600_000, 86_400_000, 1 << 40]);
+        for ms in whole {
+            let t = Duration::from_millis(ms);
+            let r = round_ms(t);
+            assert_eq!(
+                format!("{}.{:03}", r / 1000, r % 1000),
+                format!("{:.3}", t.as_secs_f64())
+            );
+        }
+        for us in [1, 499, 501, 1_499, 1_501, 999_999, 12_345_678] {
+            let t = Duration::from_micros(us);
+            let r = round_ms(t);
+            assert_eq!(
+                format!("{}.{:03}", r / 1000, r % 1000),
+                format!("{:.3}", t.as_secs_f64())
+            );
+        }
     }
 }
