@@ -38,6 +38,13 @@ impl Decoded {
         Some((ip.src, t.src_port, ip.dst, t.dst_port))
     }
 
+    /// Every checksum that was checked is right (see [`check_sums`]).
+    pub fn sums_ok(&self) -> bool {
+        self.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
+            && self.tcp.as_ref().is_none_or(|t| t.checksum_ok)
+            && self.udp.as_ref().is_none_or(|u| u.checksum_ok)
+    }
+
     /// A SYN without ACK: a connection attempt.
     pub fn is_syn(&self) -> bool {
         self.tcp
