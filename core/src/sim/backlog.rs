@@ -9,8 +9,8 @@
 //! * every pool socket in LISTEN is in `free`: it is filed when it is made
 //!   ([`Backlog::new`], [`Backlog::replace`]) and whenever a check sees it back in
 //!   LISTEN ([`Backlog::listening`]: a re-`listen()` after CLOSED, or smoltcp's
-//!   SYN-RECEIVED -> LISTEN on RST, which only a segment for the listener can
-//!   cause, and that marks the listener for a check in the same turn);
+//!   SYN-RECEIVED -> LISTEN on RST, filed as soon as the RST is received,
+//!   [`Backlog::reset_by`]);
 //! * a pool socket gets a remote end only by taking a SYN, and every SYN a host
 //!   lets through goes to the socket [`Backlog::took_syn`] files for its sender.
 //!
@@ -191,6 +191,20 @@ impl Backlog {
         }
         if let Some(t) = self.took.get_mut(slot) {
             *t = Some(remote);
+        }
+    }
+
+    /// A RST from `remote` was received: if it sent the socket of that
+    /// handshake back to LISTEN, that socket is free again now (not only at the
+    /// next check), as a walk over the pool would find it.
+    pub fn reset_by(&mut self, sockets: &Sockets, remote: SocketAddr) {
+        let Some(&slot) = v4(remote).and_then(|k| self.half_open.get(&k)) else {
+            return;
+        };
+        if let Some(&(h, _)) = self.slots.get(slot)
+            && sockets.tcp_ref(h).state() == tcp::State::Listen
+        {
+            self.listening(slot);
         }
     }
 

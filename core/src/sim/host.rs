@@ -178,8 +178,10 @@ impl phy::Device for Dev<'_> {
         caps.medium = Medium::Ethernet;
         // Checksum offload on receive: the simulator checks the IPv4, TCP and
         // UDP checksums of a frame the link corrupted and drops it if they
-        // catch the flip (`Sim::land`); every other frame is as its sender's
-        // stack wrote it. smoltcp still writes them, and checks ICMP's.
+        // catch the flip (`Sim::land`), as a NIC that verifies them does; every
+        // other frame is as its sender's stack wrote it. smoltcp still writes
+        // them, and checks ICMP's. (Unlike smoltcp's own check, the dropped
+        // frame's intact IPv4 header no longer refreshes the ARP cache.)
         caps.checksum.ipv4 = Checksum::Tx;
         caps.checksum.tcp = Checksum::Tx;
         caps.checksum.udp = Checksum::Tx;

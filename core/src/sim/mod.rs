@@ -493,6 +493,12 @@ impl Sim {
         // The receiving NIC checks the checksums (smoltcp is told so, see
         // `host.rs`): a frame whose bit flip they catch goes no further.
         let intact = f.decoded.sums_ok();
+        // A RST may put a half-open socket of a backlog back in LISTEN.
+        let reset = f
+            .decoded
+            .tcp_tuple()
+            .filter(|_| f.decoded.tcp.as_ref().is_some_and(|t| t.flags.rst))
+            .map(|(src, sport, _, dport)| (dport, core::net::SocketAddr::from((src, sport))));
         if self.trace {
             let name = |i: usize| {
                 self.hosts
@@ -524,6 +530,13 @@ impl Sim {
             Some(host) if fate.arrived() && intact => {
                 host.rx.push_back(frame);
                 self.ingest(to);
+                if let Some((port, from)) = reset
+                    && let Some(host) = self.hosts.get_mut(to)
+                    && let Some(pool) = host.table.pool(port)
+                {
+                    // Free again at once: the next SYN of this instant may take it.
+                    pool.reset_by(&host.sockets, from);
+                }
             }
             _ => {
                 frame.clear();
