@@ -39,7 +39,7 @@ pub(crate) struct Backlog {
     /// The slot whose socket took a SYN from a remote end, and per slot the
     /// remote end it took one from (forgotten when the slot listens again).
     half_open: Map<(Ipv4Addr, u16), usize>,
-    took: Vec<Option<SocketAddr>>,
+    took: Vec<Option<(Ipv4Addr, u16)>>,
     /// `(set, slot)` of every slot: the slots a poll of a set can have changed.
     by_set: Set<(usize, usize)>,
     /// Slots last seen in a state other than LISTEN and SYN-RECEIVED (a check
@@ -110,7 +110,7 @@ impl Backlog {
             *f = true;
             self.free.push(Reverse(slot));
         }
-        if let Some(key) = self.took.get_mut(slot).and_then(Option::take).and_then(v4)
+        if let Some(key) = self.took.get_mut(slot).and_then(Option::take)
             && self.half_open.get(&key) == Some(&slot)
         {
             self.half_open.remove(&key);
@@ -153,16 +153,11 @@ impl Backlog {
         }
     }
 
-    fn is_free(&self, sockets: &Sockets, slot: usize, h: Sock) -> bool {
-        self.slots.get(slot).is_some_and(|&(s, _)| s == h)
-            && sockets.tcp_ref(h).state() == tcp::State::Listen
-    }
-
     /// The first socket in LISTEN, in slot order.
     pub fn first_free(&mut self, sockets: &Sockets) -> Option<Sock> {
         while let Some(&Reverse(slot)) = self.free.peek() {
             if let Some(&(h, _)) = self.slots.get(slot)
-                && self.is_free(sockets, slot, h)
+                && listens(sockets, h)
             {
                 return Some(h);
             }
@@ -180,17 +175,18 @@ impl Backlog {
         self.by_set
             .range(&(set, 0), &(set.saturating_add(1), 0))
             .filter_map(|&(_, slot)| Some((slot, self.slots.get(slot)?.0)))
-            .filter(|&(_, h)| sockets.tcp_ref(h).state() == tcp::State::Listen)
+            .filter(|&(_, h)| listens(sockets, h))
             .min_by_key(|&(_, h)| h)
     }
 
     /// The socket of `slot` takes a SYN from `remote`.
     pub fn took_syn(&mut self, slot: usize, remote: SocketAddr) {
-        if let Some(key) = v4(remote) {
-            self.half_open.insert(key, slot);
-        }
+        let Some(key) = v4(remote) else {
+            return;
+        };
+        self.half_open.insert(key, slot);
         if let Some(t) = self.took.get_mut(slot) {
-            *t = Some(remote);
+            *t = Some(key);
         }
     }
 
@@ -202,7 +198,7 @@ impl Backlog {
             return;
         };
         if let Some(&(h, _)) = self.slots.get(slot)
-            && sockets.tcp_ref(h).state() == tcp::State::Listen
+            && listens(sockets, h)
         {
             self.listening(slot);
         }
@@ -222,6 +218,11 @@ impl Backlog {
         }
         found
     }
+}
+
+/// Is socket `h` in LISTEN (free to take a SYN)?
+fn listens(sockets: &Sockets, h: Sock) -> bool {
+    sockets.tcp_ref(h).state() == tcp::State::Listen
 }
 
 /// An IPv4 remote end as a key (the simulator is IPv4 only).

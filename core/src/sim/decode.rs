@@ -229,7 +229,7 @@ struct Side {
 const HOT: usize = 4;
 
 /// A map from direction to [`Side`] with the last few directions used kept in
-/// `hot` slots before the `cold` `BTreeMap`: a run of segments of one connection
+/// `hot` slots before the `cold` map: a run of segments of one connection
 /// (both directions) touches no tree at all. A direction is in one place only.
 #[derive(Debug, Default)]
 struct Sides {

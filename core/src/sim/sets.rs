@@ -9,8 +9,8 @@
 //! addresses, or by the free listening socket a SYN will take; anything unknown
 //! goes to set 0, where smoltcp answers it as a host would: RST), the sets an app
 //! or a check touched, and the sets whose own `poll_at` has come. Touched sets
-//! are kept in a list and wake-ups in a time-ordered set, so finding the sets to
-//! poll does not walk all of them either. Small sets (about [`PER_SET`] sockets)
+//! are kept in a list and wake-ups in a min-heap, so finding the sets to poll
+//! does not walk all of them either. Small sets (about [`PER_SET`] sockets)
 //! keep each poll short: with concurrent connections a frame's set is polled
 //! for every frame, and smoltcp's egress walk is most of its cost.
 //!
