@@ -79,12 +79,50 @@ pub fn decode(frame: &[u8]) -> Decoded {
     decode_with(frame, true)
 }
 
-/// [`decode`] for a frame as its sender's stack emitted it, whose checksums
-/// smoltcp has just computed: marked correct without computing them again (a
-/// third pass over every payload). Check them with [`check_sums`] once the
-/// link may have changed the frame.
+/// [`decode`] for a frame as its sender's stack emitted it: its checksums are
+/// marked correct without computing them (the sending NIC writes them, see
+/// [`fill_sums`]). Check them with [`check_sums`] once the link may have
+/// changed the frame.
 pub(crate) fn decode_sent(frame: &[u8]) -> Decoded {
     decode_with(frame, false)
+}
+
+/// Write the IPv4, TCP and UDP checksums of a frame its sender's stack left
+/// without them (the simulated NIC offloads checksums on send, see `host.rs`),
+/// byte for byte what smoltcp would have written: done only when someone will
+/// look at the bytes (the pcap capture) or the link is about to flip a bit in
+/// them. Frames of other kinds, and IPv4 fragments, are left as they are.
+pub(crate) fn fill_sums(frame: &mut [u8]) {
+    let Ok(mut eth) = EthernetFrame::new_checked(&mut *frame) else {
+        return;
+    };
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return;
+    }
+    let Ok(mut ip) = Ipv4Packet::new_checked(eth.payload_mut()) else {
+        return;
+    };
+    ip.fill_checksum();
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return;
+    }
+    let (s, t) = (
+        IpAddress::Ipv4(ip.src_addr()),
+        IpAddress::Ipv4(ip.dst_addr()),
+    );
+    match ip.next_header() {
+        IpProtocol::Tcp => {
+            if let Ok(mut tcp) = TcpPacket::new_checked(ip.payload_mut()) {
+                tcp.fill_checksum(&s, &t);
+            }
+        }
+        IpProtocol::Udp => {
+            if let Ok(mut udp) = UdpPacket::new_checked(ip.payload_mut()) {
+                udp.fill_checksum(&s, &t);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Set `d`'s checksum verdicts from `frame`'s bytes as they are now (after the

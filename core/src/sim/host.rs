@@ -176,15 +176,20 @@ impl phy::Device for Dev<'_> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        // Checksum offload on receive: the simulator checks the IPv4, TCP and
-        // UDP checksums of a frame the link corrupted and drops it if they
-        // catch the flip (`Sim::land`), as a NIC that verifies them does; every
-        // other frame is as its sender's stack wrote it. smoltcp still writes
-        // them, and checks ICMP's. (Unlike smoltcp's own check, the dropped
-        // frame's intact IPv4 header no longer refreshes the ARP cache.)
-        caps.checksum.ipv4 = Checksum::Tx;
-        caps.checksum.tcp = Checksum::Tx;
-        caps.checksum.udp = Checksum::Tx;
+        // Checksum offload both ways, as a NIC does it. On send the simulator
+        // writes the IPv4, TCP and UDP checksums (`decode::fill_sums`, the
+        // same bytes smoltcp writes) only where they are looked at: frames
+        // the pcap captures and frames the link is about to corrupt; every
+        // other frame crosses the link with them zero, and nothing reads them
+        // (the trace records verdicts, not values). On receive the simulator
+        // checks the checksums of a frame the link corrupted and drops it if
+        // they catch the flip (`Sim::land`), as a NIC that verifies them does.
+        // smoltcp still writes and checks ICMP's. (Unlike smoltcp's own check,
+        // the dropped frame's intact IPv4 header no longer refreshes the ARP
+        // cache.)
+        caps.checksum.ipv4 = Checksum::None;
+        caps.checksum.tcp = Checksum::None;
+        caps.checksum.udp = Checksum::None;
         caps.max_transmission_unit = self.mtu + 14;
         caps
     }

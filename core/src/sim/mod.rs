@@ -70,7 +70,7 @@ pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, t
 pub use view::{HostView, LinkView, SocketView};
 
 use crate::keyed::Map;
-use decode::{TcpTracker, check_sums, decode_sent};
+use decode::{TcpTracker, check_sums, decode_sent, fill_sums};
 use host::{Ctx, Host, Pool};
 use network::{Flight, Net};
 use pcap::Capture;
@@ -369,7 +369,11 @@ impl Sim {
     fn send(&mut self, from: usize, frame: Vec<u8>) {
         let id = self.next_packet;
         self.next_packet += 1;
+        let mut frame = frame;
+        // The sending NIC's checksums, where anyone will see them.
+        let filled = self.capture.is_some();
         if let Some(c) = &mut self.capture {
+            fill_sums(&mut frame);
             c.push(id, self.now, &frame);
         }
         let mut decoded = decode_sent(&frame);
@@ -378,11 +382,15 @@ impl Sim {
         let v = self
             .net
             .judge(&mut self.rng, self.now, from, to, &decoded, frame.len());
-        let mut frame = frame;
         if let Some(bit) = v.flip
-            && let Some(b) = frame.get_mut(bit / 8)
+            && bit / 8 < frame.len()
         {
-            *b ^= 1 << (bit % 8);
+            if !filled {
+                fill_sums(&mut frame);
+            }
+            if let Some(b) = frame.get_mut(bit / 8) {
+                *b ^= 1 << (bit % 8);
+            }
             // The receiver will see what the link made of it: say so.
             check_sums(&mut decoded, &frame);
         }
