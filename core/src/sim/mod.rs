@@ -47,6 +47,7 @@ mod sets;
 mod sockets;
 mod table;
 pub mod trace;
+mod tracker;
 pub mod view;
 
 use alloc::boxed::Box;

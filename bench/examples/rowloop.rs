@@ -1,0 +1,35 @@
+//! Run one simulator workload over and over, for a profiler:
+//! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox` or `floor`, WORK `serial`,
+//! `concurrent`, `hosts` (N greet connections) or `bulk` (N bytes), e.g.
+//! `perf record -g target/release/examples/rowloop sockbox concurrent 1000 50`.
+use sockbox_bench::floor::{self, Clients};
+use sockbox_bench::sockbox_sim;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_owned());
+    let imp = arg(0, "sockbox");
+    let work = arg(1, "concurrent");
+    let n: u64 = arg(2, "1000").parse().unwrap_or(1000);
+    let repeat: usize = arg(3, "20").parse().unwrap_or(20);
+    let t = std::time::Instant::now();
+    for _ in 0..repeat {
+        let clients = match work.as_str() {
+            "serial" => Clients::Serial,
+            "hosts" => Clients::Hosts,
+            _ => Clients::Concurrent,
+        };
+        let r = match (imp.as_str(), work.as_str()) {
+            ("floor", "bulk") => floor::bulk(n),
+            ("floor", _) => floor::greet(n as usize, clients),
+            (_, "bulk") => sockbox_sim::bulk(n),
+            _ => sockbox_sim::greet(n as usize, clients),
+        };
+        if let Err(e) = r {
+            eprintln!("rowloop: {e}");
+            std::process::exit(1);
+        }
+    }
+    let each = t.elapsed().as_secs_f64() * 1e3 / repeat as f64;
+    println!("{imp} {work} {n}: {each:.3} ms per run");
+}

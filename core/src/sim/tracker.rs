@@ -1,0 +1,349 @@
+//! Wireshark's per-connection view of TCP: relative sequence numbers and
+//! retransmission marks.
+//!
+//! [`TcpTracker`] sees every TCP segment in sending order. It keeps, per
+//! direction (source and destination address and port), the initial sequence
+//! number and the highest sequence number sent, rewrites `seq` and `ack`
+//! relative to the ISNs, and marks a segment that re-sends sequence space
+//! already sent as a retransmission. A SYN with a new ISN starts the direction
+//! afresh (and a SYN without ACK forgets the reverse direction: a new attempt).
+//! Directions live in a hashed table (open addressing, linear probing), so a
+//! segment costs the same with ten connections as with ten thousand; nothing
+//! depends on the table's order, so the trace does not either.
+
+use alloc::vec::Vec;
+use core::net::Ipv4Addr;
+
+use super::decode::Decoded;
+
+/// A connection direction, (src ip, src port, dst ip, dst port), packed in
+/// that order.
+type Dir = u128;
+
+fn dir(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Dir {
+    u128::from(src.to_bits()) << 96
+        | u128::from(sport) << 64
+        | u128::from(dst.to_bits()) << 32
+        | u128::from(dport)
+}
+
+/// Does direction `d` leave from or go to `ip`?
+fn touches(d: Dir, ip: Ipv4Addr) -> bool {
+    (d >> 96) as u32 == ip.to_bits() || (d >> 32) as u32 == ip.to_bits()
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Side {
+    isn: u32,
+    /// Highest relative sequence number sent so far (end of the segment).
+    high: u32,
+}
+
+/// Directions to [`Side`]s: a table of `2^k` slots, at most half of them
+/// used, each direction in the first free slot from its hash on. Removal
+/// shifts the rest of the run back, so a lookup stops at the first empty slot.
+#[derive(Debug, Default)]
+struct Sides {
+    slots: Vec<Option<(Dir, Side)>>,
+    len: usize,
+}
+
+/// Smallest table, in slots.
+const MIN_SLOTS: usize = 16;
+
+impl Sides {
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    /// Where `d`'s probe starts.
+    fn home(&self, d: Dir) -> usize {
+        let x = (d as u64) ^ ((d >> 64) as u64).rotate_left(31);
+        let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h >> 32) as usize) & self.mask()
+    }
+
+    /// The slot holding `d`, if any.
+    fn find(&self, d: Dir) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut i = self.home(d);
+        loop {
+            match self.slots.get(i)? {
+                Some((k, _)) if *k == d => return Some(i),
+                Some(_) => i = (i + 1) & self.mask(),
+                None => return None,
+            }
+        }
+    }
+
+    fn get(&self, d: Dir) -> Option<Side> {
+        let i = self.find(d)?;
+        self.slots.get(i)?.map(|(_, s)| s)
+    }
+
+    fn get_mut(&mut self, d: Dir) -> Option<&mut Side> {
+        let i = self.find(d)?;
+        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
+    }
+
+    /// `d`'s side, inserted as `side` if it is not there.
+    fn entry(&mut self, d: Dir, side: Side) -> Option<&mut Side> {
+        let i = match self.find(d) {
+            Some(i) => i,
+            None => self.put(d, side),
+        };
+        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
+    }
+
+    /// Put `d`, known to be absent; returns its slot.
+    fn put(&mut self, d: Dir, side: Side) -> usize {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mut i = self.home(d);
+        while let Some(Some(_)) = self.slots.get(i) {
+            i = (i + 1) & self.mask();
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some((d, side));
+            self.len += 1;
+        }
+        i
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(MIN_SLOTS);
+        let old = core::mem::replace(&mut self.slots, alloc::vec![None; n]);
+        self.len = 0;
+        for (d, side) in old.into_iter().flatten() {
+            self.put(d, side);
+        }
+    }
+
+    fn remove(&mut self, d: Dir) {
+        let Some(mut hole) = self.find(d) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(hole) {
+            *slot = None;
+            self.len -= 1;
+        }
+        // Shift back every later member of the run that may fill the hole
+        // (whose home is not cyclically in (hole, i]).
+        let mask = self.mask();
+        let mut i = (hole + 1) & mask;
+        while let Some(&Some((k, s))) = self.slots.get(i) {
+            let home = self.home(k);
+            let stays = (i.wrapping_sub(home) & mask) < (i.wrapping_sub(hole) & mask);
+            if !stays {
+                if let Some(slot) = self.slots.get_mut(hole) {
+                    *slot = Some((k, s));
+                }
+                if let Some(slot) = self.slots.get_mut(i) {
+                    *slot = None;
+                }
+                hole = i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(Dir) -> bool) {
+        let old = core::mem::take(&mut self.slots);
+        self.len = 0;
+        let kept: Vec<(Dir, Side)> = old.into_iter().flatten().filter(|e| keep(e.0)).collect();
+        for (d, side) in kept {
+            self.put(d, side);
+        }
+    }
+}
+
+/// Relative sequence numbers and retransmission marks, per connection direction.
+#[derive(Debug, Default)]
+pub struct TcpTracker {
+    sides: Sides,
+}
+
+impl TcpTracker {
+    /// Rewrite `d.tcp`'s seq/ack as relative numbers; return whether it is a retransmission.
+    pub fn observe(&mut self, d: &mut Decoded) -> bool {
+        let Some((src, sport, dst, dport)) = d.tcp_tuple() else {
+            return false;
+        };
+        let payload_len = d.payload_len;
+        let Some(t) = d.tcp.as_mut() else {
+            return false;
+        };
+        let (fwd, reverse) = (dir(src, sport, dst, dport), dir(dst, dport, src, sport));
+        let new = Side {
+            isn: t.raw_seq,
+            high: 0,
+        };
+        if t.flags.syn {
+            let fresh = match self.sides.get_mut(fwd) {
+                Some(s) if s.isn == t.raw_seq => false,
+                Some(s) => {
+                    *s = new;
+                    true
+                }
+                None => {
+                    self.sides.put(fwd, new);
+                    true
+                }
+            };
+            if fresh && !t.flags.ack {
+                // A new connection attempt: forget the old reverse direction.
+                self.sides.remove(reverse);
+            }
+        }
+        let Some(side) = self.sides.entry(fwd, new) else {
+            return false;
+        };
+        t.seq = t.raw_seq.wrapping_sub(side.isn);
+        let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
+        let seen = if span == 0 || t.flags.rst {
+            false
+        } else {
+            let end = t.seq.wrapping_add(span);
+            let seen = (end.wrapping_sub(side.high) as i32) <= 0 && side.high != 0;
+            if !seen {
+                side.high = end;
+            }
+            seen
+        };
+        // Read after this direction's update: a connection to itself is
+        // its own reverse.
+        if t.flags.ack
+            && let Some(r) = self.sides.get(reverse)
+        {
+            t.ack = t.raw_ack.wrapping_sub(r.isn);
+        }
+        seen
+    }
+
+    /// Forget every connection (a host crashed; its ports will be reused).
+    pub fn forget_host(&mut self, ip: Ipv4Addr) {
+        self.sides.retain(|k| !touches(k, ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::decode::decode;
+    use crate::sim::trace::{Ipv4Header, TcpFlags, TcpHeader};
+    use alloc::collections::BTreeMap;
+
+    /// The tracker as it was, one `BTreeMap` by direction: the reference.
+    #[derive(Default)]
+    struct Plain(BTreeMap<(Ipv4Addr, u16, Ipv4Addr, u16), Side>);
+
+    impl Plain {
+        fn observe(&mut self, d: &mut Decoded) -> bool {
+            let (Some(dir), len) = (d.tcp_tuple(), d.payload_len) else {
+                return false;
+            };
+            let Some(t) = d.tcp.as_mut() else {
+                return false;
+            };
+            let reverse = (dir.2, dir.3, dir.0, dir.1);
+            let new = Side {
+                isn: t.raw_seq,
+                high: 0,
+            };
+            if t.flags.syn && self.0.get(&dir).is_none_or(|s| s.isn != t.raw_seq) {
+                self.0.insert(dir, new);
+                if !t.flags.ack {
+                    self.0.remove(&reverse);
+                }
+            }
+            let side = self.0.entry(dir).or_insert(new);
+            t.seq = t.raw_seq.wrapping_sub(side.isn);
+            let span = len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
+            let mut seen = false;
+            if span != 0 && !t.flags.rst {
+                let end = t.seq.wrapping_add(span);
+                seen = (end.wrapping_sub(side.high) as i32) <= 0 && side.high != 0;
+                if !seen {
+                    side.high = end;
+                }
+            }
+            t.ack = match self.0.get(&reverse) {
+                Some(r) if t.flags.ack => t.raw_ack.wrapping_sub(r.isn),
+                _ => t.raw_ack,
+            };
+            seen
+        }
+    }
+
+    fn segment(x: u64, ports: u64) -> Decoded {
+        let pick = |shift: u32, n: u64| (x >> shift) % n;
+        let ip = |k: u64| Ipv4Addr::new(10, 0, 0, 1 + k as u8);
+        let (a, b) = (pick(0, 3), pick(2, 3));
+        let seq = pick(8, 4) as u32 * 1000 + pick(12, 3) as u32;
+        let mut d = decode(&[]);
+        d.ipv4 = Some(Ipv4Header {
+            src: ip(a),
+            dst: ip(b),
+            ident: 0,
+            ttl: 64,
+            protocol: 6,
+            total_len: 0,
+            checksum_ok: true,
+        });
+        d.tcp = Some(TcpHeader {
+            src_port: 80 + (pick(4, 3) * (x >> 44) % ports) as u16,
+            dst_port: 80 + (pick(6, 3) * (x >> 52) % ports) as u16,
+            flags: TcpFlags {
+                syn: pick(16, 3) == 0,
+                fin: pick(18, 5) == 0,
+                psh: false,
+                rst: pick(21, 9) == 0,
+                ack: pick(25, 4) != 0,
+            },
+            seq,
+            ack: pick(28, 5000) as u32,
+            raw_seq: seq,
+            raw_ack: pick(28, 5000) as u32,
+            window: 0,
+            mss: None,
+            checksum_ok: true,
+        });
+        d.payload_len = pick(41, 3) as usize * 7;
+        d
+    }
+
+    /// The hashed table, growth and removals and all, answers as the plain map
+    /// does, also across a host's crash: on few directions (`ports` 3) and on
+    /// thousands (`ports` 200), which grow it and collide.
+    #[test]
+    fn hashed_table_changes_nothing() {
+        for ports in [3, 200] {
+            same_as_plain(ports);
+        }
+    }
+
+    fn same_as_plain(ports: u64) {
+        let (mut plain, mut tracker) = (Plain::default(), TcpTracker::default());
+        let mut x: u64 = 1;
+        for i in 0..40_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (mut a, mut b) = (segment(x >> 7, ports), segment(x >> 7, ports));
+            assert_eq!(
+                plain.observe(&mut a),
+                tracker.observe(&mut b),
+                "{ports} ports, segment {i}"
+            );
+            assert_eq!(a, b, "{ports} ports, segment {i}");
+            if i % 10_000 == 9999 {
+                let ip = Ipv4Addr::new(10, 0, 0, 2);
+                plain.0.retain(|k, _| k.0 != ip && k.2 != ip);
+                tracker.forget_host(ip);
+            }
+        }
+    }
+}
