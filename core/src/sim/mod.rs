@@ -15,7 +15,8 @@
 //! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
 //! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
 //! with its index), `network` (the link), `queue` (the event queue), `faults`,
-//! [`trace`], [`mod@decode`], [`pcap`], [`builder`], [`view`].
+//! [`trace`], [`mod@decode`], `tracker` (relative seq/ack, retransmissions),
+//! [`pcap`], [`builder`], [`view`].
 //!
 //! # Polling order
 //!
