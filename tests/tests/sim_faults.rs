@@ -10,6 +10,13 @@ fn hello() -> Sim {
     Sim::new(&Scenario::builtin("hello").unwrap()).unwrap()
 }
 
+/// Every checksum of `p` is right as its receiver finds it.
+fn sums_ok(p: &PacketRecord) -> bool {
+    p.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
+        && p.tcp.as_ref().is_none_or(|t| t.checksum_ok)
+        && p.udp.as_ref().is_none_or(|u| u.checksum_ok)
+}
+
 fn fates(sim: &Sim) -> Vec<Fate> {
     sim.trace()
         .iter()
@@ -386,10 +393,6 @@ fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
         corrupted += packets.iter().filter(|p| p.fate == Fate::Corrupted).count();
         // Checksums are as the receiver sees them: right as sent, and wrong where
         // the flipped bit fell in a checksummed header or payload.
-        let sums_ok = |p: &PacketRecord| {
-            p.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
-                && p.tcp.as_ref().is_none_or(|t| t.checksum_ok)
-        };
         // (A duplicate is a copy of what the link made of the original, flipped
         // bit included, so only plainly delivered packets are known intact.)
         for p in &packets {
@@ -447,14 +450,7 @@ fn capture_off_gives_the_same_trace_and_captured_checksums_are_right() {
             .trace()
             .iter()
             .filter_map(Record::as_packet)
-            .filter(|p| {
-                p.fate == Fate::Corrupted
-                    && !p.ipv4.as_ref().is_none_or(|i| {
-                        i.checksum_ok
-                            && p.tcp.as_ref().is_none_or(|t| t.checksum_ok)
-                            && p.udp.as_ref().is_none_or(|u| u.checksum_ok)
-                    })
-            })
+            .filter(|p| p.fate == Fate::Corrupted && !sums_ok(p))
             .count();
         assert!(caught > 0, "{name}: no corrupted frame was caught");
         // Re-decoding each captured frame (as sent, before the link's flip)
@@ -464,10 +460,11 @@ fn capture_off_gives_the_same_trace_and_captured_checksums_are_right() {
         for p in sent.filter(|p| p.fate != Fate::Duplicated) {
             let frame = on.frame(p.id).unwrap();
             let d = sockbox_core::sim::decode::decode(frame);
-            let ok = d.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
-                && d.tcp.as_ref().is_none_or(|t| t.checksum_ok)
-                && d.udp.as_ref().is_none_or(|u| u.checksum_ok);
-            assert!(ok, "{name}: captured packet {} has a bad checksum", p.id);
+            assert!(
+                d.sums_ok(),
+                "{name}: captured packet {} has a bad checksum",
+                p.id
+            );
             if d.ipv4.is_some() {
                 assert_ne!(
                     frame[24..26],

@@ -368,12 +368,11 @@ impl Sim {
     }
 
     /// A frame leaves host `from` now.
-    fn send(&mut self, from: usize, frame: Vec<u8>) {
+    fn send(&mut self, from: usize, mut frame: Vec<u8>) {
         let id = self.next_packet;
         self.next_packet += 1;
-        let mut frame = frame;
-        // The sending NIC's checksums, where anyone will see them.
-        let filled = self.capture.is_some();
+        // The sending NIC's checksums, where anyone will see them: in the
+        // capture, or (below) in a frame the link corrupts.
         if let Some(c) = &mut self.capture {
             fill_sums(&mut frame);
             c.push(id, self.now, &frame);
@@ -387,7 +386,7 @@ impl Sim {
         if let Some(bit) = v.flip
             && bit / 8 < frame.len()
         {
-            if !filled {
+            if self.capture.is_none() {
                 fill_sums(&mut frame);
             }
             if let Some(b) = frame.get_mut(bit / 8) {

@@ -83,9 +83,14 @@ impl Sides {
         self.slots.get(i)?.map(|(_, s)| s)
     }
 
+    /// The side in slot `i`.
+    fn at(&mut self, i: usize) -> Option<&mut Side> {
+        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
+    }
+
     fn get_mut(&mut self, d: Dir) -> Option<&mut Side> {
         let i = self.find(d)?;
-        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
+        self.at(i)
     }
 
     /// `d`'s side, inserted as `side` if it is not there.
@@ -94,7 +99,7 @@ impl Sides {
             Some(i) => i,
             None => self.put(d, side),
         };
-        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
+        self.at(i)
     }
 
     /// Put `d`, known to be absent; returns its slot.
