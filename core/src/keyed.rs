@@ -11,7 +11,7 @@ use alloc::collections::BTreeMap;
 use alloc::collections::btree_map;
 use alloc::vec::Vec;
 use core::hash::{Hash, Hasher};
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::app::SockId;
 
@@ -86,6 +86,12 @@ fn ip_port(ip: Ipv4Addr, port: u16) -> u64 {
 impl Keyed for (Ipv4Addr, u16) {
     fn code(&self) -> Code {
         (ip_port(self.0, self.1), 0, 0)
+    }
+}
+
+impl Keyed for (u16, SocketAddrV4) {
+    fn code(&self) -> Code {
+        (u64::from(self.0), ip_port(*self.1.ip(), self.1.port()), 0)
     }
 }
 
@@ -535,6 +541,18 @@ mod tests {
         assert!(a < b && a.code() < b.code());
         let c = (Ipv4Addr::new(9, 255, 255, 255), 65535u16, a.2, a.3);
         assert!(c < a && c.code() < a.code());
+        // (local port, remote address): every pair of a small grid of
+        // ports and addresses compares as its codes do.
+        let v4 = |o: u8, p: u16| SocketAddrV4::new(Ipv4Addr::new(10, 0, o, 255 - o), p);
+        let keys: Vec<(u16, SocketAddrV4)> = [0u16, 1, 12345, 65535]
+            .iter()
+            .flat_map(|&l| [(0, 0), (0, 65535), (1, 0), (255, 80)].map(move |(o, p)| (l, v4(o, p))))
+            .collect();
+        for x in &keys {
+            for y in &keys {
+                assert_eq!(x.cmp(y), x.code().cmp(&y.code()), "{x:?} vs {y:?}");
+            }
+        }
     }
 
     #[test]

@@ -10,9 +10,9 @@
 //! marks the sockets it can have changed as dirty and only those are checked.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::net::SocketAddr;
+use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
 
 use smoltcp::socket::tcp;
@@ -184,6 +184,42 @@ impl Keyed for (Instant, Sock) {
     }
 }
 
+/// Connections by `(local port, remote address)`, in the shared index of
+/// [`crate::keyed`]. The simulator is IPv4 only (smoltcp is built without
+/// IPv6, and `connect` refuses an IPv6 address), so an IPv6 address is never
+/// stored and finds nothing.
+#[derive(Default)]
+pub(crate) struct Tuples(Map<(u16, SocketAddrV4), Owner>);
+
+impl Tuples {
+    fn key(&(port, addr): &(u16, SocketAddr)) -> Option<(u16, SocketAddrV4)> {
+        match addr {
+            SocketAddr::V4(a) => Some((port, a)),
+            SocketAddr::V6(_) => None,
+        }
+    }
+
+    pub fn get(&self, key: &(u16, SocketAddr)) -> Option<&Owner> {
+        self.0.get(&Self::key(key)?)
+    }
+
+    pub fn contains_key(&self, key: &(u16, SocketAddr)) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn insert(&mut self, key: (u16, SocketAddr), owner: Owner) {
+        if let Some(k) = Self::key(&key) {
+            self.0.insert(k, owner);
+        }
+    }
+
+    pub fn remove(&mut self, key: &(u16, SocketAddr)) {
+        if let Some(k) = Self::key(key) {
+            self.0.remove(&k);
+        }
+    }
+}
+
 /// One host's sockets as its apps know them, and the index described above.
 #[derive(Default)]
 pub(crate) struct Table {
@@ -194,7 +230,7 @@ pub(crate) struct Table {
     pub udp_ports: Set<u16>,
     pub next_ephemeral: u16,
     /// Connections by (local port, remote address).
-    pub by_tuple: BTreeMap<(u16, SocketAddr), Owner>,
+    pub by_tuple: Tuples,
     /// Listeners and UDP sockets by local port.
     pub listeners: Map<u16, Key>,
     pub udp_owner: Map<u16, Key>,
