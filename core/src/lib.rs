@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod app;
 pub mod frame;
+pub(crate) mod hashed;
 pub mod json;
 pub(crate) mod keyed;
 pub mod sim;

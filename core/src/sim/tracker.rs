@@ -11,10 +11,10 @@
 //! segment costs the same with ten connections as with ten thousand; nothing
 //! depends on the table's order, so the trace does not either.
 
-use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 
 use super::decode::Decoded;
+use crate::hashed::Hashed;
 
 /// A connection direction, (src ip, src port, dst ip, dst port), packed in
 /// that order.
@@ -39,136 +39,10 @@ struct Side {
     high: u32,
 }
 
-/// Directions to [`Side`]s: a table of `2^k` slots, at most half of them
-/// used, each direction in the first free slot from its hash on. Removal
-/// shifts the rest of the run back, so a lookup stops at the first empty slot.
-#[derive(Debug, Default)]
-struct Sides {
-    slots: Vec<Option<(Dir, Side)>>,
-    len: usize,
-}
-
-/// Smallest table, in slots.
-const MIN_SLOTS: usize = 16;
-
-impl Sides {
-    fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
-    }
-
-    /// Where `d`'s probe starts.
-    fn home(&self, d: Dir) -> usize {
-        let x = (d as u64) ^ ((d >> 64) as u64).rotate_left(31);
-        let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        ((h >> 32) as usize) & self.mask()
-    }
-
-    /// The slot holding `d`, if any.
-    fn find(&self, d: Dir) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mut i = self.home(d);
-        loop {
-            match self.slots.get(i)? {
-                Some((k, _)) if *k == d => return Some(i),
-                Some(_) => i = (i + 1) & self.mask(),
-                None => return None,
-            }
-        }
-    }
-
-    fn get(&self, d: Dir) -> Option<Side> {
-        let i = self.find(d)?;
-        self.slots.get(i)?.map(|(_, s)| s)
-    }
-
-    /// The side in slot `i`.
-    fn at(&mut self, i: usize) -> Option<&mut Side> {
-        self.slots.get_mut(i)?.as_mut().map(|(_, s)| s)
-    }
-
-    fn get_mut(&mut self, d: Dir) -> Option<&mut Side> {
-        let i = self.find(d)?;
-        self.at(i)
-    }
-
-    /// `d`'s side, inserted as `side` if it is not there.
-    fn entry(&mut self, d: Dir, side: Side) -> Option<&mut Side> {
-        let i = match self.find(d) {
-            Some(i) => i,
-            None => self.put(d, side),
-        };
-        self.at(i)
-    }
-
-    /// Put `d`, known to be absent; returns its slot.
-    fn put(&mut self, d: Dir, side: Side) -> usize {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let mut i = self.home(d);
-        while let Some(Some(_)) = self.slots.get(i) {
-            i = (i + 1) & self.mask();
-        }
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = Some((d, side));
-            self.len += 1;
-        }
-        i
-    }
-
-    fn grow(&mut self) {
-        let n = (self.slots.len() * 2).max(MIN_SLOTS);
-        let old = core::mem::replace(&mut self.slots, alloc::vec![None; n]);
-        self.len = 0;
-        for (d, side) in old.into_iter().flatten() {
-            self.put(d, side);
-        }
-    }
-
-    fn remove(&mut self, d: Dir) {
-        let Some(mut hole) = self.find(d) else {
-            return;
-        };
-        if let Some(slot) = self.slots.get_mut(hole) {
-            *slot = None;
-            self.len -= 1;
-        }
-        // Shift back every later member of the run that may fill the hole
-        // (whose home is not cyclically in (hole, i]).
-        let mask = self.mask();
-        let mut i = (hole + 1) & mask;
-        while let Some(&Some((k, s))) = self.slots.get(i) {
-            let home = self.home(k);
-            let stays = (i.wrapping_sub(home) & mask) < (i.wrapping_sub(hole) & mask);
-            if !stays {
-                if let Some(slot) = self.slots.get_mut(hole) {
-                    *slot = Some((k, s));
-                }
-                if let Some(slot) = self.slots.get_mut(i) {
-                    *slot = None;
-                }
-                hole = i;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(Dir) -> bool) {
-        let old = core::mem::take(&mut self.slots);
-        self.len = 0;
-        let kept: Vec<(Dir, Side)> = old.into_iter().flatten().filter(|e| keep(e.0)).collect();
-        for (d, side) in kept {
-            self.put(d, side);
-        }
-    }
-}
-
 /// Relative sequence numbers and retransmission marks, per connection direction.
 #[derive(Debug, Default)]
 pub struct TcpTracker {
-    sides: Sides,
+    sides: Hashed<Side>,
 }
 
 impl TcpTracker {
