@@ -285,7 +285,8 @@ impl Table {
         };
         let remote = SocketAddr::from((ip.src, t.src_port));
         let mut set = 0;
-        match self.by_tuple.get(&(t.dst_port, remote)) {
+        let known = self.by_tuple.get(&(t.dst_port, remote));
+        match known {
             Some(Owner::Entry(k)) => {
                 self.dirty.push(*k);
                 if let Some(Entry {
@@ -307,7 +308,7 @@ impl Table {
         if let Some(&k) = self.listeners.get(&t.dst_port) {
             // A segment of a connection already accepted (or finishing) cannot
             // change the listener's pool: only handshakes and strays reach it.
-            if self.by_tuple.contains_key(&(t.dst_port, remote)) {
+            if known.is_some() {
                 return set;
             }
             self.dirty.push(k);
