@@ -29,7 +29,7 @@ pub struct Plan {
 
 impl Plan {
     pub const DEFAULT: Plan = Plan {
-        max_runs: 5,
+        max_runs: 9,
         budget: Duration::from_secs(8),
     };
     /// One warm-up and one measured run: for quick checks while developing.
@@ -139,6 +139,101 @@ pub enum Metric {
     WallMs,
 }
 
+/// One implementation's part in [`bench_row`]: its name and its workload.
+pub type Contender<'a> = (&'a str, &'a mut dyn FnMut() -> Result<Run, String>);
+
+/// What [`bench_row`] knows of one contender so far.
+#[derive(Default)]
+struct Tally {
+    walls: Vec<Duration>,
+    detail: String,
+    failed: Option<String>,
+    /// Its warm-up took more than half the budget: that run is its only sample.
+    single: bool,
+}
+
+/// Measure several implementations of one row, interleaved, and print a
+/// result line for each: every one warms up once, then they take turns, one
+/// run each per round, for up to `plan.max_runs` rounds while the row's budget
+/// (`plan.budget` per implementation) lasts. A change in the machine's load
+/// during the row so hits all of them alike, which timing each in a block of
+/// its own did not (this VM's speed drifts by up to 2x within minutes). One
+/// whose warm-up alone takes more than half the budget keeps it as its only
+/// sample, as [`measure`] does; one that fails gets an n/a line.
+pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Contender<'_>]) {
+    if !row_wanted(row) {
+        return;
+    }
+    let mut tallies: Vec<Tally> = contenders.iter().map(|_| Tally::default()).collect();
+    for ((_, work), t) in contenders.iter_mut().zip(&mut tallies) {
+        match work() {
+            Ok(warm) if warm.wall > plan.budget / 2 => {
+                t.walls.push(warm.wall);
+                t.detail = format!(
+                    "{}; single run, no warm-up (too slow to repeat)",
+                    warm.detail
+                );
+                t.single = true;
+            }
+            Ok(warm) => t.detail = warm.detail,
+            Err(e) => t.failed = Some(e),
+        }
+    }
+    let racing = tallies
+        .iter()
+        .filter(|t| t.failed.is_none() && !t.single)
+        .count();
+    let budget = plan.budget * racing.max(1) as u32;
+    let started = Instant::now();
+    for round in 0..plan.max_runs {
+        if round > 0 && started.elapsed() > budget {
+            break;
+        }
+        for ((_, work), t) in contenders.iter_mut().zip(&mut tallies) {
+            if t.failed.is_some() || t.single {
+                continue;
+            }
+            match work() {
+                Ok(run) => {
+                    t.walls.push(run.wall);
+                    t.detail = run.detail;
+                }
+                Err(e) => t.failed = Some(e),
+            }
+        }
+    }
+    for ((imp, _), mut t) in contenders.iter().zip(tallies) {
+        if let Some(e) = t.failed {
+            emit_na(row, imp, &e);
+            continue;
+        }
+        t.walls.sort();
+        let wall = t.walls.get(t.walls.len() / 2).copied().unwrap_or_default();
+        let sample = Sample {
+            wall,
+            runs: t.walls.len(),
+            detail: t.detail,
+        };
+        report(row, imp, metric, &sample);
+    }
+}
+
+/// Print one measured sample as `metric` (stderr for people, stdout for xtask).
+fn report(row: &str, imp: &str, metric: Metric, s: &Sample) {
+    let secs = s.wall.as_secs_f64().max(1e-9);
+    let (value, unit) = match metric {
+        Metric::Rate { amount, unit } => (amount / secs, unit),
+        Metric::WallMs => (secs * 1e3, "ms"),
+    };
+    eprintln!(
+        "bench: {row} [{imp}]: {value:.1} {unit} (median of {}, {:.1} ms; {})",
+        s.runs,
+        secs * 1e3,
+        s.detail
+    );
+    emit(row, imp, value, unit, s.runs, &s.detail);
+}
+
 /// Measure `work` and print its result line (or an n/a line with the error).
 pub fn bench(
     plan: Plan,
@@ -151,20 +246,7 @@ pub fn bench(
         return;
     }
     match measure(plan, work) {
-        Ok(s) => {
-            let secs = s.wall.as_secs_f64().max(1e-9);
-            let (value, unit) = match metric {
-                Metric::Rate { amount, unit } => (amount / secs, unit),
-                Metric::WallMs => (secs * 1e3, "ms"),
-            };
-            eprintln!(
-                "bench: {row} [{imp}]: {value:.1} {unit} (median of {}, {:.1} ms; {})",
-                s.runs,
-                secs * 1e3,
-                s.detail
-            );
-            emit(row, imp, value, unit, s.runs, &s.detail);
-        }
+        Ok(s) => report(row, imp, metric, &s),
         Err(e) => emit_na(row, imp, &e),
     }
 }

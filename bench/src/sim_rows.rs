@@ -10,7 +10,7 @@
 //! | `sim.conc.N` | N greet connections all at once, N = 10 .. 10,000 | wall ms |
 
 use crate::floor::{self, Clients};
-use crate::report::{Metric, Plan, Run, bench};
+use crate::report::{Contender, Metric, Plan, Run, bench_row};
 
 pub const BULK_BYTES: u64 = 100_000_000;
 pub const GREET_N: usize = 1000;
@@ -46,8 +46,8 @@ pub const TURMOIL: Imp = Imp {
     greet: crate::turmoil_base::greet,
 };
 
-/// Every row, each measured for every implementation in turn (so that a
-/// change in the machine's load hits all of a row's values alike).
+/// Every row, its implementations measured interleaved ([`bench_row`]), so
+/// that a change in the machine's load hits all of a row's values alike.
 pub fn rows(plan: Plan, imps: &[Imp]) {
     let conns = Metric::Rate {
         amount: GREET_N as f64,
@@ -57,28 +57,27 @@ pub fn rows(plan: Plan, imps: &[Imp]) {
         amount: BULK_BYTES as f64 / 1e6,
         unit: "MB/s",
     };
-    for imp in imps {
-        bench(plan, "sim.bulk", imp.name, mb, || (imp.bulk)(BULK_BYTES));
-    }
-    for (row, clients) in [
+    let row = |key: &str, metric: Metric, work: &dyn Fn(&Imp) -> Result<Run, String>| {
+        let mut works: Vec<_> = imps.iter().map(|imp| move || work(imp)).collect();
+        let mut contenders: Vec<Contender<'_>> = imps
+            .iter()
+            .zip(works.iter_mut())
+            .map(|(imp, w)| (imp.name, w as &mut dyn FnMut() -> Result<Run, String>))
+            .collect();
+        bench_row(plan, key, metric, &mut contenders);
+    };
+    row("sim.bulk", mb, &|imp| (imp.bulk)(BULK_BYTES));
+    for (key, clients) in [
         ("sim.greet.serial", Clients::Serial),
         ("sim.greet.concurrent", Clients::Concurrent),
         ("sim.greet.hosts", Clients::Hosts),
     ] {
-        for imp in imps {
-            bench(plan, row, imp.name, conns, || (imp.greet)(GREET_N, clients));
-        }
+        row(key, conns, &|imp| (imp.greet)(GREET_N, clients));
     }
     for n in CONC_NS {
-        for imp in imps {
-            bench(
-                plan,
-                &format!("sim.conc.{n}"),
-                imp.name,
-                Metric::WallMs,
-                || (imp.greet)(n, Clients::Concurrent),
-            );
-        }
+        row(&format!("sim.conc.{n}"), Metric::WallMs, &|imp| {
+            (imp.greet)(n, Clients::Concurrent)
+        });
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod table;
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,7 +24,7 @@ use table::{Cell, Results};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// One warm-up and one measured run per row instead of the median of up to 5.
+    /// One warm-up and one measured run per row instead of the median of up to 9.
     #[arg(long)]
     pub quick: bool,
     /// Suites to run (comma-separated): sim, native, wasm.
@@ -126,8 +127,11 @@ fn native_suite(
     Ok(())
 }
 
+/// Native and node processes per row in the wasm suite, taking turns.
+const WASM_ROUNDS: usize = 3;
+
 /// The simulator rows built for wasm32-wasip1 (the lab's profile) and run under
-/// node, each right after the same row run natively (the ratio's baseline).
+/// node, each in turns with the same row run natively (the ratio's baseline).
 fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) -> Result<()> {
     ensure_target("wasm32-wasip1")?;
     run_cmd(cargo().args([
@@ -144,21 +148,39 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
         .join("wasm-release")
         .join("sockbox-bench.wasm");
     let runner = root().join("bench").join("wasi-run.mjs");
-    // Row by row, native then wasm, so that both sides of each ratio are
-    // measured back to back under the same machine load.
+    // Row by row, native and wasm processes taking turns (WASM_ROUNDS each),
+    // so that both sides of each ratio are measured under the same machine
+    // load; each value is the median of its rounds' medians.
+    let mut rounds = Results::default();
+    let mut samples: BTreeMap<(String, String), Vec<Cell>> = BTreeMap::new();
     for (row, _) in table::SIM_ROWS {
-        let mut native = Command::new(bench_bin());
-        let mut node = Command::new("node");
-        // The steady state: optimised code from the start, not V8's baseline
-        // tier (see the README's bench section).
-        node.args(["--no-warnings", "--no-liftoff"])
-            .arg(&runner)
-            .arg(&wasm);
-        for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
-            suite_args(cmd, "sim", args.quick);
-            cmd.args(["--only", "floor,sockbox", "--rows", row]);
-            let out = run_suite(cmd)?;
-            lines.extend(collect(results, &out, &|i| format!("{i}{suffix}")));
+        for _ in 0..if args.quick { 1 } else { WASM_ROUNDS } {
+            let mut native = Command::new(bench_bin());
+            let mut node = Command::new("node");
+            // The steady state: optimised code from the start, not V8's baseline
+            // tier (see the README's bench section).
+            node.args(["--no-warnings", "--no-liftoff"])
+                .arg(&runner)
+                .arg(&wasm);
+            for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
+                suite_args(cmd, "sim", args.quick);
+                cmd.args(["--only", "floor,sockbox", "--rows", row]);
+                let out = run_suite(cmd)?;
+                rounds.0.clear();
+                lines.extend(collect(&mut rounds, &out, &|i| format!("{i}{suffix}")));
+                for (key, cell) in std::mem::take(&mut rounds.0) {
+                    if let Cell::Na(_) = cell {
+                        results.0.entry(key).or_insert(cell);
+                    } else {
+                        samples.entry(key).or_default().push(cell);
+                    }
+                }
+            }
+        }
+    }
+    for (key, cells) in samples {
+        if let Some(cell) = median_cell(cells) {
+            results.0.insert(key, cell);
         }
     }
     let rows: Vec<&str> = table::SIM_ROWS.iter().map(|r| r.0).collect();
@@ -173,6 +195,21 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
         "the wasm run did not report it",
     );
     Ok(())
+}
+
+/// The median of several measurements of one (row, impl), with their runs added up.
+fn median_cell(cells: Vec<Cell>) -> Option<Cell> {
+    let mut vals: Vec<(f64, u64, String)> = cells
+        .into_iter()
+        .filter_map(|c| match c {
+            Cell::Value { value, unit, runs } => Some((value, runs, unit)),
+            Cell::Na(_) => None,
+        })
+        .collect();
+    vals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let runs = vals.iter().map(|v| v.1).sum();
+    let (value, _, unit) = vals.get(vals.len() / 2)?.clone();
+    Some(Cell::Value { value, unit, runs })
 }
 
 fn na(results: &mut Results, row: &str, reason: &str) {
@@ -308,7 +345,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!(
         "Units: MB = 10^6 bytes; conn/s = connections per wall second; ms = wall milliseconds.\n\
          Ratios are \"times as fast as\" the baseline (above 1: sockbox is faster).\n\
-         Each value is the median of up to 5 runs after a warm-up, unless marked (1 run)."
+         Each value is the median of up to 9 runs after a warm-up, unless marked (1 run); a row's implementations take turns run by run."
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(value: f64, runs: u64) -> Cell {
+        Cell::Value {
+            value,
+            unit: "ms".into(),
+            runs,
+        }
+    }
+
+    #[test]
+    fn rounds_give_their_median_and_all_their_runs() {
+        let cells = vec![v(3.0, 9), Cell::Na("x".into()), v(1.0, 9), v(2.0, 8)];
+        match median_cell(cells) {
+            Some(Cell::Value { value, runs, unit }) => {
+                assert_eq!((value, runs, unit.as_str()), (2.0, 26, "ms"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(median_cell(vec![Cell::Na("x".into())]).is_none());
+    }
 }
