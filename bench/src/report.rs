@@ -53,41 +53,6 @@ pub struct Sample {
     pub detail: String,
 }
 
-/// Run `work` once to warm up, then up to `plan.max_runs` times while the budget
-/// lasts (at least once), and return the median. A warm-up run that alone takes
-/// more than half the budget is kept as the only sample rather than repeated.
-pub fn measure(
-    plan: Plan,
-    mut work: impl FnMut() -> Result<Run, String>,
-) -> Result<Sample, String> {
-    let started = Instant::now();
-    let warm = work()?;
-    if warm.wall > plan.budget / 2 {
-        return Ok(Sample {
-            wall: warm.wall,
-            runs: 1,
-            detail: format!(
-                "{}; single run, no warm-up (too slow to repeat)",
-                warm.detail
-            ),
-        });
-    }
-    let mut walls = Vec::new();
-    let mut detail = warm.detail;
-    while walls.is_empty() || (walls.len() < plan.max_runs && started.elapsed() < plan.budget) {
-        let run = work()?;
-        walls.push(run.wall);
-        detail = run.detail;
-    }
-    walls.sort();
-    let wall = walls.get(walls.len() / 2).copied().unwrap_or_default();
-    Ok(Sample {
-        wall,
-        runs: walls.len(),
-        detail,
-    })
-}
-
 /// Time one closure.
 pub fn timed<T>(f: impl FnOnce() -> Result<T, String>) -> Result<(T, Duration), String> {
     let t = Instant::now();
@@ -159,11 +124,13 @@ struct Tally {
 /// during the row so hits all of them alike, which timing each in a block of
 /// its own did not (this VM's speed drifts by up to 2x within minutes). One
 /// whose warm-up alone takes more than half the budget keeps it as its only
-/// sample, as [`measure`] does; one that fails gets an n/a line.
+/// sample; one that fails gets an n/a line. The budget counts from before
+/// the warm-ups.
 pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Contender<'_>]) {
     if !row_wanted(row) {
         return;
     }
+    let started = Instant::now();
     let mut tallies: Vec<Tally> = contenders.iter().map(|_| Tally::default()).collect();
     for ((_, work), t) in contenders.iter_mut().zip(&mut tallies) {
         match work() {
@@ -184,7 +151,6 @@ pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Conten
         .filter(|t| t.failed.is_none() && !t.single)
         .count();
     let budget = plan.budget * racing.max(1) as u32;
-    let started = Instant::now();
     for round in 0..plan.max_runs {
         if round > 0 && started.elapsed() > budget {
             break;
@@ -234,19 +200,14 @@ fn report(row: &str, imp: &str, metric: Metric, s: &Sample) {
     emit(row, imp, value, unit, s.runs, &s.detail);
 }
 
-/// Measure `work` and print its result line (or an n/a line with the error).
+/// Measure `work` alone and print its result line (or an n/a line with the
+/// error): [`bench_row`] with one contender.
 pub fn bench(
     plan: Plan,
     row: &str,
     imp: &str,
     metric: Metric,
-    work: impl FnMut() -> Result<Run, String>,
+    mut work: impl FnMut() -> Result<Run, String>,
 ) {
-    if !row_wanted(row) {
-        return;
-    }
-    match measure(plan, work) {
-        Ok(s) => report(row, imp, metric, &s),
-        Err(e) => emit_na(row, imp, &e),
-    }
+    bench_row(plan, row, metric, &mut [(imp, &mut work)]);
 }

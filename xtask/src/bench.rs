@@ -151,7 +151,6 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
     // Row by row, native and wasm processes taking turns (WASM_ROUNDS each),
     // so that both sides of each ratio are measured under the same machine
     // load; each value is the median of its rounds' medians.
-    let mut rounds = Results::default();
     let mut samples: BTreeMap<(String, String), Vec<Cell>> = BTreeMap::new();
     for (row, _) in table::SIM_ROWS {
         for _ in 0..if args.quick { 1 } else { WASM_ROUNDS } {
@@ -166,9 +165,9 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
                 suite_args(cmd, "sim", args.quick);
                 cmd.args(["--only", "floor,sockbox", "--rows", row]);
                 let out = run_suite(cmd)?;
-                rounds.0.clear();
-                lines.extend(collect(&mut rounds, &out, &|i| format!("{i}{suffix}")));
-                for (key, cell) in std::mem::take(&mut rounds.0) {
+                let mut round = Results::default();
+                lines.extend(collect(&mut round, &out, &|i| format!("{i}{suffix}")));
+                for (key, cell) in round.0 {
                     if let Cell::Na(_) = cell {
                         results.0.entry(key).or_insert(cell);
                     } else {
