@@ -1,12 +1,15 @@
-//! [`Hashed`]: a small hash table from `u128` keys to `Copy` values, for the
-//! simulator's per-packet lookups whose order nothing observes (the TCP
-//! tracker's directions, the socket table's connections by address).
+//! [`Hashed`]: a small hash table from `u128` keys to `Copy` values, for
+//! per-packet lookups whose order nothing observes (the TCP tracker's
+//! connection directions). Where lookups come in key order (the socket
+//! table's connections, looked up port after port), the shared B-tree of
+//! [`crate::keyed`] stays faster: its nodes stay in cache.
 //!
 //! Open addressing with linear probing, at most half full, backward-shift
 //! removal (no tombstones): a lookup costs the same with ten keys as with ten
-//! thousand. The hash is a fixed multiply-xorshift of the key, so the layout is
-//! the same on every run and target; nothing iterates the table in slot order
-//! except [`Hashed::retain`], whose effect does not depend on it.
+//! thousand. The hash is a fixed function of the key (splitmix64's
+//! finalizer), so the layout is the same on every run and target; nothing
+//! iterates the table in slot order except [`Hashed::retain`], whose effect
+//! does not depend on it.
 
 use alloc::vec::Vec;
 
@@ -36,8 +39,7 @@ impl<V: Copy> Hashed<V> {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// Where `d`'s probe starts.
-    /// Every key bit reaches every slot bit: the halves folded, then
+    /// Where `d`'s probe starts. Every key bit reaches every slot bit: the halves folded, then
     /// splitmix64's finalizer. (A bare multiply leaves low slot bits blind to
     /// high key bits, and keys that differ only there, such as one client's
     /// ephemeral ports above a fixed server address, all land on one slot.)
