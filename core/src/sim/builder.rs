@@ -80,9 +80,9 @@ impl From<ScenarioError> for BuildError {
 /// Sets up a [`Sim`]. See the module docs.
 pub struct Builder {
     scenario: Scenario,
-    /// Custom apps in the order they were added, by host name (a plain list:
+    /// Custom apps in the order they were added, by host index (a plain list:
     /// a map here costs the lab's wasm 5 KB of B-tree code).
-    custom: Vec<(String, AppFactory)>,
+    custom: Vec<(usize, AppFactory)>,
     unknown: Option<String>,
     trace: bool,
     capture: bool,
@@ -144,7 +144,7 @@ impl Builder {
 
     /// Run a built-in app on `host`.
     pub fn app(mut self, host: &str, spec: AppSpec) -> Self {
-        match self.scenario.hosts.iter_mut().find(|h| h.name == host) {
+        match self.find(host).and_then(|i| self.scenario.hosts.get_mut(i)) {
             Some(h) => h.apps.push(spec),
             None => self.unknown = Some(host.to_string()),
         }
@@ -153,12 +153,21 @@ impl Builder {
 
     /// Run an app of your own on `host` (after its built-in apps).
     pub fn app_fn<A: App + 'static>(mut self, host: &str, make: impl Fn() -> A + 'static) -> Self {
-        if !self.scenario.hosts.iter().any(|h| h.name == host) {
-            self.unknown = Some(host.to_string());
+        match self.find(host) {
+            Some(i) => {
+                let f: AppFactory = Box::new(move || Box::new(make()) as Box<dyn App>);
+                self.custom.push((i, f));
+            }
+            None => self.unknown = Some(host.to_string()),
         }
-        let f: AppFactory = Box::new(move || Box::new(make()) as Box<dyn App>);
-        self.custom.push((host.to_string(), f));
         self
+    }
+
+    /// The host named `host`, searched from the last added: a host's apps are
+    /// usually added right after it, so building a network of n hosts stays
+    /// linear. (Two hosts of one name fail [`Builder::build`] anyway.)
+    fn find(&self, host: &str) -> Option<usize> {
+        self.scenario.hosts.iter().rposition(|h| h.name == host)
     }
 
     /// Record the trace (default on; off makes long runs cheaper).
@@ -184,8 +193,15 @@ impl Builder {
         let sc = &self.scenario;
         sc.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
+        // Each host's custom apps, in the order they were added, in one pass.
+        let mut custom: Vec<Vec<AppFactory>> = sc.hosts.iter().map(|_| Vec::new()).collect();
+        for (i, f) in self.custom.drain(..) {
+            if let Some(c) = custom.get_mut(i) {
+                c.push(f);
+            }
+        }
         let mut hosts = Vec::with_capacity(sc.hosts.len());
-        for (i, h) in sc.hosts.iter().enumerate() {
+        for ((i, h), mine) in sc.hosts.iter().enumerate().zip(custom) {
             let mut factories: Vec<AppFactory> = Vec::new();
             for (j, spec) in h.apps.iter().enumerate() {
                 // Build once now to report a bad spec before the run.
@@ -201,11 +217,7 @@ impl Builder {
                     Err(_) => Box::new(Idle),
                 }));
             }
-            factories.extend(
-                self.custom
-                    .extract_if(.., |(name, _)| *name == h.name)
-                    .map(|(_, f)| f),
-            );
+            factories.extend(mine);
             let cap_mtu = h.mss.map_or(9000, |m| usize::from(m) + 40);
             let cfg = HostConfig {
                 name: h.name.clone(),

@@ -82,7 +82,9 @@ pub(crate) struct Host {
     pub cap_mtu: usize,
     pub rx_buffer: usize,
     pub tx_buffer: usize,
-    pub iface: Interface,
+    /// Boxed: smoltcp keeps the neighbor cache inline (1,024 entries, about
+    /// 24 KB), and a host moved by value would copy all of it.
+    pub iface: Box<Interface>,
     pub sockets: Sockets,
     /// The socket set the frame waiting in `rx` belongs to (and, once it is
     /// ingested, the set the next turn polls first).
@@ -207,7 +209,7 @@ pub(crate) struct HostConfig {
     pub factories: Vec<AppFactory>,
 }
 
-fn new_iface(mac: [u8; 6], ip: Ipv4Addr, mtu: usize, seed: u64, now: Instant) -> Interface {
+fn new_iface(mac: [u8; 6], ip: Ipv4Addr, mtu: usize, seed: u64, now: Instant) -> Box<Interface> {
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
     let mut rx = VecDeque::new();
@@ -219,7 +221,7 @@ fn new_iface(mac: [u8; 6], ip: Ipv4Addr, mtu: usize, seed: u64, now: Instant) ->
         pool: &pool,
         mtu,
     };
-    let mut iface = Interface::new(config, &mut dev, smol_now(now));
+    let mut iface = Box::new(Interface::new(config, &mut dev, smol_now(now)));
     iface.update_ip_addrs(|addrs| {
         // Prefix 0: every address is on the one switched segment, reached by ARP.
         let _ = addrs.push(IpCidr::new(ip.into(), 0));
