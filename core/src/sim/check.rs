@@ -112,7 +112,14 @@ impl Host {
                                 peer,
                             },
                         ));
-                        call(ctx, label, i, Some(id), "accept()".into(), text!("{peer}"));
+                        call(
+                            ctx,
+                            label,
+                            i,
+                            Some(id),
+                            "accept()".into(),
+                            Text::addr("", &peer, ""),
+                        );
                         let ends = Ends::default().update(s);
                         // The connection stays in its set; a fresh listener takes its slot.
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
@@ -288,7 +295,7 @@ fn answer_recv(
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
-                let r = text!("ok, local {local}");
+                let r = Text::addr("ok, local ", &local, "");
                 Some((Event::Connected { sock, local, peer }, r))
             }
         },

@@ -12,6 +12,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt::{self, Write};
+use core::net::{IpAddr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
@@ -193,6 +194,31 @@ impl Text {
     /// `{prefix}{n}{suffix}`, as `text!` writes it, without `core::fmt`: the
     /// form of the calls and results recorded most (`recv(1024)`, `24 bytes`).
     pub fn number(prefix: &str, n: usize, suffix: &str) -> Text {
+        let mut t = Text::EMPTY;
+        t.push(prefix);
+        t.push_number(n);
+        t.push(suffix);
+        t
+    }
+
+    /// `{prefix}{addr}{suffix}`, as `text!` writes it (`10.0.0.2:49152`); an
+    /// IPv4 address without `core::fmt`, as every connection records a few.
+    pub fn addr(prefix: &str, addr: &SocketAddr, suffix: &str) -> Text {
+        let mut t = Text::EMPTY;
+        t.push(prefix);
+        match addr {
+            SocketAddr::V4(a) => t.push_v4(a.ip().octets(), Some(a.port())),
+            // Writing to a Text cannot fail.
+            SocketAddr::V6(_) => {
+                let _ = write!(t, "{addr}");
+            }
+        }
+        t.push(suffix);
+        t
+    }
+
+    /// `n` in decimal.
+    pub(crate) fn push_number(&mut self, n: usize) {
         let mut digits = [0u8; 20];
         let (mut i, mut n) = (digits.len(), n);
         while let Some(d) = i.checked_sub(1).and_then(|j| digits.get_mut(j)) {
@@ -203,16 +229,65 @@ impl Text {
                 break;
             }
         }
-        let mut t = Text::EMPTY;
-        t.push(prefix);
-        t.push(
+        self.push(
             digits
                 .get(i..)
                 .and_then(|d| core::str::from_utf8(d).ok())
                 .unwrap_or_default(),
         );
-        t.push(suffix);
-        t
+    }
+
+    /// `ip` as `Display` writes it (`10.0.0.1`).
+    pub(crate) fn push_ip(&mut self, ip: &IpAddr) {
+        match ip {
+            IpAddr::V4(v4) => self.push_v4(v4.octets(), None),
+            // Writing to a Text cannot fail.
+            IpAddr::V6(v6) => {
+                let _ = write!(self, "{v6}");
+            }
+        }
+    }
+
+    /// `a.b.c.d` or `a.b.c.d:port`, written byte by byte into one buffer and
+    /// appended at once.
+    fn push_v4(&mut self, octets: [u8; 4], port: Option<u16>) {
+        let mut buf = [0u8; 21];
+        let mut len = 0;
+        let mut put = |b: u8| {
+            if let Some(slot) = buf.get_mut(len) {
+                *slot = b;
+                len += 1;
+            }
+        };
+        for (k, o) in octets.into_iter().enumerate() {
+            if k > 0 {
+                put(b'.');
+            }
+            if o >= 100 {
+                put(b'0' + o / 100);
+            }
+            if o >= 10 {
+                put(b'0' + o / 10 % 10);
+            }
+            put(b'0' + o % 10);
+        }
+        if let Some(p) = port {
+            put(b':');
+            let mut started = false;
+            for div in [10000, 1000, 100, 10, 1] {
+                let d = (p / div % 10) as u8;
+                if started || d != 0 || div == 1 {
+                    put(b'0' + d);
+                    started = true;
+                }
+            }
+        }
+        // Only ASCII digits, dots and a colon were written.
+        self.push(
+            buf.get(..len)
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+        );
     }
 
     pub fn as_str(&self) -> &str {
@@ -226,7 +301,7 @@ impl Text {
         }
     }
 
-    fn push(&mut self, s: &str) {
+    pub(crate) fn push(&mut self, s: &str) {
         match &mut self.0 {
             Repr::Inline { len, bytes } => {
                 let at = usize::from(*len);
@@ -347,6 +422,22 @@ mod tests {
             assert_eq!(Text::number("", n, ""), alloc::format!("{n}"));
         }
         assert_eq!(Text::default(), "");
+        let v6: SocketAddr = "[fe80::1]:8080"
+            .parse()
+            .unwrap_or(SocketAddr::from(([0; 8], 0)));
+        for a in [
+            SocketAddr::from(([10, 0, 0, 2], 49152)),
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+            SocketAddr::from(([255, 255, 255, 255], 65535)),
+            SocketAddr::from(([192, 168, 10, 100], 7)),
+            v6,
+        ] {
+            assert_eq!(Text::addr("", &a, ""), text!("{a}"));
+            assert_eq!(Text::addr("ok, local ", &a, "!"), text!("ok, local {a}!"));
+            let mut t = Text::EMPTY;
+            t.push_ip(&a.ip());
+            assert_eq!(t, text!("{}", a.ip()));
+        }
         assert_eq!(String::from(text!("é{}", 1)), "é1");
         assert_eq!(
             serde_json::to_string(&text!("recv({})", 1024))

@@ -21,7 +21,7 @@ use super::backlog::Backlog;
 use super::decode::Decoded;
 use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
-use super::trace::{TcpState, Text, text};
+use super::trace::{TcpState, Text};
 use crate::app::SockId;
 use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
 use crate::time::Instant;
@@ -88,7 +88,12 @@ impl Pending {
 }
 
 pub(crate) fn connect_text(addr: &SocketAddr) -> Text {
-    text!("connect(('{}', {}))", addr.ip(), addr.port())
+    let mut t = Text::from("connect(('");
+    t.push_ip(&addr.ip());
+    t.push("', ");
+    t.push_number(usize::from(addr.port()));
+    t.push("))");
+    t
 }
 
 pub(crate) struct Entry {
