@@ -125,16 +125,32 @@ struct Tally {
 /// its own did not (this VM's speed drifts by up to 2x within minutes). One
 /// whose warm-up alone takes more than half the budget keeps it as its only
 /// sample; one that fails gets an n/a line. The budget counts from before
-/// the warm-ups.
+/// the warm-ups, without the time of those single runs (turmoil's 1,000-host
+/// run takes about 20 s; counted, it left the others one run each).
 pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Contender<'_>]) {
     if !row_wanted(row) {
         return;
     }
+    let names: Vec<&str> = contenders.iter().map(|(imp, _)| *imp).collect();
+    for (imp, sample) in names.into_iter().zip(measure_row(plan, contenders)) {
+        match sample {
+            Ok(s) => report(row, imp, metric, &s),
+            Err(e) => emit_na(row, imp, &e),
+        }
+    }
+}
+
+/// [`bench_row`]'s measurements, one per contender, in order.
+fn measure_row(plan: Plan, contenders: &mut [Contender<'_>]) -> Vec<Result<Sample, String>> {
     let started = Instant::now();
+    // Time spent on the single runs, which is not the racers' budget.
+    let mut singles = Duration::ZERO;
     let mut tallies: Vec<Tally> = contenders.iter().map(|_| Tally::default()).collect();
     for ((_, work), t) in contenders.iter_mut().zip(&mut tallies) {
+        let warm_started = Instant::now();
         match work() {
             Ok(warm) if warm.wall > plan.budget / 2 => {
+                singles += warm_started.elapsed();
                 t.walls.push(warm.wall);
                 t.detail = format!(
                     "{}; single run, no warm-up (too slow to repeat)",
@@ -150,7 +166,7 @@ pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Conten
         .iter()
         .filter(|t| t.failed.is_none() && !t.single)
         .count();
-    let budget = plan.budget * racing.max(1) as u32;
+    let budget = plan.budget * racing.max(1) as u32 + singles;
     for round in 0..plan.max_runs {
         if round > 0 && started.elapsed() > budget {
             break;
@@ -168,20 +184,21 @@ pub fn bench_row(plan: Plan, row: &str, metric: Metric, contenders: &mut [Conten
             }
         }
     }
-    for ((imp, _), mut t) in contenders.iter().zip(tallies) {
-        if let Some(e) = t.failed {
-            emit_na(row, imp, &e);
-            continue;
-        }
-        t.walls.sort();
-        let wall = t.walls.get(t.walls.len() / 2).copied().unwrap_or_default();
-        let sample = Sample {
-            wall,
-            runs: t.walls.len(),
-            detail: t.detail,
-        };
-        report(row, imp, metric, &sample);
-    }
+    tallies
+        .into_iter()
+        .map(|mut t| {
+            if let Some(e) = t.failed {
+                return Err(e);
+            }
+            t.walls.sort();
+            let wall = t.walls.get(t.walls.len() / 2).copied().unwrap_or_default();
+            Ok(Sample {
+                wall,
+                runs: t.walls.len(),
+                detail: t.detail,
+            })
+        })
+        .collect()
 }
 
 /// Print one measured sample as `metric` (stderr for people, stdout for xtask).
@@ -210,4 +227,61 @@ pub fn bench(
     mut work: impl FnMut() -> Result<Run, String>,
 ) {
     bench_row(plan, row, metric, &mut [(imp, &mut work)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(wall: Duration) -> Result<Run, String> {
+        Ok(Run {
+            wall,
+            detail: String::new(),
+        })
+    }
+
+    /// A contender too slow to repeat runs once and does not use up the
+    /// others' budget; a failing one is reported as such.
+    #[test]
+    fn a_single_slow_run_leaves_the_others_their_rounds() {
+        let plan = Plan {
+            max_runs: 5,
+            budget: Duration::from_millis(100),
+        };
+        let mut slow = || {
+            std::thread::sleep(Duration::from_millis(250));
+            run_of(Duration::from_millis(250))
+        };
+        let mut fast = || run_of(Duration::from_micros(10));
+        let mut broken = || Err::<Run, String>("boom".into());
+        let mut contenders: [Contender<'_>; 3] = [
+            ("slow", &mut slow),
+            ("fast", &mut fast),
+            ("broken", &mut broken),
+        ];
+        let out = measure_row(plan, &mut contenders);
+        let runs: Vec<Result<usize, String>> = out.into_iter().map(|s| s.map(|s| s.runs)).collect();
+        assert_eq!(runs, vec![Ok(1), Ok(5), Err("boom".into())]);
+    }
+
+    #[test]
+    fn the_median_run_is_reported() {
+        let plan = Plan {
+            max_runs: 3,
+            budget: Duration::from_secs(60),
+        };
+        let mut n = 0u64;
+        // Warm-up 1 ms, then 7, 3 and 5 ms: the median is 5 ms.
+        let mut work = || {
+            n += 1;
+            run_of(Duration::from_millis([1, 7, 3, 5][(n - 1) as usize % 4]))
+        };
+        let mut contenders: [Contender<'_>; 1] = [("only", &mut work)];
+        let out = measure_row(plan, &mut contenders);
+        let s = out.into_iter().next().and_then(Result::ok);
+        assert_eq!(
+            s.map(|s| (s.wall, s.runs)),
+            Some((Duration::from_millis(5), 3))
+        );
+    }
 }
