@@ -131,8 +131,11 @@ const SCAN: usize = 8;
 pub(crate) struct Map<K, V> {
     /// Key code -> position in `slots`.
     index: BTreeMap<Code, usize>,
-    /// The entries, in no particular order.
-    slots: Vec<(K, V)>,
+    /// The entries, in no particular order; a removed entry leaves its slot
+    /// empty (listed in `free`) and no other entry moves, so removing costs one
+    /// B-tree operation and a large value stays where it is.
+    slots: Vec<Option<(K, V)>>,
+    free: Vec<usize>,
 }
 
 impl<K, V> Default for Map<K, V> {
@@ -146,23 +149,41 @@ impl<K, V> Map<K, V> {
         Map {
             index: BTreeMap::new(),
             slots: Vec::new(),
+            free: Vec::new(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.index.len()
     }
 
     pub fn clear(&mut self) {
         self.index.clear();
         self.slots.clear();
+        self.free.clear();
+    }
+
+    fn slot(&self, i: usize) -> Option<&(K, V)> {
+        self.slots.get(i).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, i: usize) -> Option<&mut (K, V)> {
+        self.slots.get_mut(i).and_then(Option::as_mut)
+    }
+
+    /// An empty slot for a new entry.
+    fn vacant(&mut self) -> usize {
+        self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        })
     }
 
     /// The entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         self.index
             .values()
-            .filter_map(|&i| self.slots.get(i))
+            .filter_map(|&i| self.slot(i))
             .map(|(k, v)| (k, v))
     }
 
@@ -176,7 +197,11 @@ impl<K, V> Map<K, V> {
 
     /// The values in key order, mutably.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        let mut refs: Vec<Option<&mut V>> = self.slots.iter_mut().map(|(_, v)| Some(v)).collect();
+        let mut refs: Vec<Option<&mut V>> = self
+            .slots
+            .iter_mut()
+            .map(|s| s.as_mut().map(|(_, v)| v))
+            .collect();
         let order: Vec<usize> = self.index.values().copied().collect();
         order
             .into_iter()
@@ -185,29 +210,32 @@ impl<K, V> Map<K, V> {
 
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
         let (_, &i) = self.index.first_key_value()?;
-        self.slots.get(i).map(|(k, v)| (k, v))
+        self.slot(i).map(|(k, v)| (k, v))
     }
 }
 
 impl<K: Keyed, V> Map<K, V> {
-    /// `key`'s slot. A map of at most [`SCAN`] entries is searched in its
-    /// slots (one pass over a few words, no call into the shared B-tree code).
+    /// `key`'s slot. A map of at most [`SCAN`] slots is searched in them (one
+    /// pass over a few words, no call into the shared B-tree code).
     fn find(&self, key: &K) -> Option<usize> {
         let code = key.code();
         if self.slots.len() <= SCAN {
-            return self.slots.iter().position(|(k, _)| k.code() == code);
+            return self
+                .slots
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|(k, _)| k.code() == code));
         }
         self.index.get(&code).copied()
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {
         let i = self.find(key)?;
-        self.slots.get(i).map(|(_, v)| v)
+        self.slot(i).map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let i = self.find(key)?;
-        self.slots.get_mut(i).map(|(_, v)| v)
+        self.slot_mut(i).map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {
@@ -216,15 +244,25 @@ impl<K: Keyed, V> Map<K, V> {
 
     /// Insert or replace; the old value, if any.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let len = self.slots.len();
-        match self.index.entry(key.code()) {
-            btree_map::Entry::Occupied(e) => {
-                let slot = self.slots.get_mut(*e.get())?;
-                Some(core::mem::replace(&mut slot.1, value))
-            }
+        let i = match self.index.entry(key.code()) {
+            btree_map::Entry::Occupied(e) => *e.get(),
             btree_map::Entry::Vacant(e) => {
-                e.insert(len);
-                self.slots.push((key, value));
+                let i = match self.free.pop() {
+                    Some(i) => i,
+                    None => {
+                        self.slots.push(None);
+                        self.slots.len() - 1
+                    }
+                };
+                e.insert(i);
+                i
+            }
+        };
+        let slot = self.slots.get_mut(i)?;
+        match slot {
+            Some((_, v)) => Some(core::mem::replace(v, value)),
+            None => {
+                *slot = Some((key, value));
                 None
             }
         }
@@ -232,16 +270,8 @@ impl<K: Keyed, V> Map<K, V> {
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.index.remove(&key.code())?;
-        if i >= self.slots.len() {
-            return None;
-        }
-        let (_, value) = self.slots.swap_remove(i);
-        // The last slot moved into `i`: point its key there.
-        if let Some((moved, _)) = self.slots.get(i)
-            && let Some(m) = self.index.get_mut(&moved.code())
-        {
-            *m = i;
-        }
+        let (_, value) = self.slots.get_mut(i)?.take()?;
+        self.free.push(i);
         Some(value)
     }
 
@@ -254,25 +284,28 @@ impl<K: Keyed, V> Map<K, V> {
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut gone = Vec::new();
         for (code, &i) in &self.index {
-            if let Some((k, v)) = self.slots.get_mut(i)
+            if let Some(Some((k, v))) = self.slots.get_mut(i)
                 && !keep(k, v)
             {
                 gone.push(*code);
             }
         }
         for code in gone {
-            if let Some((k, _)) = self.index.get(&code).and_then(|&i| self.slots.get(i)) {
-                let k = *k;
-                self.remove(&k);
+            if let Some(i) = self.index.remove(&code)
+                && let Some(s) = self.slots.get_mut(i)
+            {
+                *s = None;
+                self.free.push(i);
             }
         }
     }
 
     /// Remove and return the entry with the smallest key.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
-        let key = *self.first_key_value()?.0;
-        let value = self.remove(&key)?;
-        Some((key, value))
+        let (_, i) = self.index.pop_first()?;
+        let kv = self.slots.get_mut(i)?.take()?;
+        self.free.push(i);
+        Some(kv)
     }
 }
 
@@ -293,14 +326,15 @@ impl<'a, K: Keyed, V> Entry<'a, K, V> {
     pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
         let Entry { map, key } = self;
         let i = match map.find(&key) {
-            Some(i) if i < map.slots.len() => i,
+            Some(i) if map.slot(i).is_some() => i,
             _ => {
-                map.index.insert(key.code(), map.slots.len());
-                map.slots.push((key, make()));
-                map.slots.len() - 1
+                let i = map.vacant();
+                map.index.insert(key.code(), i);
+                i
             }
         };
-        &mut map.slots[i].1
+        // `i` is a slot of the map: found there, or just made.
+        &mut map.slots[i].get_or_insert_with(|| (key, make())).1
     }
 
     pub fn or_default(self) -> &'a mut V
@@ -344,7 +378,7 @@ impl<K: Keyed> Set<K> {
         self.map
             .index
             .range(a..b.max(a))
-            .filter_map(|(_, &i)| self.map.slots.get(i))
+            .filter_map(|(_, &i)| self.map.slot(i))
             .map(|(k, ())| k)
     }
 }
@@ -428,6 +462,61 @@ fn sort_slice<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Random operations, at sizes below and far above [`SCAN`], agree with a
+    /// `BTreeMap`: values, order, length (removals leave slots to reuse).
+    #[test]
+    fn agrees_with_a_btreemap() {
+        use alloc::collections::BTreeMap;
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::{Rng, SeedableRng};
+        for keys in [4u32, 12, 500] {
+            let mut rng = ChaCha8Rng::seed_from_u64(u64::from(keys));
+            let mut m: Map<u32, u32> = Map::new();
+            let mut r: BTreeMap<u32, u32> = BTreeMap::new();
+            for step in 0..20_000u32 {
+                let k = rng.next_u32() % keys;
+                match rng.next_u32() % 12 {
+                    0..=2 => assert_eq!(m.insert(k, step), r.insert(k, step), "step {step}"),
+                    3..=5 => assert_eq!(m.remove(&k), r.remove(&k), "step {step}"),
+                    6 => {
+                        *m.entry(k).or_insert_with(|| step) += 1;
+                        *r.entry(k).or_insert(step) += 1;
+                    }
+                    7 => assert_eq!(m.pop_first(), r.pop_first(), "step {step}"),
+                    8 if step % 500 == 0 => {
+                        m.retain(|k, _| k % 3 != 0);
+                        r.retain(|k, _| k % 3 != 0);
+                    }
+                    9 => {
+                        if let Some(v) = m.get_mut(&k) {
+                            *v ^= 1;
+                        }
+                        if let Some(v) = r.get_mut(&k) {
+                            *v ^= 1;
+                        }
+                    }
+                    _ => assert_eq!(m.get(&k), r.get(&k), "step {step}"),
+                }
+                assert_eq!(m.len(), r.len(), "step {step}");
+                assert_eq!(m.contains_key(&k), r.contains_key(&k), "step {step}");
+            }
+            assert!(
+                m.iter()
+                    .map(|(&k, &v)| (k, v))
+                    .eq(r.iter().map(|(&k, &v)| (k, v)))
+            );
+            assert_eq!(m.first_key_value(), r.first_key_value());
+            for v in m.values_mut() {
+                *v = v.wrapping_add(1);
+            }
+            assert!(
+                m.values()
+                    .copied()
+                    .eq(r.values().map(|v| v.wrapping_add(1)))
+            );
+        }
+    }
 
     #[test]
     fn map_keeps_key_order_through_removals() {
