@@ -430,6 +430,8 @@ mod tests {
             SocketAddr::from(([0, 0, 0, 0], 0)),
             SocketAddr::from(([255, 255, 255, 255], 65535)),
             SocketAddr::from(([192, 168, 10, 100], 7)),
+            SocketAddr::from(([1, 20, 0, 109], 10203)),
+            SocketAddr::from(([100, 0, 9, 99], 8080)),
             v6,
         ] {
             assert_eq!(Text::addr("", &a, ""), text!("{a}"));
