@@ -39,10 +39,11 @@ impl<V: Copy> Hashed<V> {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// Where `d`'s probe starts. Every key bit reaches every slot bit: the halves folded, then
-    /// splitmix64's finalizer. (A bare multiply leaves low slot bits blind to
-    /// high key bits, and keys that differ only there, such as one client's
-    /// ephemeral ports above a fixed server address, all land on one slot.)
+    /// Where `d`'s probe starts. Every key bit reaches every slot bit: the
+    /// halves folded, then splitmix64's finalizer. (A bare multiply leaves low
+    /// slot bits blind to high key bits, and keys that differ only there, such
+    /// as one client's ephemeral ports above a fixed server address, all land
+    /// on one slot.)
     fn home(&self, d: u128) -> usize {
         let mut x = (d as u64) ^ ((d >> 64) as u64).rotate_left(32);
         x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -127,6 +127,14 @@ pub(crate) fn hashed_index<T: Hash>(value: &T) -> u64 {
 /// Maps with at most this many entries are searched by a scan of their slots.
 const SCAN: usize = 8;
 
+/// An empty slot of `slots` for a new entry: a freed one, or a new one at the end.
+fn vacant<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<usize>) -> usize {
+    free.pop().unwrap_or_else(|| {
+        slots.push(None);
+        slots.len() - 1
+    })
+}
+
 /// An ordered map over [`Keyed`] keys (see the module documentation).
 pub(crate) struct Map<K, V> {
     /// Key code -> position in `slots`.
@@ -169,14 +177,6 @@ impl<K, V> Map<K, V> {
 
     fn slot_mut(&mut self, i: usize) -> Option<&mut (K, V)> {
         self.slots.get_mut(i).and_then(Option::as_mut)
-    }
-
-    /// An empty slot for a new entry.
-    fn vacant(&mut self) -> usize {
-        self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.slots.len() - 1
-        })
     }
 
     /// The entries in key order.
@@ -246,17 +246,7 @@ impl<K: Keyed, V> Map<K, V> {
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let i = match self.index.entry(key.code()) {
             btree_map::Entry::Occupied(e) => *e.get(),
-            btree_map::Entry::Vacant(e) => {
-                let i = match self.free.pop() {
-                    Some(i) => i,
-                    None => {
-                        self.slots.push(None);
-                        self.slots.len() - 1
-                    }
-                };
-                e.insert(i);
-                i
-            }
+            btree_map::Entry::Vacant(e) => *e.insert(vacant(&mut self.slots, &mut self.free)),
         };
         let slot = self.slots.get_mut(i)?;
         match slot {
@@ -328,7 +318,7 @@ impl<'a, K: Keyed, V> Entry<'a, K, V> {
         let i = match map.find(&key) {
             Some(i) if map.slot(i).is_some() => i,
             _ => {
-                let i = map.vacant();
+                let i = vacant(&mut map.slots, &mut map.free);
                 map.index.insert(key.code(), i);
                 i
             }

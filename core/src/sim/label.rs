@@ -207,7 +207,11 @@ impl Text {
         let mut t = Text::EMPTY;
         t.push(prefix);
         match addr {
-            SocketAddr::V4(a) => t.push_v4(a.ip().octets(), Some(a.port())),
+            SocketAddr::V4(a) => {
+                t.push_v4(a.ip().octets());
+                t.push(":");
+                t.push_number(usize::from(a.port()));
+            }
             // Writing to a Text cannot fail.
             SocketAddr::V6(_) => {
                 let _ = write!(t, "{addr}");
@@ -240,7 +244,7 @@ impl Text {
     /// `ip` as `Display` writes it (`10.0.0.1`).
     pub(crate) fn push_ip(&mut self, ip: &IpAddr) {
         match ip {
-            IpAddr::V4(v4) => self.push_v4(v4.octets(), None),
+            IpAddr::V4(v4) => self.push_v4(v4.octets()),
             // Writing to a Text cannot fail.
             IpAddr::V6(v6) => {
                 let _ = write!(self, "{v6}");
@@ -248,10 +252,9 @@ impl Text {
         }
     }
 
-    /// `a.b.c.d` or `a.b.c.d:port`, written byte by byte into one buffer and
-    /// appended at once.
-    fn push_v4(&mut self, octets: [u8; 4], port: Option<u16>) {
-        let mut buf = [0u8; 21];
+    /// `a.b.c.d`, written byte by byte into one buffer and appended at once.
+    fn push_v4(&mut self, octets: [u8; 4]) {
+        let mut buf = [0u8; 15];
         let mut len = 0;
         let mut put = |b: u8| {
             if let Some(slot) = buf.get_mut(len) {
@@ -271,18 +274,7 @@ impl Text {
             }
             put(b'0' + o % 10);
         }
-        if let Some(p) = port {
-            put(b':');
-            let mut started = false;
-            for div in [10000, 1000, 100, 10, 1] {
-                let d = (p / div % 10) as u8;
-                if started || d != 0 || div == 1 {
-                    put(b'0' + d);
-                    started = true;
-                }
-            }
-        }
-        // Only ASCII digits, dots and a colon were written.
+        // Only ASCII digits and dots were written.
         self.push(
             buf.get(..len)
                 .and_then(|b| core::str::from_utf8(b).ok())
