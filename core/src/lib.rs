@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod app;
+pub(crate) mod digits;
 pub mod frame;
 pub(crate) mod hashed;
 pub mod json;

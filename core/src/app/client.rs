@@ -164,7 +164,7 @@ impl Client {
     }
 
     fn connected(&mut self, now: Instant, sock: super::SockId, peer: SocketAddr, io: &mut Io) {
-        io.print(format!("Connected to {peer}"));
+        io.print(crate::digits::with_addr("Connected to ", &peer));
         if let Some(t) = self.policy.recv_timeout {
             io.settimeout(sock, Some(t));
         }

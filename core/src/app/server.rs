@@ -180,7 +180,7 @@ impl Server {
             io.close(sock);
             return;
         }
-        io.print(format!("Got connection from {peer}"));
+        io.print(crate::digits::with_addr("Got connection from ", &peer));
         let mut stream = Stream::new(sock, peer, self.framing, self.recv_max, self.use_send, true);
         if self.service.keep_wire() {
             stream = stream.keep_wire();

@@ -1,7 +1,7 @@
 //! Small inline-or-shared string types of the trace, so recording a packet
 //! allocates nothing for them.
 //!
-//! [`HostName`]: a host's name, one `Arc<String>` per host shared by every
+//! [`HostName`]: a host's name, one `Rc<String>` per host shared by every
 //! record (a thin pointer: a packet record names two hosts in 16 bytes).
 //! [`Preview`]: the first payload bytes as printable ASCII, stored inline.
 //! [`Text`]: a socket call or its result, inline when short (as they nearly all
@@ -9,12 +9,14 @@
 //! Each derefs to `str`, compares with `&str`, and serializes exactly as the
 //! `String` it replaces (a JSON string), so trace JSON and text are unchanged.
 
+use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::sync::Arc;
 use core::fmt::{self, Write};
 use core::net::{IpAddr, SocketAddr};
 
 use serde::{Serialize, Serializer};
+
+use crate::digits::Ascii;
 
 /// `Deref<Target = str>`, `Display`/`Debug` as the str, `==` with `str`,
 /// `&str` and `String`, and serde as a plain string, for a type with `as_str`.
@@ -69,7 +71,7 @@ macro_rules! str_like {
 /// recording a packet only bumps a reference count. Derefs to `str`, compares
 /// with `&str`/`String`, serializes as a JSON string.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HostName(Arc<String>);
+pub struct HostName(Rc<String>);
 
 impl HostName {
     pub fn as_str(&self) -> &str {
@@ -85,13 +87,13 @@ impl Default for HostName {
 
 impl From<&str> for HostName {
     fn from(s: &str) -> HostName {
-        HostName(Arc::new(String::from(s)))
+        HostName(Rc::new(String::from(s)))
     }
 }
 
 impl From<String> for HostName {
     fn from(s: String) -> HostName {
-        HostName(Arc::new(s))
+        HostName(Rc::new(s))
     }
 }
 
@@ -207,11 +209,7 @@ impl Text {
         let mut t = Text::EMPTY;
         t.push(prefix);
         match addr {
-            SocketAddr::V4(a) => {
-                t.push_v4(a.ip().octets());
-                t.push(":");
-                t.push_number(usize::from(a.port()));
-            }
+            SocketAddr::V4(a) => t.push(Ascii::v4_port(a).as_str()),
             // Writing to a Text cannot fail.
             SocketAddr::V6(_) => {
                 let _ = write!(t, "{addr}");
@@ -223,63 +221,18 @@ impl Text {
 
     /// `n` in decimal.
     pub(crate) fn push_number(&mut self, n: usize) {
-        let mut digits = [0u8; 20];
-        let (mut i, mut n) = (digits.len(), n);
-        while let Some(d) = i.checked_sub(1).and_then(|j| digits.get_mut(j)) {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-            i -= 1;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(
-            digits
-                .get(i..)
-                .and_then(|d| core::str::from_utf8(d).ok())
-                .unwrap_or_default(),
-        );
+        self.push(Ascii::number(n).as_str());
     }
 
     /// `ip` as `Display` writes it (`10.0.0.1`).
     pub(crate) fn push_ip(&mut self, ip: &IpAddr) {
         match ip {
-            IpAddr::V4(v4) => self.push_v4(v4.octets()),
+            IpAddr::V4(v4) => self.push(Ascii::v4(v4.octets()).as_str()),
             // Writing to a Text cannot fail.
             IpAddr::V6(v6) => {
                 let _ = write!(self, "{v6}");
             }
         }
-    }
-
-    /// `a.b.c.d`, written byte by byte into one buffer and appended at once.
-    fn push_v4(&mut self, octets: [u8; 4]) {
-        let mut buf = [0u8; 15];
-        let mut len = 0;
-        let mut put = |b: u8| {
-            if let Some(slot) = buf.get_mut(len) {
-                *slot = b;
-                len += 1;
-            }
-        };
-        for (k, o) in octets.into_iter().enumerate() {
-            if k > 0 {
-                put(b'.');
-            }
-            if o >= 100 {
-                put(b'0' + o / 100);
-            }
-            if o >= 10 {
-                put(b'0' + o / 10 % 10);
-            }
-            put(b'0' + o % 10);
-        }
-        // Only ASCII digits and dots were written.
-        self.push(
-            buf.get(..len)
-                .and_then(|b| core::str::from_utf8(b).ok())
-                .unwrap_or_default(),
-        );
     }
 
     pub fn as_str(&self) -> &str {
