@@ -303,15 +303,27 @@ impl Sockets {
 
     /// A TCP socket, wherever it is (parked or in its slot).
     pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
-        match self.parked.get(&s) {
+        let slot = self.get::<tcp::Socket>(s);
+        match self.may_be_parked(s).then(|| self.parked.get(&s)).flatten() {
             Some((_, t)) => t,
-            None => self.get::<tcp::Socket>(s),
+            None => slot,
         }
+    }
+
+    /// A parked socket leaves a closed placeholder without buffers in its slot,
+    /// so a slot holding anything else is not parked: no search of `parked`.
+    /// Only sets 1.. park, and they hold TCP sockets only.
+    fn may_be_parked(&self, s: Sock) -> bool {
+        s.set != 0
+            && self.sets.get(s.set).is_some_and(|set| {
+                let slot = set.get::<tcp::Socket>(s.handle);
+                slot.state() == tcp::State::Closed && slot.recv_capacity() == 0
+            })
     }
 
     /// Park TCP socket `s` if smoltcp wants nothing of it for [`PARK_MIN`] or more.
     pub fn try_park(&mut self, iface: &mut Interface, now: Instant, s: Sock) {
-        if self.parked.contains_key(&s) || s.set == 0 {
+        if s.set == 0 || (self.may_be_parked(s) && self.parked.contains_key(&s)) {
             return;
         }
         let Some(set) = self.sets.get_mut(s.set) else {
@@ -335,6 +347,9 @@ impl Sockets {
 
     /// Put a parked socket back into its slot and have its set polled.
     pub fn unpark(&mut self, s: Sock) {
+        if !self.may_be_parked(s) {
+            return;
+        }
         let Some((at, real)) = self.parked.remove(&s) else {
             return;
         };
