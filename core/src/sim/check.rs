@@ -195,7 +195,6 @@ fn reap(
     // Entering TIME-WAIT, or any segment in it, (re)starts smoltcp's close timer.
     if st == TcpState::TimeWait && touched {
         table.time_wait.insert((ctx.now + TIME_WAIT, h));
-        table.park.push(h);
     }
     if st == TcpState::Closed {
         sockets.remove(h);

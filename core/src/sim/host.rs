@@ -320,9 +320,6 @@ impl Host {
         for _ in 0..10_000 {
             self.poll(ctx);
             self.check_sockets(ctx);
-            for h in self.table.park.drain(..) {
-                self.sockets.try_park(&mut self.iface, ctx.now, h);
-            }
             if self.events.is_empty() && !self.sockets.any_dirty() {
                 break;
             }
@@ -361,7 +358,6 @@ impl Host {
     /// first, then those an app or a check touched and those whose time has come.
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
-        self.sockets.unpark_due(now);
         let first = core::mem::take(&mut self.ingested).then_some(self.rx_set);
         let due = self.sockets.due(first, now);
         for &k in &due {

@@ -484,14 +484,9 @@ impl Sim {
         if fate.arrived()
             && let Some(host) = self.hosts.get_mut(to)
         {
-            let known = host.table.dirty_orphans.len();
             host.rx_set = host.table.focus(&host.sockets, &f.decoded);
             if let Some((port, from)) = arm {
                 host.arm_listener(port, host.rx_set, from);
-            }
-            // A parked TIME-WAIT socket must be in its slot to meet its segment.
-            for &h in host.table.dirty_orphans.get(known..).unwrap_or_default() {
-                host.sockets.unpark(h);
             }
             if f.decoded.arp.is_some() {
                 // A neighbor learned may unblock sockets waiting in any set.

@@ -12,23 +12,19 @@
 //! are kept in a list and wake-ups in a min-heap, so finding the sets to poll
 //! does not walk all of them either. Small sets (about [`PER_SET`] sockets)
 //! keep each poll short: with concurrent connections a frame's set is polled
-//! for every frame, and smoltcp's egress walk is most of its cost.
-//!
-//! A socket in TIME-WAIT that has nothing left to send is *parked*: a closed
-//! placeholder takes its slot (so handles, and with them the order smoltcp sends
-//! and the order sockets are reaped, stay the same) and smoltcp skips it cheaply.
-//! It goes back into its slot before anything could reach it: before its set is
-//! polled with a frame for it, and at the time its own `poll_at` named (its close
-//! timer), when its set is polled as it would have been.
+//! for every frame, and smoltcp's egress walk is most of its cost. A socket in
+//! TIME-WAIT stays where it is until smoltcp closes it: in a set this small it
+//! adds one quick step to the set's polls, which costs less than moving it out
+//! and back (measured: 3-4% fewer instructions on 1,000 and 10,000 concurrent
+//! greets than parking such sockets outside their sets).
 
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
-use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
-use crate::keyed::{Map, Set};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
@@ -68,27 +64,7 @@ pub(crate) struct Sockets {
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
-    /// Parked TIME-WAIT sockets, with the time their set must be polled.
-    /// Values live in the map's slab, so a large socket is not moved as the
-    /// map changes.
-    parked: Map<Sock, (Instant, tcp::Socket<'static>)>,
-    parked_until: Set<(Instant, Sock)>,
-    /// A one-socket set to ask smoltcp when a single socket wants a poll.
-    probe: SocketSet<'static>,
-    probe_handle: SocketHandle,
 }
-
-/// A closed TCP socket without buffers: what a parked socket's slot holds.
-fn placeholder() -> tcp::Socket<'static> {
-    tcp::Socket::new(
-        tcp::SocketBuffer::new(Vec::new()),
-        tcp::SocketBuffer::new(Vec::new()),
-    )
-}
-
-/// Park only a socket whose next wish is at least this far off: its close timer,
-/// not a delayed ACK (smoltcp's default delay is 10 ms).
-const PARK_MIN: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Default for Sockets {
     fn default() -> Self {
@@ -104,12 +80,7 @@ impl Default for Sockets {
             poll_log: Vec::new(),
             next: 0,
             tcp: 0,
-            parked: Map::new(),
-            parked_until: Set::new(),
-            probe: SocketSet::new(Vec::new()),
-            probe_handle: SocketHandle::default(),
         };
-        s.probe_handle = s.probe.add(placeholder());
         s.grow(2);
         s
     }
@@ -165,7 +136,6 @@ impl Sockets {
     }
 
     pub fn remove(&mut self, s: Sock) {
-        self.unpark(s);
         if let Some(set) = self.sets.get_mut(s.set) {
             set.remove(s.handle);
             if s.set != 0 {
@@ -282,7 +252,7 @@ impl Sockets {
             .map(|&(_, s)| s)
     }
 
-    /// The earliest time any set, or a parked socket, wants a poll.
+    /// The earliest time any set wants a poll.
     pub fn next_wake(&mut self) -> Option<Instant> {
         while let Some(&Reverse((at, k))) = self.wakes.peek() {
             if self.wake_is(k, at) {
@@ -290,84 +260,13 @@ impl Sockets {
             }
             self.wakes.pop();
         }
-        let sets = self
-            .wakes
+        self.wakes
             .peek()
-            .map(|&Reverse((at, _))| Instant::from_micros(at));
-        let parked = self.parked_until.first().map(|&(at, _)| at);
-        match (sets, parked) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            .map(|&Reverse((at, _))| Instant::from_micros(at))
     }
 
-    /// A TCP socket, wherever it is (parked or in its slot).
     pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
-        let slot = self.get::<tcp::Socket>(s);
-        match self.may_be_parked(s).then(|| self.parked.get(&s)).flatten() {
-            Some((_, t)) => t,
-            None => slot,
-        }
-    }
-
-    /// A parked socket leaves a closed placeholder without buffers in its slot,
-    /// so a slot holding anything else is not parked: no search of `parked`.
-    /// Only sets 1.. park, and they hold TCP sockets only.
-    fn may_be_parked(&self, s: Sock) -> bool {
-        s.set != 0
-            && self.sets.get(s.set).is_some_and(|set| {
-                let slot = set.get::<tcp::Socket>(s.handle);
-                slot.state() == tcp::State::Closed && slot.recv_capacity() == 0
-            })
-    }
-
-    /// Park TCP socket `s` if smoltcp wants nothing of it for [`PARK_MIN`] or more.
-    pub fn try_park(&mut self, iface: &mut Interface, now: Instant, s: Sock) {
-        if s.set == 0 || (self.may_be_parked(s) && self.parked.contains_key(&s)) {
-            return;
-        }
-        let Some(set) = self.sets.get_mut(s.set) else {
-            return;
-        };
-        let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
-        core::mem::swap(set.get_mut::<tcp::Socket>(s.handle), probe);
-        let at = iface
-            .poll_at(super::host::smol_now(now), &self.probe)
-            .map(super::host::from_smol);
-        let probe = self.probe.get_mut::<tcp::Socket>(self.probe_handle);
-        match at {
-            Some(at) if at >= now + PARK_MIN => {
-                let real = core::mem::replace(probe, placeholder());
-                self.parked.insert(s, (at, real));
-                self.parked_until.insert((at, s));
-            }
-            _ => core::mem::swap(set.get_mut::<tcp::Socket>(s.handle), probe),
-        }
-    }
-
-    /// Put a parked socket back into its slot and have its set polled.
-    pub fn unpark(&mut self, s: Sock) {
-        if !self.may_be_parked(s) {
-            return;
-        }
-        let Some((at, real)) = self.parked.remove(&s) else {
-            return;
-        };
-        self.parked_until.remove(&(at, s));
-        if let Some(set) = self.sets.get_mut(s.set) {
-            *set.get_mut::<tcp::Socket>(s.handle) = real;
-        }
-        self.touch(s.set);
-    }
-
-    /// Put back every parked socket whose time has come.
-    pub fn unpark_due(&mut self, now: Instant) {
-        while let Some(&(at, s)) = self.parked_until.first() {
-            if at > now {
-                break;
-            }
-            self.unpark(s);
-        }
+        self.get::<tcp::Socket>(s)
     }
 
     /// Does a set wait for a poll because something touched it?

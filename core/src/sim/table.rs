@@ -246,8 +246,6 @@ pub(crate) struct Table {
     /// What the next check must look at.
     pub dirty: Vec<Key>,
     pub dirty_orphans: Vec<Sock>,
-    /// Orphans that just entered (or got a segment in) TIME-WAIT: may be parked.
-    pub park: Vec<Sock>,
 }
 
 pub(crate) fn ephemeral(next: &mut u16, used: &Set<u16>) -> Option<u16> {
