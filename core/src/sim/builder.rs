@@ -250,7 +250,7 @@ impl Builder {
             free_flights: Vec::new(),
             net: Net::new(sc.conditions.clone(), n),
             pool: new_pool(),
-            records: Vec::new(),
+            records: Vec::with_capacity(if self.trace { 256 } else { 0 }),
             trace: self.trace,
             capture: self.capture.then(Capture::default),
             tracker: TcpTracker::default(),
