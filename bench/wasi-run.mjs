@@ -2,7 +2,8 @@
 // Used by `cargo xtask bench` to time the simulator rows in wasm; the program's
 // stdout and stderr pass through, and its exit code becomes node's. It exits at
 // once: node 20 crashed (SIGSEGV) tearing down an instance that had grown its
-// memory to hundreds of MB (the conc.10000 row).
+// memory to hundreds of MB (the conc.10000 row); `cargo xtask bench` also runs
+// node with --single-threaded-gc, without which the same row crashed on return.
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 import { WASI } from 'node:wasi';

@@ -157,8 +157,11 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
             let mut native = Command::new(bench_bin());
             let mut node = Command::new("node");
             // The steady state: optimised code from the start, not V8's baseline
-            // tier (see the README's bench section).
-            node.args(["--no-warnings", "--no-liftoff"])
+            // tier (see the README's bench section). Node 20's concurrent GC
+            // crashed (SIGSEGV, about half the runs) as the 10,000-connection
+            // row's program returned, its output complete; a single-threaded GC
+            // did not (0 of 16), at the same speed.
+            node.args(["--no-warnings", "--no-liftoff", "--single-threaded-gc"])
                 .arg(&runner)
                 .arg(&wasm);
             for (cmd, suffix) in [(&mut native, "-native"), (&mut node, "-wasm")] {
