@@ -4,11 +4,13 @@
 //! and the formatting machinery costs more than the text itself.
 //!
 //! [`Ascii`] holds the spelling on the stack for the caller to append in one
-//! piece. IPv6 addresses, rare in the simulator, still go through `Display`.
+//! piece; [`write_addr`] and [`write_ip`] append an address to any
+//! `fmt::Write` (a `String`, the trace's `Text`). IPv6 addresses, rare in the
+//! simulator, still go through `Display`.
 
 use alloc::string::String;
 use core::fmt::Write;
-use core::net::{SocketAddr, SocketAddrV4};
+use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 /// Up to 21 ASCII bytes: `255.255.255.255:65535`, or a `usize` in decimal.
 pub(crate) struct Ascii {
@@ -91,17 +93,29 @@ impl Ascii {
     }
 }
 
+/// Append `addr` to `w` as `Display` writes it.
+pub(crate) fn write_addr<W: Write>(w: &mut W, addr: &SocketAddr) {
+    // Writing to a String or a trace Text cannot fail.
+    let _ = match addr {
+        SocketAddr::V4(a) => w.write_str(Ascii::v4_port(a).as_str()),
+        SocketAddr::V6(_) => write!(w, "{addr}"),
+    };
+}
+
+/// Append `ip` to `w` as `Display` writes it.
+pub(crate) fn write_ip<W: Write>(w: &mut W, ip: &IpAddr) {
+    // Writing to a String or a trace Text cannot fail.
+    let _ = match ip {
+        IpAddr::V4(a) => w.write_str(Ascii::v4(a.octets()).as_str()),
+        IpAddr::V6(a) => write!(w, "{a}"),
+    };
+}
+
 /// `{prefix}{addr}`, as `format!` writes it.
 pub(crate) fn with_addr(prefix: &str, addr: &SocketAddr) -> String {
     let mut s = String::with_capacity(prefix.len() + 21);
     s.push_str(prefix);
-    match addr {
-        SocketAddr::V4(a) => s.push_str(Ascii::v4_port(a).as_str()),
-        // Writing to a String cannot fail.
-        SocketAddr::V6(_) => {
-            let _ = write!(s, "{addr}");
-        }
-    }
+    write_addr(&mut s, addr);
     s
 }
 
@@ -124,6 +138,9 @@ mod tests {
         for a in addrs {
             let want = format!("Got connection from {a}");
             assert_eq!(with_addr("Got connection from ", &a), want);
+            let mut ip = String::new();
+            write_ip(&mut ip, &a.ip());
+            assert_eq!(ip, format!("{}", a.ip()));
             if let SocketAddr::V4(v4) = a {
                 assert_eq!(Ascii::v4_port(&v4).as_str(), format!("{v4}"));
                 assert_eq!(Ascii::v4(v4.ip().octets()).as_str(), format!("{}", v4.ip()));

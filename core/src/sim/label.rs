@@ -16,7 +16,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
-use crate::digits::Ascii;
+use crate::digits::{self, Ascii};
 
 /// `Deref<Target = str>`, `Display`/`Debug` as the str, `==` with `str`,
 /// `&str` and `String`, and serde as a plain string, for a type with `as_str`.
@@ -208,13 +208,7 @@ impl Text {
     pub fn addr(prefix: &str, addr: &SocketAddr, suffix: &str) -> Text {
         let mut t = Text::EMPTY;
         t.push(prefix);
-        match addr {
-            SocketAddr::V4(a) => t.push(Ascii::v4_port(a).as_str()),
-            // Writing to a Text cannot fail.
-            SocketAddr::V6(_) => {
-                let _ = write!(t, "{addr}");
-            }
-        }
+        digits::write_addr(&mut t, addr);
         t.push(suffix);
         t
     }
@@ -226,13 +220,7 @@ impl Text {
 
     /// `ip` as `Display` writes it (`10.0.0.1`).
     pub(crate) fn push_ip(&mut self, ip: &IpAddr) {
-        match ip {
-            IpAddr::V4(v4) => self.push(Ascii::v4(v4.octets()).as_str()),
-            // Writing to a Text cannot fail.
-            IpAddr::V6(v6) => {
-                let _ = write!(self, "{v6}");
-            }
-        }
+        digits::write_ip(self, ip);
     }
 
     pub fn as_str(&self) -> &str {
