@@ -179,6 +179,13 @@ impl<K, V> Map<K, V> {
         self.slots.get_mut(i).and_then(Option::as_mut)
     }
 
+    /// Empty slot `i` (its index entry already gone) and list it for reuse.
+    fn free_slot(&mut self, i: usize) -> Option<(K, V)> {
+        let kv = self.slots.get_mut(i)?.take()?;
+        self.free.push(i);
+        Some(kv)
+    }
+
     /// The entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         self.index
@@ -260,9 +267,7 @@ impl<K: Keyed, V> Map<K, V> {
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.index.remove(&key.code())?;
-        let (_, value) = self.slots.get_mut(i)?.take()?;
-        self.free.push(i);
-        Some(value)
+        self.free_slot(i).map(|(_, v)| v)
     }
 
     /// The entry for `key`, to fill if vacant.
@@ -281,11 +286,8 @@ impl<K: Keyed, V> Map<K, V> {
             }
         }
         for code in gone {
-            if let Some(i) = self.index.remove(&code)
-                && let Some(s) = self.slots.get_mut(i)
-            {
-                *s = None;
-                self.free.push(i);
+            if let Some(i) = self.index.remove(&code) {
+                self.free_slot(i);
             }
         }
     }
@@ -293,9 +295,7 @@ impl<K: Keyed, V> Map<K, V> {
     /// Remove and return the entry with the smallest key.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
         let (_, i) = self.index.pop_first()?;
-        let kv = self.slots.get_mut(i)?.take()?;
-        self.free.push(i);
-        Some(kv)
+        self.free_slot(i)
     }
 }
 
