@@ -1,6 +1,8 @@
 //! Dump simulator traces (text, JSON, pcap) to a directory, to check that a
 //! performance change leaves every trace byte-identical:
 //! `tracedump /tmp/a` before, `tracedump /tmp/b` after, `diff -r /tmp/a /tmp/b`.
+//! Each run's step count goes in a `.steps` file beside its trace, so a change that
+//! adds or drops steps without records (a host waking for nothing) shows too.
 //! Covers every built-in scenario x 3 seeds x {no loss, 10%, 30% loss with dup
 //! and reorder}, and four big greet scenarios (many client hosts, small and
 //! large backlogs, with and without loss).
@@ -58,7 +60,8 @@ fn main() {
     .enumerate()
     {
         let mut sim = Sim::new(&big(n, b, c, l, 3)).unwrap();
-        sim.run_until_idle();
+        let steps = sim.run_until_idle();
+        std::fs::write(format!("{dir}/big{i}.steps"), format!("{steps}\n")).unwrap();
         std::fs::write(format!("{dir}/big{i}.txt"), sim.trace_text()).unwrap();
         std::fs::write(format!("{dir}/big{i}.pcap"), sim.pcap()).unwrap();
     }
@@ -73,8 +76,9 @@ fn main() {
                     sc.conditions.reorder = 0.05;
                 }
                 let Ok(mut sim) = Sim::new(&sc) else { continue };
-                sim.run_until_idle();
+                let steps = sim.run_until_idle();
                 let tag = format!("{dir}/{name}-{seed}-{:?}", loss);
+                std::fs::write(format!("{tag}.steps"), format!("{steps}\n")).unwrap();
                 std::fs::write(format!("{tag}.txt"), sim.trace_text()).unwrap();
                 std::fs::write(format!("{tag}.json"), sim.trace_json()).unwrap();
                 std::fs::write(format!("{tag}.pcap"), sim.pcap()).unwrap();

@@ -141,9 +141,11 @@ impl Host {
                         }
                         e.state = st;
                     }
-                    let queues = (s.send_queue(), s.recv_queue());
+                    // An answer changes the socket only by sending, reading or
+                    // aborting; only then does its set need another poll.
+                    let queues = (s.send_queue(), s.recv_queue(), s.state());
                     answer_tcp(s, e, sock, now, answers);
-                    if queues != (s.send_queue(), s.recv_queue()) || !answers.is_empty() {
+                    if queues != (s.send_queue(), s.recv_queue(), s.state()) {
                         sockets.touch(h.set);
                     }
                 }
