@@ -125,7 +125,7 @@ impl Host {
                         let mut entry = Entry::new(Kind::Tcp(h, None), st);
                         entry.ends = ends;
                         accepted.push(((i, id), entry));
-                        pool.replace(idx, sockets.add_conn(idle_listener(port)));
+                        pool.replace(idx, sockets.add_listening(idle_listener(port)));
                     }
                     pool.checked(visit);
                 }

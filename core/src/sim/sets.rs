@@ -89,12 +89,23 @@ impl Default for Sockets {
 impl Sockets {
     /// Add a socket to set 0 (UDP).
     pub fn add_home<T: AnySocket<'static>>(&mut self, s: T) -> Sock {
-        self.add_to(0, s)
+        let h = self.add_to(0, s);
+        self.touch(h.set);
+        h
     }
 
     /// Add a TCP socket to the next of sets 1.. in turn, opening another set
-    /// whenever they hold [`PER_SET`] sockets each.
+    /// whenever they hold [`PER_SET`] sockets each; its set is polled next.
     pub fn add_conn<T: AnySocket<'static>>(&mut self, s: T) -> Sock {
+        let h = self.add_listening(s);
+        self.touch(h.set);
+        h
+    }
+
+    /// As [`Sockets::add_conn`], for a socket in LISTEN: it sends nothing and has
+    /// no timer until a SYN reaches it, and a SYN's arrival polls its set, so the
+    /// set needs no poll now.
+    pub fn add_listening<T: AnySocket<'static>>(&mut self, s: T) -> Sock {
         self.tcp += 1;
         let want = (self.tcp / PER_SET + 2).min(MAX_SETS);
         self.grow(want);
@@ -114,7 +125,6 @@ impl Sockets {
 
     fn add_to<T: AnySocket<'static>>(&mut self, set: usize, s: T) -> Sock {
         let set = set.min(self.sets.len().saturating_sub(1));
-        self.touch(set);
         let handle = match self.sets.get_mut(set) {
             Some(ss) => ss.add(s),
             // Unreachable: `set` is clamped into range.
@@ -135,13 +145,15 @@ impl Sockets {
         self.get_mut::<tcp::Socket>(s)
     }
 
+    /// Remove a socket without touching its set: a TCP socket in CLOSED or LISTEN
+    /// has no timer, so the set's next wake-up and the other sockets' egress stay
+    /// as they were. A caller removing any other socket touches the set itself.
     pub fn remove(&mut self, s: Sock) {
         if let Some(set) = self.sets.get_mut(s.set) {
             set.remove(s.handle);
             if s.set != 0 {
                 self.tcp = self.tcp.saturating_sub(1);
             }
-            self.touch(s.set);
         }
     }
 

@@ -281,7 +281,7 @@ impl Host {
         for _ in 0..n {
             // Spread over the connection sets: each poll walks only a share of them.
             let s = idle_listener(port);
-            pool.push((self.sockets.add_conn(s), TcpState::Listen));
+            pool.push((self.sockets.add_listening(s), TcpState::Listen));
         }
         self.table.tcp_ports.insert(port);
         self.table.listeners.insert(port, (i, sock));
@@ -486,6 +486,8 @@ impl Host {
                 }
             }
             Kind::Udp(h, port) => {
+                // Its unsent datagrams go with it: the set's wake-up may change.
+                self.sockets.touch(h.set);
                 self.sockets.remove(h);
                 self.table.udp_ports.remove(&port);
                 self.table.udp_owner.remove(&port);
