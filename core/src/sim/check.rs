@@ -143,9 +143,9 @@ impl Host {
                     }
                     // An answer changes the socket only by sending, reading or
                     // aborting; only then does its set need another poll.
-                    let queues = (s.send_queue(), s.recv_queue(), s.state());
+                    let before = (s.send_queue(), s.recv_queue(), s.state());
                     answer_tcp(s, e, sock, now, answers);
-                    if queues != (s.send_queue(), s.recv_queue(), s.state()) {
+                    if needs_poll(before, s) {
                         sockets.touch(h.set);
                     }
                 }
@@ -173,6 +173,27 @@ impl Host {
             reap(ctx, label, sockets, table, (h, touched), fallback);
         }
     }
+}
+
+/// Does a socket need its set polled after an answer, which saw it with
+/// `(send queue, recv queue, state)` = `before`? After sending or an abort, yes.
+/// After reading alone, only while the peer may still send: reading frees
+/// window, which a window update may announce, and once the peer's FIN is in
+/// (CLOSE-WAIT, LAST-ACK, CLOSING, TIME-WAIT) there is nothing to announce.
+fn needs_poll(before: (usize, usize, tcp::State), s: &tcp::Socket<'_>) -> bool {
+    let (send, recv, state) = before;
+    if send != s.send_queue() || state != s.state() {
+        return true;
+    }
+    recv != s.recv_queue()
+        && matches!(
+            state,
+            tcp::State::SynSent
+                | tcp::State::SynReceived
+                | tcp::State::Established
+                | tcp::State::FinWait1
+                | tcp::State::FinWait2
+        )
 }
 
 /// Trace an orphan's state change; free it once CLOSED. `touched`: see [`Table::scope`].
