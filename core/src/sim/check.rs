@@ -49,7 +49,8 @@ fn torn(from: TcpState) -> bool {
 
 impl Host {
     /// Look at the sockets the table marked (see [`super::table`]) and answer calls;
-    /// a socket whose buffers or state an answer changed has its set polled again.
+    /// a socket an answer changed so that smoltcp may have something to send
+    /// has its set polled again (see [`needs_poll`]).
     pub(crate) fn check_sockets(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
@@ -141,8 +142,7 @@ impl Host {
                         }
                         e.state = st;
                     }
-                    // An answer changes the socket only by sending, reading or
-                    // aborting; only then does its set need another poll.
+                    // Whether its set needs another poll: see `needs_poll`.
                     let before = (s.send_queue(), s.recv_queue(), s.state());
                     answer_tcp(s, e, sock, now, answers);
                     if needs_poll(before, s) {
