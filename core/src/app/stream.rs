@@ -124,6 +124,13 @@ impl Stream {
             return;
         }
         self.queued_bytes = self.queued_bytes.saturating_add(bytes.len());
+        if !self.use_send && !self.in_flight && self.unsent.is_empty() {
+            // Nothing waits before it: straight to `sendall`, as
+            // [`Stream::start_next`] would (the queue would allocate for it).
+            io.sendall(self.sock, bytes);
+            self.in_flight = true;
+            return;
+        }
         self.unsent.push_back(bytes);
         self.start_next(io);
     }
