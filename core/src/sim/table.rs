@@ -175,16 +175,20 @@ pub(crate) enum Owner {
 
 impl Keyed for Sock {
     fn code(&self) -> Code {
-        (self.set as u64, hashed_index(&self.handle), 0)
+        (self.set as u64, hashed_index(&self.handle))
     }
 }
+
+/// A socket's set in the top 16 bits of its word: a host has at most
+/// [`MAX_SETS`](super::sets::MAX_SETS) sets, and a set's slot index stays far
+/// below 2^48 (each slot is a socket in memory).
+const _: () = assert!(super::sets::MAX_SETS <= 1 << 16);
 
 impl Keyed for (Instant, Sock) {
     fn code(&self) -> Code {
         (
             self.0.as_micros(),
-            self.1.set as u64,
-            hashed_index(&self.1.handle),
+            (self.1.set as u64) << 48 | hashed_index(&self.1.handle),
         )
     }
 }
@@ -402,5 +406,38 @@ impl Table {
             }
         }
         self.dirty.push(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use smoltcp::iface::SocketSet;
+
+    /// TIME-WAIT keys (expiry, socket) sort as their codes do, up to the
+    /// highest set a host can have.
+    #[test]
+    fn time_wait_codes_sort_as_keys() {
+        let mut set = SocketSet::new(Vec::new());
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let buf = || tcp::SocketBuffer::new(vec![0; 1]);
+                set.add(tcp::Socket::new(buf(), buf()))
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for at in [0, 1, 250_000, u64::MAX] {
+            for s in [0, 1, 2, super::super::sets::MAX_SETS - 1] {
+                for &handle in &handles {
+                    keys.push((Instant::from_micros(at), Sock { set: s, handle }));
+                }
+            }
+        }
+        for x in &keys {
+            for y in &keys {
+                assert_eq!(x.cmp(y), x.code().cmp(&y.code()), "{x:?} vs {y:?}");
+            }
+        }
     }
 }
