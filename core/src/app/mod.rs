@@ -46,7 +46,7 @@
 //!
 //! # Built-in programs
 //!
-//! [`build`] turns an [`AppSpec`] into one of the tutorial's programs. Each app's
+//! [`build()`] turns an [`AppSpec`] into one of the tutorial's programs. Each app's
 //! module documents its exact console lines; the shared ones are in `server`
 //! (every TCP server: listen, accept, `max_conns`, idle timeout, bad input closes
 //! only that connection) and `client` (every TCP client: start delay, connect

@@ -1,6 +1,6 @@
 //! Reading types from a parsed [`Node`]: the helpers the impls share (serde's
-//! error texts at serde_json's positions), the [`json_struct!`] and
-//! [`json_enum!`] macros, and the impls for the primitive types.
+//! error texts at serde_json's positions), the `json_struct!` and
+//! `json_enum!` macros, and the impls for the primitive types.
 
 use alloc::format;
 use alloc::string::String;
@@ -44,7 +44,7 @@ impl Node {
         }
     }
 
-    /// "invalid type: <this value>, expected <exp>", where serde_json puts it:
+    /// "invalid type: `<this value>`, expected `<exp>`", where serde_json puts it:
     /// just before an array or object, else at the value's last character.
     pub fn invalid_type(&self, exp: &str) -> Error {
         let msg = format!("invalid type: {}, expected {exp}", self.unexpected());
@@ -175,7 +175,7 @@ fn duplicate(key: &str, at: usize) -> Error {
     <Error as de::Error>::custom(format_args!("duplicate field `{key}`")).or_at(at)
 }
 
-/// For [`json_struct!`]: entry `i` names a field of `fields` that no entry
+/// For `json_struct!`: entry `i` names a field of `fields` that no entry
 /// before it named.
 pub fn check_field(
     entries: &[(String, usize, Node)],

@@ -39,7 +39,7 @@ impl Decoded {
         Some((ip.src, t.src_port, ip.dst, t.dst_port))
     }
 
-    /// Every checksum that was checked is right (see [`check_sums`]).
+    /// Every checksum that was checked is right (see `check_sums`).
     pub fn sums_ok(&self) -> bool {
         self.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
             && self.tcp.as_ref().is_none_or(|t| t.checksum_ok)

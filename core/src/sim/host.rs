@@ -1,5 +1,5 @@
 //! A simulated host: one smoltcp [`Interface`] (Ethernet, so ARP is visible), its
-//! [`SocketSet`], and the apps it runs.
+//! [`SocketSet`](smoltcp::iface::SocketSet), and the apps it runs.
 //!
 //! The simulator hands a host frames (`rx`) and calls [`Host::turn`] at a virtual
 //! time. A turn follows the app polling order of [`crate::app`]: poll the interface,

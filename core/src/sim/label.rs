@@ -67,7 +67,7 @@ macro_rules! str_like {
     };
 }
 
-/// A host's name in a [`PacketRecord`]: one shared allocation per host, so
+/// A host's name in a [`PacketRecord`](super::trace::PacketRecord): one shared allocation per host, so
 /// recording a packet only bumps a reference count. Derefs to `str`, compares
 /// with `&str`/`String`, serializes as a JSON string.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,7 +162,7 @@ str_like!(Preview);
 const TEXT_INLINE: usize = 46;
 
 /// A short string of the trace: a socket call as Python spells it, or its
-/// result. Up to [`TEXT_INLINE`] bytes are stored inline, so recording a call
+/// result. Up to `TEXT_INLINE` (46) bytes are stored inline, so recording a call
 /// allocates nothing for them; longer ones live in a `String`. Derefs to `str`;
 /// serializes as a JSON string.
 #[derive(Clone)]

@@ -15,7 +15,7 @@
 //! * UDP `bind`/`sendto`/`recvfrom`.
 //!
 //! Each completed call is traced as a [`CallRecord`], each TCP state change as a
-//! [`StateRecord`]. A socket closed by its app lingers (FIN handshake, TIME-WAIT)
+//! [`StateRecord`](super::trace::StateRecord). A socket closed by its app lingers (FIN handshake, TIME-WAIT)
 //! until smoltcp reports it CLOSED, then its port is free again.
 
 use alloc::boxed::Box;

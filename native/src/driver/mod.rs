@@ -2,7 +2,7 @@
 //! OS sockets.
 //!
 //! It follows the polling order of [`sockbox_core::app`] exactly: each app gets
-//! [`Event::Start`] when added, every queued [`Action`] is carried out in order, and
+//! [`Event::Start`] when added, every queued [`Action`](sockbox_core::app::Action) is carried out in order, and
 //! each OS readiness change or due deadline becomes one event for the app owning the
 //! socket. Time fed to the apps is `Instant::from_micros(start.elapsed())`. Events
 //! produced while carrying out actions go on a queue, never into a nested
@@ -10,8 +10,8 @@
 //!
 //! There is no protocol logic here, only translation. The driver's own limits keep
 //! it bounded whatever peers do: `recv`s wait while a stream has more than
-//! [`sock::SEND_SOFT_CAP`] unsent bytes (a blocked `sendall`), a stream past
-//! [`sock::SEND_HARD_CAP`] is aborted, the deadline heap is compacted, and a closed
+//! `sock::SEND_SOFT_CAP` unsent bytes (a blocked `sendall`), a stream past
+//! `sock::SEND_HARD_CAP` is aborted, the deadline heap is compacted, and a closed
 //! socket lingers at most [`LINGER`] to flush its `sendall` bytes.
 //!
 //! Addresses: an app only names ports. Each app runs on a [`Host`] that gives the
