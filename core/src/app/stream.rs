@@ -125,14 +125,19 @@ impl Stream {
         }
         self.queued_bytes = self.queued_bytes.saturating_add(bytes.len());
         if !self.use_send && !self.in_flight && self.unsent.is_empty() {
-            // Nothing waits before it: straight to `sendall`, as
-            // [`Stream::start_next`] would (the queue would allocate for it).
-            io.sendall(self.sock, bytes);
-            self.in_flight = true;
+            // Nothing waits before it: straight to `sendall`, not through the
+            // queue (which would allocate for it).
+            self.sendall(io, bytes);
             return;
         }
         self.unsent.push_back(bytes);
         self.start_next(io);
+    }
+
+    /// The outstanding call: `sendall(bytes)`.
+    fn sendall(&mut self, io: &mut Io, bytes: Vec<u8>) {
+        io.sendall(self.sock, bytes);
+        self.in_flight = true;
     }
 
     /// Hand the next buffer to the driver if no send call is outstanding.
@@ -146,8 +151,7 @@ impl Stream {
                 self.in_flight = true;
             }
         } else if let Some(next) = self.unsent.pop_front() {
-            io.sendall(self.sock, next);
-            self.in_flight = true;
+            self.sendall(io, next);
         }
     }
 

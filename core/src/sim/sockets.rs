@@ -15,8 +15,9 @@
 //! * UDP `bind`/`sendto`/`recvfrom`.
 //!
 //! Each completed call is traced as a [`CallRecord`], each TCP state change as a
-//! [`StateRecord`](super::trace::StateRecord). A socket closed by its app lingers (FIN handshake, TIME-WAIT)
-//! until smoltcp reports it CLOSED, then its port is free again.
+//! [`StateRecord`](super::trace::StateRecord). A socket closed by its app
+//! lingers (FIN handshake, TIME-WAIT) until smoltcp reports it CLOSED, then its
+//! port is free again.
 
 use alloc::boxed::Box;
 use alloc::vec;

@@ -173,23 +173,24 @@ pub(crate) enum Owner {
     Orphan(Sock),
 }
 
+/// A socket as one word that sorts as the socket does: its set in the top 16
+/// bits (a host has at most [`MAX_SETS`](super::sets::MAX_SETS) sets), its slot
+/// index below (far below 2^48: each slot is a socket in memory).
+fn sock_word(s: &Sock) -> u64 {
+    (s.set as u64) << 48 | hashed_index(&s.handle)
+}
+
+const _: () = assert!(super::sets::MAX_SETS <= 1 << 16);
+
 impl Keyed for Sock {
     fn code(&self) -> Code {
-        (self.set as u64, hashed_index(&self.handle))
+        (sock_word(self), 0)
     }
 }
 
-/// A socket's set in the top 16 bits of its word: a host has at most
-/// [`MAX_SETS`](super::sets::MAX_SETS) sets, and a set's slot index stays far
-/// below 2^48 (each slot is a socket in memory).
-const _: () = assert!(super::sets::MAX_SETS <= 1 << 16);
-
 impl Keyed for (Instant, Sock) {
     fn code(&self) -> Code {
-        (
-            self.0.as_micros(),
-            (self.1.set as u64) << 48 | hashed_index(&self.1.handle),
-        )
+        (self.0.as_micros(), sock_word(&self.1))
     }
 }
 
@@ -415,10 +416,10 @@ mod tests {
     use alloc::vec;
     use smoltcp::iface::SocketSet;
 
-    /// TIME-WAIT keys (expiry, socket) sort as their codes do, up to the
-    /// highest set a host can have.
+    /// Socket keys and TIME-WAIT keys (expiry, socket) sort as their codes do,
+    /// up to the highest set a host can have.
     #[test]
-    fn time_wait_codes_sort_as_keys() {
+    fn socket_codes_sort_as_keys() {
         let mut set = SocketSet::new(Vec::new());
         let handles: Vec<_> = (0..3)
             .map(|_| {
@@ -426,14 +427,19 @@ mod tests {
                 set.add(tcp::Socket::new(buf(), buf()))
             })
             .collect();
-        let mut keys = Vec::new();
-        for at in [0, 1, 250_000, u64::MAX] {
-            for s in [0, 1, 2, super::super::sets::MAX_SETS - 1] {
-                for &handle in &handles {
-                    keys.push((Instant::from_micros(at), Sock { set: s, handle }));
-                }
+        let socks: Vec<Sock> = [0, 1, 2, crate::sim::sets::MAX_SETS - 1]
+            .into_iter()
+            .flat_map(|set| handles.iter().map(move |&handle| Sock { set, handle }))
+            .collect();
+        for x in &socks {
+            for y in &socks {
+                assert_eq!(x.cmp(y), x.code().cmp(&y.code()), "{x:?} vs {y:?}");
             }
         }
+        let keys: Vec<(Instant, Sock)> = [0, 1, 250_000, u64::MAX]
+            .into_iter()
+            .flat_map(|at| socks.iter().map(move |&s| (Instant::from_micros(at), s)))
+            .collect();
         for x in &keys {
             for y in &keys {
                 assert_eq!(x.cmp(y), x.code().cmp(&y.code()), "{x:?} vs {y:?}");
