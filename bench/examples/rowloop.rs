@@ -13,7 +13,7 @@ fn main() {
     let n: u64 = arg(2, "1000").parse().unwrap_or(1000);
     let repeat: usize = arg(3, "20").parse().unwrap_or(20);
     let t = std::time::Instant::now();
-    let mut best = f64::INFINITY;
+    let mut walls = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         let one = std::time::Instant::now();
         let clients = match work.as_str() {
@@ -31,8 +31,21 @@ fn main() {
             eprintln!("rowloop: {e}");
             std::process::exit(1);
         }
-        best = best.min(one.elapsed().as_secs_f64() * 1e3);
+        walls.push(one.elapsed().as_secs_f64() * 1e3);
     }
     let each = t.elapsed().as_secs_f64() * 1e3 / repeat as f64;
-    println!("{imp} {work} {n}: {each:.3} ms per run, best {best:.3} ms");
+    walls.sort_by(f64::total_cmp);
+    let at = |q: usize| {
+        walls
+            .get(walls.len().saturating_sub(1) * q / 100)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "{imp} {work} {n}: {each:.3} ms per run; best {:.3}, median {:.3}, p90 {:.3}, worst {:.3} ms",
+        at(0),
+        at(50),
+        at(90),
+        at(100)
+    );
 }

@@ -20,21 +20,32 @@ fn row_wanted(row: &str) -> bool {
     ROWS.get().is_none_or(|k| k.iter().any(|x| x == row))
 }
 
-/// How many measured runs at most, and the wall-time budget for one measurement.
+/// How many runs to measure, and the wall-time budget for one measurement.
+///
+/// A row takes `max_runs` rounds, or more while it has been measured for less
+/// than `min_time` per contender (up to [`MAX_ROUNDS`]): nine runs of a 0.1 ms
+/// workload last about a millisecond, too short for its median to mean much
+/// on this VM. `budget` per contender stops it early either way.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     pub max_runs: usize,
+    pub min_time: Duration,
     pub budget: Duration,
 }
+
+/// The most rounds a row takes, however fast its workload.
+pub const MAX_ROUNDS: usize = 2000;
 
 impl Plan {
     pub const DEFAULT: Plan = Plan {
         max_runs: 9,
+        min_time: Duration::from_millis(400),
         budget: Duration::from_secs(8),
     };
     /// One warm-up and one measured run: for quick checks while developing.
     pub const QUICK: Plan = Plan {
         max_runs: 1,
+        min_time: Duration::ZERO,
         budget: Duration::from_secs(2),
     };
 }
@@ -119,8 +130,9 @@ struct Tally {
 
 /// Measure several implementations of one row, interleaved, and print a
 /// result line for each: every one warms up once, then they take turns, one
-/// run each per round, for up to `plan.max_runs` rounds while the row's budget
-/// (`plan.budget` per implementation) lasts. A change in the machine's load
+/// run each per round, for `plan.max_runs` rounds (more while the row has run
+/// for less than `plan.min_time` per implementation; see [`Plan`]) while the
+/// row's budget (`plan.budget` per implementation) lasts. A change in the machine's load
 /// during the row so hits all of them alike, which timing each in a block of
 /// its own did not (this VM's speed drifts by up to 2x within minutes). One
 /// whose warm-up alone takes more than half the budget keeps it as its only
@@ -167,8 +179,10 @@ fn measure_row(plan: Plan, contenders: &mut [Contender<'_>]) -> Vec<Result<Sampl
         .filter(|t| t.failed.is_none() && !t.single)
         .count();
     let budget = plan.budget * racing.max(1) as u32 + singles;
-    for round in 0..plan.max_runs {
-        if round > 0 && started.elapsed() > budget {
+    let min_time = plan.min_time * racing as u32 + singles;
+    for round in 0..MAX_ROUNDS.max(plan.max_runs) {
+        let elapsed = started.elapsed();
+        if round > 0 && (elapsed > budget || (round >= plan.max_runs && elapsed >= min_time)) {
             break;
         }
         for ((_, work), t) in contenders.iter_mut().zip(&mut tallies) {
@@ -246,6 +260,7 @@ mod tests {
     fn a_single_slow_run_leaves_the_others_their_rounds() {
         let plan = Plan {
             max_runs: 5,
+            min_time: Duration::ZERO,
             budget: Duration::from_millis(100),
         };
         let mut slow = || {
@@ -268,6 +283,7 @@ mod tests {
     fn the_median_run_is_reported() {
         let plan = Plan {
             max_runs: 3,
+            min_time: Duration::ZERO,
             budget: Duration::from_secs(60),
         };
         let mut n = 0u64;
@@ -283,5 +299,43 @@ mod tests {
             s.map(|s| (s.wall, s.runs)),
             Some((Duration::from_millis(5), 3))
         );
+    }
+
+    /// A fast workload runs past `max_runs` until `min_time` has passed, and
+    /// no further than the budget.
+    #[test]
+    fn fast_rows_run_for_min_time() {
+        let plan = Plan {
+            max_runs: 3,
+            min_time: Duration::from_millis(40),
+            budget: Duration::from_secs(60),
+        };
+        let mut work = || {
+            std::thread::sleep(Duration::from_millis(2));
+            run_of(Duration::from_millis(2))
+        };
+        let mut contenders: [Contender<'_>; 1] = [("only", &mut work)];
+        let runs = measure_row(plan, &mut contenders)
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .map(|s| s.runs);
+        // 40 ms of 2 ms runs after a 2 ms warm-up: at most 20, fewer if sleeps
+        // overshoot, but more than max_runs unless one overshoots by 10 ms.
+        assert!(runs.is_some_and(|r| (4..=20).contains(&r)), "{runs:?}");
+
+        let capped = Plan {
+            max_runs: 3,
+            min_time: Duration::from_secs(60),
+            budget: Duration::from_millis(20),
+        };
+        let mut contenders: [Contender<'_>; 1] = [("only", &mut work)];
+        let runs = measure_row(capped, &mut contenders)
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .map(|s| s.runs);
+        // The 20 ms budget ends it after at most 10 runs.
+        assert!(runs.is_some_and(|r| (1..=10).contains(&r)), "{runs:?}");
     }
 }

@@ -24,7 +24,7 @@ use table::{Cell, Results};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// One warm-up and one measured run per row instead of the median of up to 9.
+    /// One warm-up and one measured run per row instead of the median of at least 9 (see below).
     #[arg(long)]
     pub quick: bool,
     /// Suites to run (comma-separated): sim, native, wasm.
@@ -347,7 +347,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!(
         "Units: MB = 10^6 bytes; conn/s = connections per wall second; ms = wall milliseconds.\n\
          Ratios are \"times as fast as\" the baseline (above 1: sockbox is faster).\n\
-         Each value is the median of up to 9 runs after a warm-up, unless marked (1 run); a row's implementations take turns run by run."
+         Each value is the median of at least 9 runs after a warm-up (more, for at least 0.4 s, when runs are fast), unless marked (1 run); a row's implementations take turns run by run."
     );
     Ok(())
 }
