@@ -301,40 +301,38 @@ mod tests {
         );
     }
 
-    /// A fast workload runs past `max_runs` until `min_time` has passed, and
-    /// no further than the budget.
-    #[test]
-    fn fast_rows_run_for_min_time() {
-        let plan = Plan {
-            max_runs: 3,
-            min_time: Duration::from_millis(40),
-            budget: Duration::from_secs(60),
-        };
+    /// Runs measured of a 2 ms workload under `plan`.
+    fn runs_of_2ms(plan: Plan) -> Option<usize> {
         let mut work = || {
             std::thread::sleep(Duration::from_millis(2));
             run_of(Duration::from_millis(2))
         };
         let mut contenders: [Contender<'_>; 1] = [("only", &mut work)];
-        let runs = measure_row(plan, &mut contenders)
+        measure_row(plan, &mut contenders)
             .into_iter()
             .next()
             .and_then(Result::ok)
-            .map(|s| s.runs);
-        // 40 ms of 2 ms runs after a 2 ms warm-up: at most 20, fewer if sleeps
-        // overshoot, but more than max_runs unless one overshoots by 10 ms.
-        assert!(runs.is_some_and(|r| (4..=20).contains(&r)), "{runs:?}");
+            .map(|s| s.runs)
+    }
 
-        let capped = Plan {
+    /// A fast workload runs past `max_runs` until `min_time` has passed, and
+    /// no further than the budget.
+    #[test]
+    fn fast_rows_run_for_min_time() {
+        let runs = runs_of_2ms(Plan {
+            max_runs: 3,
+            min_time: Duration::from_millis(100),
+            budget: Duration::from_secs(60),
+        });
+        // 100 ms of runs of at least 2 ms after a warm-up: at most 50, and more
+        // than max_runs unless every sleep overshoots by 30 ms.
+        assert!(runs.is_some_and(|r| (4..=50).contains(&r)), "{runs:?}");
+
+        let runs = runs_of_2ms(Plan {
             max_runs: 3,
             min_time: Duration::from_secs(60),
             budget: Duration::from_millis(20),
-        };
-        let mut contenders: [Contender<'_>; 1] = [("only", &mut work)];
-        let runs = measure_row(capped, &mut contenders)
-            .into_iter()
-            .next()
-            .and_then(Result::ok)
-            .map(|s| s.runs);
+        });
         // The 20 ms budget ends it after at most 10 runs.
         assert!(runs.is_some_and(|r| (1..=10).contains(&r)), "{runs:?}");
     }
