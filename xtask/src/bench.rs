@@ -128,7 +128,15 @@ fn native_suite(
 }
 
 /// Native and node processes per row in the wasm suite, taking turns.
-const WASM_ROUNDS: usize = 3;
+///
+/// On this VM a process keeps a fast or a slow mode for its whole life, about
+/// 1.4x apart (measured, the 100-connection row's median: 0.78-1.15 ms in ten
+/// native processes; 1.14-1.37 or 1.53-1.89 ms in 24 node processes, the
+/// floor in the same process fast or slow with it). Three processes a side,
+/// and their median, made each ratio a draw of two modes (the 10-connection
+/// row 0.64x in one run, 0.96x in another); five, and the best of each side,
+/// compare the fast mode with the fast mode.
+const WASM_ROUNDS: usize = 5;
 
 /// The simulator rows built for wasm32-wasip1 (the lab's profile) and run under
 /// node, each in turns with the same row run natively (the ratio's baseline).
@@ -150,7 +158,7 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
     let runner = root().join("bench").join("wasi-run.mjs");
     // Row by row, native and wasm processes taking turns (WASM_ROUNDS each),
     // so that both sides of each ratio are measured under the same machine
-    // load; each value is the median of its rounds' medians.
+    // load; each value is the best of its rounds' medians (see WASM_ROUNDS).
     let mut samples: BTreeMap<(String, String), Vec<Cell>> = BTreeMap::new();
     for (row, _) in table::SIM_ROWS {
         for _ in 0..if args.quick { 1 } else { WASM_ROUNDS } {
@@ -181,7 +189,7 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
         }
     }
     for (key, cells) in samples {
-        if let Some(cell) = median_cell(cells) {
+        if let Some(cell) = best_cell(cells) {
             results.0.insert(key, cell);
         }
     }
@@ -199,18 +207,25 @@ fn wasm_sim_suite(results: &mut Results, args: &BenchArgs, lines: &mut Vec<Strin
     Ok(())
 }
 
-/// The median of several measurements of one (row, impl), with their runs added up.
-fn median_cell(cells: Vec<Cell>) -> Option<Cell> {
-    let mut vals: Vec<(f64, u64, String)> = cells
+/// The best of several measurements of one (row, impl) (each a process's
+/// median), with their runs added up.
+fn best_cell(cells: Vec<Cell>) -> Option<Cell> {
+    let vals: Vec<(f64, u64, String)> = cells
         .into_iter()
         .filter_map(|c| match c {
             Cell::Value { value, unit, runs } => Some((value, runs, unit)),
             Cell::Na(_) => None,
         })
         .collect();
-    vals.sort_by(|a, b| a.0.total_cmp(&b.0));
     let runs = vals.iter().map(|v| v.1).sum();
-    let (value, _, unit) = vals.get(vals.len() / 2)?.clone();
+    let better = |a: &(f64, u64, String), b: &(f64, u64, String)| {
+        if table::higher_is_better(&a.2) {
+            a.0.total_cmp(&b.0)
+        } else {
+            b.0.total_cmp(&a.0)
+        }
+    };
+    let (value, _, unit) = vals.iter().max_by(|a, b| better(a, b))?.clone();
     Some(Cell::Value { value, unit, runs })
 }
 
@@ -347,7 +362,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!(
         "Units: MB = 10^6 bytes; conn/s = connections per wall second; ms = wall milliseconds.\n\
          Ratios are \"times as fast as\" the baseline (above 1: sockbox is faster).\n\
-         Each value is the median of at least 9 runs after a warm-up (more, for at least 0.4 s, when runs are fast), unless marked (1 run); a row's implementations take turns run by run."
+         Each value is the median of at least 9 runs after a warm-up (more, for at least 0.4 s, when runs are fast), unless marked (1 run); a row's implementations take turns run by run.\n\
+         wasm/node rows and their native baselines: the best of 5 processes' medians, native and node processes taking turns."
     );
     Ok(())
 }
@@ -365,14 +381,27 @@ mod tests {
     }
 
     #[test]
-    fn rounds_give_their_median_and_all_their_runs() {
+    fn rounds_give_their_best_and_all_their_runs() {
         let cells = vec![v(3.0, 9), Cell::Na("x".into()), v(1.0, 9), v(2.0, 8)];
-        match median_cell(cells) {
+        match best_cell(cells) {
             Some(Cell::Value { value, runs, unit }) => {
-                assert_eq!((value, runs, unit.as_str()), (2.0, 26, "ms"))
+                assert_eq!((value, runs, unit.as_str()), (1.0, 26, "ms"))
             }
             other => panic!("{other:?}"),
         }
-        assert!(median_cell(vec![Cell::Na("x".into())]).is_none());
+        let rates = vec![
+            Cell::Value {
+                value: 5.0,
+                unit: "conn/s".into(),
+                runs: 9,
+            },
+            Cell::Value {
+                value: 7.0,
+                unit: "conn/s".into(),
+                runs: 9,
+            },
+        ];
+        assert!(matches!(best_cell(rates), Some(Cell::Value { value, .. }) if value == 7.0));
+        assert!(best_cell(vec![Cell::Na("x".into())]).is_none());
     }
 }

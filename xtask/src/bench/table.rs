@@ -42,7 +42,7 @@ impl Results {
     }
 }
 
-fn higher_is_better(unit: &str) -> bool {
+pub fn higher_is_better(unit: &str) -> bool {
     unit != "ms" && unit != "KB"
 }
 
