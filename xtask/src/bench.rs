@@ -24,7 +24,7 @@ use table::{Cell, Results};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// One warm-up and one measured run per row instead of the median of at least 9 (see below).
+    /// One warm-up and one measured run per row (and one process a side for the wasm rows) instead of the median of at least 9 runs.
     #[arg(long)]
     pub quick: bool,
     /// Suites to run (comma-separated): sim, native, wasm.
