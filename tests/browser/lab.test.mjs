@@ -199,6 +199,21 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   await assertLadderInTimeOrder('tcp-vs-udp', { udp: true });
 });
 
+test('a host running two apps says whose socket s0 is', async () => {
+  await openLab();
+  await choose('tcp-vs-udp');
+  const serverSocks = () => page.$$eval('#host-cards article[data-host=server] table.socks tr td:first-child',
+    (tds) => tds.map((td) => td.textContent));
+  // The server runs a TCP echo (app 0) and a UDP echo (app 1), each with its s0.
+  await stepUntil(async () => (await serverSocks()).length >= 2);
+  const ids = await serverSocks();
+  assert.ok(ids.includes('s0 app 0') && ids.includes('s0 app 1'), `server sockets: ${ids}`);
+  await choose('hello');
+  await stepUntil(async () => (await page.$$('#host-cards article[data-host=server] table.socks td')).length > 0);
+  const one = await serverSocks();
+  assert.ok(one.length > 0 && one.every((id) => /^s\d+$/.test(id)), `one app, bare ids: ${one}`);
+});
+
 test('every lesson: each ladder arrow sits at its own labelled time', async () => {
   await openLab();
   const lessons = await page.$$eval('#lesson option', (os) => os.map((o) => o.value).filter(Boolean));

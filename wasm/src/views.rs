@@ -112,6 +112,9 @@ pub fn ops(ops: &[Op]) -> Vec<OpJson> {
 pub struct SocketJson {
     /// The app's socket id (`s3`), or `-` for one its app already closed.
     pub id: String,
+    /// Which of the host's apps owns it (0-based, as in the trace's records);
+    /// a host running two apps has an `s0` in each.
+    pub app: Option<u32>,
     /// `tcp`, `tcp-listen` or `udp`.
     pub proto: &'static str,
     pub local: Option<String>,
@@ -178,6 +181,7 @@ fn socket(s: SocketView) -> SocketJson {
         id: s
             .id
             .map_or_else(|| String::from("-"), |id| alloc::format!("s{id}")),
+        app: s.app,
         proto: s.proto,
         local: s.local.map(|a| a.to_string()),
         remote: s.remote.map(|a| a.to_string()),

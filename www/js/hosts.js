@@ -17,9 +17,14 @@ export function renderHosts(el, hosts, recent = new Map()) {
     if (h.sockets.length) {
       const t = html('table', { class: 'socks' });
       t.append(html('tr', {}, ...['sock', 'local', 'remote', 'state', 'rx', 'tx'].map((s) => html('th', { text: s }))));
+      // Each app numbers its own sockets (as each process has its own file
+      // descriptors): with two apps on the host, say whose s0 it is.
+      const apps = new Set(h.sockets.map((s) => s.app).filter((a) => a !== null && a !== undefined));
       for (const s of h.sockets) {
+        const owner = apps.size > 1 && s.app !== null && s.app !== undefined;
         t.append(html('tr', { title: s.blocked ? `blocked in ${s.blocked}` : '' },
-          html('td', { text: s.id }),
+          html('td', owner ? { text: `${s.id} `, title: `socket ${s.id} of app ${s.app} (the host's apps count from 0)` } : { text: s.id },
+            ...(owner ? [html('small', { class: 'muted', text: `app ${s.app}` })] : [])),
           html('td', { text: s.local ?? '' }),
           html('td', { text: s.remote ?? '' }),
           html('td', { class: `state ${s.state}`, text: s.state }),
