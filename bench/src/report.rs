@@ -215,6 +215,16 @@ fn measure_row(plan: Plan, contenders: &mut [Contender<'_>]) -> Vec<Result<Sampl
         .collect()
 }
 
+/// Decimals for about three significant digits (0.056 ms, 12.3 ms, 498390 conn/s).
+fn decimals(v: f64) -> usize {
+    match v.abs() {
+        x if x >= 100.0 => 0,
+        x if x >= 10.0 => 1,
+        x if x >= 1.0 => 2,
+        _ => 3,
+    }
+}
+
 /// Print one measured sample as `metric` (stderr for people, stdout for xtask).
 fn report(row: &str, imp: &str, metric: Metric, s: &Sample) {
     let secs = s.wall.as_secs_f64().max(1e-9);
@@ -222,11 +232,13 @@ fn report(row: &str, imp: &str, metric: Metric, s: &Sample) {
         Metric::Rate { amount, unit } => (amount / secs, unit),
         Metric::WallMs => (secs * 1e3, "ms"),
     };
+    let ms = secs * 1e3;
     eprintln!(
-        "bench: {row} [{imp}]: {value:.1} {unit} (median of {}, {:.1} ms; {})",
+        "bench: {row} [{imp}]: {value:.p$} {unit} (median of {}, {ms:.q$} ms; {})",
         s.runs,
-        secs * 1e3,
-        s.detail
+        s.detail,
+        p = decimals(value),
+        q = decimals(ms),
     );
     emit(row, imp, value, unit, s.runs, &s.detail);
 }

@@ -55,13 +55,17 @@ fn speed_ratio(ours: f64, base: f64, unit: &str) -> f64 {
     }
 }
 
+/// About three significant digits: 2769, 18.0, 1.20, 0.056 (a sub-millisecond
+/// row at two decimals read 0.06 for both 0.055 and 0.064).
 fn fmt_num(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
         format!("{v:.1}")
-    } else {
+    } else if v >= 1.0 {
         format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
     }
 }
 
@@ -350,6 +354,15 @@ mod tests {
                 runs: 5,
             },
         );
+    }
+
+    #[test]
+    fn values_keep_about_three_significant_digits() {
+        let shown: Vec<String> = [2769.4, 18.04, 1.2, 0.0552, 0.0641]
+            .into_iter()
+            .map(fmt_num)
+            .collect();
+        assert_eq!(shown, ["2769", "18.0", "1.20", "0.055", "0.064"]);
     }
 
     #[test]
