@@ -228,11 +228,11 @@ fn decimals(v: f64) -> usize {
 /// Print one measured sample as `metric` (stderr for people, stdout for xtask).
 fn report(row: &str, imp: &str, metric: Metric, s: &Sample) {
     let secs = s.wall.as_secs_f64().max(1e-9);
+    let ms = secs * 1e3;
     let (value, unit) = match metric {
         Metric::Rate { amount, unit } => (amount / secs, unit),
-        Metric::WallMs => (secs * 1e3, "ms"),
+        Metric::WallMs => (ms, "ms"),
     };
-    let ms = secs * 1e3;
     eprintln!(
         "bench: {row} [{imp}]: {value:.p$} {unit} (median of {}, {ms:.q$} ms; {})",
         s.runs,
