@@ -148,7 +148,7 @@ fn bindgen(wasm: &Path, pkg: &Path) -> Result<()> {
 fn optimize(raw: &Path) -> Option<PathBuf> {
     let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
         eprintln!(
-            "xtask: wasm-opt not found; skipping (apt-get install binaryen: the lab's wasm is 149 KB gzip with it, 174 KB without)"
+            "xtask: wasm-opt not found; skipping (apt-get install binaryen: the lab's wasm is 148 KB gzip with it, 170 KB without)"
         );
         return None;
     };
