@@ -40,6 +40,7 @@ pub mod decode;
 mod faults;
 mod host;
 mod label;
+pub mod log;
 mod network;
 pub mod pcap;
 mod queue;
@@ -63,6 +64,7 @@ use rand_core::Rng;
 
 pub use builder::{BuildError, Builder};
 pub use host::AppFactory;
+pub use log::Trace;
 pub use scenario::{
     Conditions, FaultKind, FaultSpec, HostSpec, PacketFilter, Proto, Reason, Scenario,
     ScenarioError,
@@ -120,7 +122,7 @@ pub struct Sim {
     free_flights: Vec<usize>,
     net: Net,
     pool: Pool,
-    records: Vec<Record>,
+    records: Trace,
     trace: bool,
     capture: Option<Capture>,
     tracker: TcpTracker,
@@ -154,7 +156,7 @@ impl Sim {
     }
 
     /// Every record so far, in order.
-    pub fn trace(&self) -> &[Record] {
+    pub fn trace(&self) -> &Trace {
         &self.records
     }
 
@@ -242,7 +244,7 @@ impl Sim {
         Some(Step {
             at,
             kind,
-            records: self.records.get(start..).unwrap_or_default().to_vec(),
+            records: self.records.since(start).cloned().collect(),
         })
     }
 
