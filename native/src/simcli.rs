@@ -163,7 +163,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
     let mut printed = 0;
     loop {
         let more = sim.step_quiet();
-        for r in sim.trace().since(printed) {
+        for r in sim.trace().get(printed..).unwrap_or_default() {
             if args.json {
                 serde_json::to_writer(&mut out, r)?;
                 out.write_all(b"\n")?;

@@ -181,7 +181,7 @@ impl Lab {
 
     /// The trace records from index `from` on, as a JSON array.
     pub fn trace_json(&self, from: usize) -> String {
-        json(&self.s.sim().trace().tail(from))
+        json(self.s.sim().trace().get(from..).unwrap_or(&[]))
     }
 
     /// Host panels: see [`views::HostJson`].

@@ -37,7 +37,6 @@ use rand_core::{Rng, SeedableRng};
 
 use super::decode::TcpTracker;
 use super::host::{AppFactory, Host, HostConfig};
-use super::log::Trace;
 use super::network::Net;
 use super::pcap::Capture;
 use super::scenario::{Conditions, HostSpec, Scenario, ScenarioError};
@@ -251,7 +250,7 @@ impl Builder {
             free_flights: Vec::new(),
             net: Net::new(sc.conditions.clone(), n),
             pool: new_pool(),
-            records: Trace::new(),
+            records: Vec::with_capacity(if self.trace { 256 } else { 0 }),
             trace: self.trace,
             capture: self.capture.then(Capture::default),
             tracker: TcpTracker::default(),

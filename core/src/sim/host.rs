@@ -22,7 +22,6 @@ use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::check::Answer;
-use super::log::Trace;
 use super::sets::{Sock, Sockets};
 use super::table::{Key, Table};
 use super::trace::{ConsoleRecord, HostName, Record};
@@ -48,7 +47,7 @@ pub(crate) fn from_smol(t: smoltcp::time::Instant) -> Instant {
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
     pub trace: bool,
-    pub records: &'a mut Trace,
+    pub records: &'a mut Vec<Record>,
     pub pool: &'a Pool,
     /// Frames the host sent during the turn, in order.
     pub out: &'a mut Vec<Vec<u8>>,

@@ -40,7 +40,6 @@ pub mod decode;
 mod faults;
 mod host;
 mod label;
-pub mod log;
 mod network;
 pub mod pcap;
 mod queue;
@@ -64,7 +63,6 @@ use rand_core::Rng;
 
 pub use builder::{BuildError, Builder};
 pub use host::AppFactory;
-pub use log::Trace;
 pub use scenario::{
     Conditions, FaultKind, FaultSpec, HostSpec, PacketFilter, Proto, Reason, Scenario,
     ScenarioError,
@@ -122,7 +120,7 @@ pub struct Sim {
     free_flights: Vec<usize>,
     net: Net,
     pool: Pool,
-    records: Trace,
+    records: Vec<Record>,
     trace: bool,
     capture: Option<Capture>,
     tracker: TcpTracker,
@@ -156,7 +154,7 @@ impl Sim {
     }
 
     /// Every record so far, in order.
-    pub fn trace(&self) -> &Trace {
+    pub fn trace(&self) -> &[Record] {
         &self.records
     }
 
@@ -244,7 +242,7 @@ impl Sim {
         Some(Step {
             at,
             kind,
-            records: self.records.since(start).cloned().collect(),
+            records: self.records.get(start..).unwrap_or_default().to_vec(),
         })
     }
 
