@@ -7,7 +7,10 @@
 //! `native` (`sockbox serve` beside a minimal tokio server, loopback only) and
 //! `wasm` (the lab's wasm size, page load in headless Chromium, and the
 //! simulator rows compiled to wasm32-wasip1 and run under node). A row that
-//! cannot be measured prints "n/a (reason)", never a made-up number.
+//! cannot be measured prints "n/a (reason)", never a made-up number. Every
+//! benchmark process runs with glibc's malloc thresholds pinned (see
+//! [`GLIBC_TUNABLES`]), so that no run's speed depends on what earlier runs
+//! allocated.
 
 mod table;
 
@@ -61,8 +64,32 @@ fn collect(results: &mut Results, out: &str, rename: &dyn Fn(&str) -> String) ->
 }
 
 /// Run a benchmark program; its stderr (progress) passes through.
+/// glibc's malloc settings for every benchmark process (unless `GLIBC_TUNABLES`
+/// is set already): the mmap threshold fixed at its 32 MiB maximum, which also
+/// stops glibc from sliding it, and a trim threshold that keeps freed memory.
+///
+/// Unpinned, glibc raises the mmap threshold to the size of the largest mapped
+/// block a process frees, and its trim threshold to twice that, so each run's
+/// speed depended on which blocks earlier runs (of any implementation, as a
+/// row's take turns in one process) had happened to allocate. Measured: turmoil's
+/// bulk row 1,956-1,996 MB/s in a process of its own, 10,576-17,286 MB/s after
+/// sockbox's runs had grown a 23 MB trace (its freed block lifted both
+/// thresholds, so turmoil's buffers stopped being mapped and faulted in); a
+/// change to how sockbox's trace grows moved its own bulk row by 23% (7,594 vs
+/// 33,154 page faults) and turmoil's by 37% with it. Pinned, both bulk rows read
+/// the same alone and taking turns (turmoil 15,849-18,982, sockbox 2,920-3,061
+/// MB/s), and that trace change measures as the no-op it is. Every implementation
+/// runs warm: memory that a run freed is reused by the next, not faulted in again.
+const GLIBC_TUNABLES: &str =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296";
+
 fn run_suite(cmd: &mut Command) -> Result<String> {
-    eprintln!("xtask: $ {}", show(cmd));
+    let mut env = String::new();
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        cmd.env("GLIBC_TUNABLES", GLIBC_TUNABLES);
+        env = format!("GLIBC_TUNABLES={GLIBC_TUNABLES} ");
+    }
+    eprintln!("xtask: $ {env}{}", show(cmd));
     let out = cmd
         .stderr(Stdio::inherit())
         .output()
