@@ -63,7 +63,6 @@ fn collect(results: &mut Results, out: &str, rename: &dyn Fn(&str) -> String) ->
     kept
 }
 
-/// Run a benchmark program; its stderr (progress) passes through.
 /// glibc's malloc settings for every benchmark process (unless `GLIBC_TUNABLES`
 /// is set already): the mmap threshold fixed at its 32 MiB maximum, which also
 /// stops glibc from sliding it, and a trim threshold that keeps freed memory.
@@ -78,11 +77,14 @@ fn collect(results: &mut Results, out: &str, rename: &dyn Fn(&str) -> String) ->
 /// change to how sockbox's trace grows moved its own bulk row by 23% (7,594 vs
 /// 33,154 page faults) and turmoil's by 37% with it. Pinned, both bulk rows read
 /// the same alone and taking turns (turmoil 15,849-18,982, sockbox 2,920-3,061
-/// MB/s), and that trace change measures as the no-op it is. Every implementation
-/// runs warm: memory that a run freed is reused by the next, not faulted in again.
+/// MB/s), and that trace change measured the same as the code before it. Every
+/// implementation runs warm: memory that a run freed is reused by the next, not
+/// faulted in again.
 const GLIBC_TUNABLES: &str =
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296";
 
+/// Run a benchmark program (with [`GLIBC_TUNABLES`]); its stderr (progress)
+/// passes through.
 fn run_suite(cmd: &mut Command) -> Result<String> {
     let mut env = String::new();
     if std::env::var_os("GLIBC_TUNABLES").is_none() {
