@@ -86,12 +86,10 @@ const GLIBC_TUNABLES: &str =
 /// Run a benchmark program (with [`GLIBC_TUNABLES`]); its stderr (progress)
 /// passes through.
 fn run_suite(cmd: &mut Command) -> Result<String> {
-    let mut env = String::new();
     if std::env::var_os("GLIBC_TUNABLES").is_none() {
         cmd.env("GLIBC_TUNABLES", GLIBC_TUNABLES);
-        env = format!("GLIBC_TUNABLES={GLIBC_TUNABLES} ");
     }
-    eprintln!("xtask: $ {env}{}", show(cmd));
+    eprintln!("xtask: $ {}", show(cmd));
     let out = cmd
         .stderr(Stdio::inherit())
         .output()

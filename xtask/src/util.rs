@@ -46,8 +46,19 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The command as a shell line: the variables set on it (`K=V `), the program and
+/// its arguments, so that an echoed command can be run again as it was.
 pub fn show(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    let mut s = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            s.push_str(&k.to_string_lossy());
+            s.push('=');
+            s.push_str(&v.to_string_lossy());
+            s.push(' ');
+        }
+    }
+    s.push_str(&cmd.get_program().to_string_lossy());
     for a in cmd.get_args() {
         s.push(' ');
         s.push_str(&a.to_string_lossy());
@@ -62,4 +73,17 @@ pub fn ensure_target(target: &str) -> Result<()> {
         run(Command::new("rustup").args(["target", "add", target]))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_gives_the_variables_set_then_the_command() {
+        let mut cmd = Command::new("node");
+        cmd.arg("a.mjs").env("K", "v w");
+        assert_eq!(show(&cmd), "K=v w node a.mjs");
+        assert_eq!(show(Command::new("true").arg("x")), "true x");
+    }
 }
