@@ -3,9 +3,10 @@
 //! `tracedump /tmp/a` before, `tracedump /tmp/b` after, `diff -r /tmp/a /tmp/b`.
 //! Each run's step count goes in a `.steps` file beside its trace, so a change that
 //! adds or drops steps without records (a host waking for nothing) shows too.
-//! Covers every built-in scenario x 3 seeds x {no loss, 10%, 30% loss with dup
-//! and reorder}, and four big greet scenarios (many client hosts, small and
-//! large backlogs, with and without loss).
+//! Covers every built-in scenario x 3 seeds (or the comma-separated list in
+//! `TRACEDUMP_SEEDS`) x {no loss, 10%, 30% loss with dup and reorder, 30% loss
+//! with dup, reorder and 2% corruption}, and four big greet scenarios (many
+//! client hosts, small and large backlogs, with and without loss).
 use sockbox_core::app::{AppKind, AppSpec, Role};
 use sockbox_core::sim::{HostSpec, Scenario, Sim};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -65,19 +66,30 @@ fn main() {
         std::fs::write(format!("{dir}/big{i}.txt"), sim.trace_text()).unwrap();
         std::fs::write(format!("{dir}/big{i}.pcap"), sim.pcap()).unwrap();
     }
+    let seeds: Vec<u64> = std::env::var("TRACEDUMP_SEEDS")
+        .unwrap_or_else(|_| "1,7,42".into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
     for (name, _) in Scenario::builtins() {
-        for seed in [1u64, 7, 42] {
-            for loss in [None, Some(0.1), Some(0.3)] {
+        for &seed in &seeds {
+            for (loss, corrupt) in [
+                (None, 0.0),
+                (Some(0.1), 0.0),
+                (Some(0.3), 0.0),
+                (Some(0.3), 0.02),
+            ] {
                 let mut sc = Scenario::builtin(name).unwrap();
                 sc.seed = seed;
                 if let Some(l) = loss {
                     sc.conditions.loss = l;
                     sc.conditions.dup = 0.05;
                     sc.conditions.reorder = 0.05;
+                    sc.conditions.corrupt = corrupt;
                 }
                 let Ok(mut sim) = Sim::new(&sc) else { continue };
                 let steps = sim.run_until_idle();
-                let tag = format!("{dir}/{name}-{seed}-{:?}", loss);
+                let tag = format!("{dir}/{name}-{seed}-{loss:?}-{corrupt}");
                 std::fs::write(format!("{tag}.steps"), format!("{steps}\n")).unwrap();
                 std::fs::write(format!("{tag}.txt"), sim.trace_text()).unwrap();
                 std::fs::write(format!("{tag}.json"), sim.trace_json()).unwrap();

@@ -257,6 +257,9 @@ impl Builder {
             next_packet: 0,
             faults: sc.faults.clone(),
             out: Vec::new(),
+            park_time_wait: true,
+            parked_total: 0,
+            parked_segments: 0,
         };
         // Faults first: one at time zero sets the stage before any app starts.
         sim.schedule_faults();

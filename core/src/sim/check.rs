@@ -172,6 +172,9 @@ impl Host {
         for &(h, touched) in handles.iter() {
             reap(ctx, label, sockets, table, (h, touched), fallback);
         }
+        if table.parked.next_expiry().is_some_and(|at| at <= now) {
+            table.expire_parked(ctx, label);
+        }
     }
 }
 
@@ -197,6 +200,7 @@ fn needs_poll(before: (usize, usize, tcp::State), s: &tcp::Socket<'_>) -> bool {
 }
 
 /// Trace an orphan's state change; free it once CLOSED. `touched`: see [`Table::scope`].
+/// One that enters TIME-WAIT is a candidate for parking (see `timewait.rs`).
 fn reap(
     ctx: &mut Ctx<'_>,
     name: &HostName,
@@ -218,6 +222,7 @@ fn reap(
     // Entering TIME-WAIT, or any segment in it, (re)starts smoltcp's close timer.
     if st == TcpState::TimeWait && touched {
         table.time_wait.insert((ctx.now + TIME_WAIT, h));
+        table.tw_candidates.push(h);
     }
     if st == TcpState::Closed {
         sockets.remove(h);

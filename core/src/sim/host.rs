@@ -1,5 +1,5 @@
 //! A simulated host: one smoltcp [`Interface`] (Ethernet, so ARP is visible), its
-//! [`SocketSet`](smoltcp::iface::SocketSet), and the apps it runs.
+//! [`SocketSet`], and the apps it runs.
 //!
 //! The simulator hands a host frames (`rx`) and calls [`Host::turn`] at a virtual
 //! time. A turn follows the app polling order of [`crate::app`]: poll the interface,
@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::net::Ipv4Addr;
 
-use smoltcp::iface::{Config, Interface};
+use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
@@ -354,6 +354,28 @@ impl Host {
         self.ingested = true;
     }
 
+    /// smoltcp's ingress of `frame` with no socket to meet it: the interface
+    /// sees it as any frame (the sender's neighbor entry is refreshed), and what
+    /// smoltcp answers (an RST, to a segment no socket takes) is dropped.
+    pub fn ingest_unclaimed(&mut self, now: Instant, pool: &Pool, frame: Vec<u8>) {
+        self.rx.push_back(frame);
+        let mut none = SocketSet::new(Vec::new());
+        let mut out = Vec::new();
+        let mut dev = Dev {
+            rx: &mut self.rx,
+            out: &mut out,
+            pool,
+            mtu: self.mtu,
+        };
+        self.iface
+            .poll_ingress_single(smol_now(now), &mut dev, &mut none);
+        let mut p = pool.borrow_mut();
+        for mut f in self.rx.drain(..).chain(out) {
+            f.clear();
+            p.push(f);
+        }
+    }
+
     /// Poll the socket sets that need it: the one the arrived frame belongs to
     /// first, then those an app or a check touched and those whose time has come.
     fn poll(&mut self, ctx: &mut Ctx<'_>) {
@@ -434,6 +456,10 @@ impl Host {
             }
         }
         if let Some(t) = self.table.next_deadline() {
+            min(t);
+        }
+        // A parked TIME-WAIT connection's timer (its socket's is gone).
+        if let Some(t) = self.table.parked.next_expiry() {
             min(t);
         }
         at

@@ -47,6 +47,7 @@ pub mod scenario;
 mod sets;
 mod sockets;
 mod table;
+mod timewait;
 pub mod trace;
 mod tracker;
 pub mod view;
@@ -127,6 +128,12 @@ pub struct Sim {
     next_packet: u64,
     faults: Vec<FaultSpec>,
     out: Vec<Vec<u8>>,
+    /// Park quiet TIME-WAIT sockets (`timewait.rs`); off only in the tests
+    /// that check parking changes no trace.
+    park_time_wait: bool,
+    /// Connections parked, and segments that reached one (for those tests).
+    parked_total: u64,
+    parked_segments: u64,
 }
 
 impl Sim {
@@ -321,7 +328,8 @@ impl Sim {
         }
     }
 
-    fn run_host(&mut self, h: usize) {
+    /// Let host `h` act now (`act`), then send the frames it sent.
+    fn host_acts(&mut self, h: usize, act: impl FnOnce(&mut Host, &mut Ctx<'_>)) {
         let mut out = core::mem::take(&mut self.out);
         if let Some(host) = self.hosts.get_mut(h) {
             let mut ctx = Ctx {
@@ -331,12 +339,23 @@ impl Sim {
                 pool: &self.pool,
                 out: &mut out,
             };
-            host.turn(&mut ctx);
+            act(host, &mut ctx);
         }
         for frame in out.drain(..) {
             self.send(h, frame);
         }
         self.out = out;
+    }
+
+    fn run_host(&mut self, h: usize) {
+        self.host_acts(h, Host::turn);
+        // With the turn's frames seen by the tracker, TIME-WAIT sockets that
+        // have nothing left to send give up their buffers (`timewait.rs`).
+        if self.park_time_wait
+            && let Some(host) = self.hosts.get_mut(h)
+        {
+            self.parked_total += host.park_quiet(&self.tracker, self.now);
+        }
         self.reschedule(h);
     }
 
@@ -497,6 +516,15 @@ impl Sim {
         // The receiving NIC checks the checksums (smoltcp is told so, see
         // `host.rs`): a frame whose bit flip they catch goes no further.
         let intact = f.decoded.sums_ok();
+        // A segment for a parked TIME-WAIT connection (`timewait.rs`): what
+        // its answer needs of the frame.
+        let parked = match self.hosts.get_mut(to) {
+            Some(host) if fate.arrived() => host.table.parked_hit.take().and_then(|slot| {
+                let t = f.decoded.tcp.clone()?;
+                intact.then_some((slot, t, f.decoded.payload_len, f.decoded.eth.src))
+            }),
+            _ => None,
+        };
         // A RST may put a half-open socket of a backlog back in LISTEN.
         let reset = f
             .decoded
@@ -532,8 +560,15 @@ impl Sim {
         let mut frame = f.frame;
         match self.hosts.get_mut(to) {
             Some(host) if fate.arrived() && intact => {
-                host.rx.push_back(frame);
-                self.ingest(to);
+                if let Some((slot, tcp, payload, peer_mac)) = parked {
+                    self.parked_segments += 1;
+                    self.host_acts(to, |host, ctx| {
+                        host.parked_segment(ctx, slot, frame, (&tcp, payload, peer_mac));
+                    });
+                } else {
+                    host.rx.push_back(frame);
+                    self.ingest(to);
+                }
                 if let Some((port, from)) = reset
                     && let Some(host) = self.hosts.get_mut(to)
                     && let Some(pool) = host.table.pool(port)

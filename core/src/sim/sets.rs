@@ -13,18 +13,18 @@
 //! does not walk all of them either. Small sets (about [`PER_SET`] sockets)
 //! keep each poll short: with concurrent connections a frame's set is polled
 //! for every frame, and smoltcp's egress walk is most of its cost. A socket in
-//! TIME-WAIT stays where it is until smoltcp closes it: in a set this small it
-//! adds one quick step to the set's polls, which costs less than moving it out
-//! and back (measured: 3-4% fewer instructions on 1,000 and 10,000 concurrent
-//! greets than parking such sockets outside their sets).
+//! TIME-WAIT leaves its set once it has nothing left to send
+//! ([`Sockets::remove_quiet`], see `timewait.rs`), so a server's thousands of
+//! connections in TIME-WAIT hold neither slots nor sets.
 
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
+use super::host::{from_smol, smol_now};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
@@ -64,6 +64,16 @@ pub(crate) struct Sockets {
     next: usize,
     /// TCP sockets added to sets 1.. and not yet removed.
     tcp: usize,
+    /// A set of one socket, to ask smoltcp when one socket alone wants a poll.
+    probe: Option<(SocketSet<'static>, SocketHandle)>,
+}
+
+/// A closed TCP socket without buffers (the probe's resident).
+fn placeholder() -> tcp::Socket<'static> {
+    tcp::Socket::new(
+        tcp::SocketBuffer::new(Vec::new()),
+        tcp::SocketBuffer::new(Vec::new()),
+    )
 }
 
 impl Default for Sockets {
@@ -80,6 +90,7 @@ impl Default for Sockets {
             poll_log: Vec::new(),
             next: 0,
             tcp: 0,
+            probe: None,
         };
         s.grow(2);
         s
@@ -228,6 +239,11 @@ impl Sockets {
             self.poll_log
                 .retain(|&(c, s)| polled.get(s).is_some_and(|&p| p == c));
         }
+        self.file_wake(set, wake);
+    }
+
+    /// smoltcp next wants `set` polled at `wake`.
+    fn file_wake(&mut self, set: usize, wake: Option<Instant>) {
         if let Some(w) = self.wake.get_mut(set)
             && *w != wake
         {
@@ -279,6 +295,28 @@ impl Sockets {
 
     pub fn tcp_ref(&self, s: Sock) -> &tcp::Socket<'static> {
         self.get::<tcp::Socket>(s)
+    }
+
+    /// When smoltcp next wants TCP socket `s` polled, on its own (the rest of
+    /// its set aside), as of `now`.
+    pub fn own_poll_at(&mut self, iface: &mut Interface, s: Sock, now: Instant) -> Option<Instant> {
+        let (probe, handle) = self.probe.get_or_insert_with(|| {
+            let mut set = SocketSet::new(Vec::new());
+            let handle = set.add(placeholder());
+            (set, handle)
+        });
+        let slot = self.sets.get_mut(s.set)?.get_mut::<tcp::Socket>(s.handle);
+        core::mem::swap(slot, probe.get_mut::<tcp::Socket>(*handle));
+        let at = iface.poll_at(smol_now(now), probe).map(from_smol);
+        core::mem::swap(slot, probe.get_mut::<tcp::Socket>(*handle));
+        at
+    }
+
+    /// Remove TCP socket `s`, which has nothing left to send but its timer
+    /// (TIME-WAIT's). Its set's filed wake-up stays: if it was that timer, the
+    /// host wakes then all the same, for the parked connection's timer.
+    pub fn remove_quiet(&mut self, s: Sock) {
+        self.remove(s);
     }
 
     /// Does a set wait for a poll because something touched it?

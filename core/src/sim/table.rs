@@ -21,6 +21,7 @@ use super::backlog::Backlog;
 use super::decode::Decoded;
 use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
+use super::timewait::Parking;
 use super::trace::{TcpState, Text};
 use crate::app::SockId;
 use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
@@ -171,6 +172,9 @@ pub(crate) enum SynFate {
 pub(crate) enum Owner {
     Entry(Key),
     Orphan(Sock),
+    /// A connection in TIME-WAIT without a smoltcp socket: its slot in
+    /// [`Table::parked`] (`timewait.rs`).
+    Parked(u32),
 }
 
 /// A socket as one word that sorts as the socket does: its set in the top 16
@@ -248,6 +252,13 @@ pub(crate) struct Table {
     pub deadline_keys: Set<Key>,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
     pub time_wait: Set<(Instant, Sock)>,
+    /// Connections in TIME-WAIT without a smoltcp socket (`timewait.rs`).
+    pub parked: Parking,
+    /// Orphans in TIME-WAIT, parked once they have nothing left to send.
+    pub tw_candidates: Vec<Sock>,
+    /// The parked connection the frame being received is for: set by
+    /// [`Table::focus`], taken by `Sim::land` for the same frame.
+    pub parked_hit: Option<u32>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
     pub dirty_orphans: Vec<Sock>,
@@ -309,6 +320,8 @@ impl Table {
                 self.dirty_orphans.push(*h);
                 set = h.set;
             }
+            // Answered by the host itself (`timewait.rs`), no socket is marked.
+            Some(Owner::Parked(slot)) => self.parked_hit = Some(*slot),
             None => {}
         }
         // A handshake in progress lives in the listener's pool: a SYN goes to the

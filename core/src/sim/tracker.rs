@@ -102,6 +102,24 @@ impl TcpTracker {
         seen
     }
 
+    /// The next sequence number each way of the connection from `local` to
+    /// `remote`: one past the last byte, SYN or FIN sent by `local` (SND.NXT
+    /// there), and by `remote` (RCV.NXT at `local`, once `local` has received
+    /// all of it, as it has in TIME-WAIT). `None` for a connection the tracker
+    /// does not know both ways.
+    pub fn next_seqs(
+        &self,
+        (lip, lport): (Ipv4Addr, u16),
+        (rip, rport): (Ipv4Addr, u16),
+    ) -> Option<(u32, u32)> {
+        let fwd = self.sides.get(dir(lip, lport, rip, rport))?;
+        let rev = self.sides.get(dir(rip, rport, lip, lport))?;
+        Some((
+            fwd.isn.wrapping_add(fwd.high),
+            rev.isn.wrapping_add(rev.high),
+        ))
+    }
+
     /// Forget every connection (a host crashed; its ports will be reused).
     pub fn forget_host(&mut self, ip: Ipv4Addr) {
         self.sides.retain(|k| !touches(k, ip));

@@ -158,6 +158,22 @@ impl Sim {
         for o in h.table.orphans.values() {
             sockets.push(tcp_view(h.sockets.tcp_ref(o.handle)));
         }
+        // TIME-WAIT without a smoltcp socket (`timewait.rs`): what it showed.
+        for p in h.table.parked.iter() {
+            sockets.push(SocketView {
+                app: None,
+                id: None,
+                proto: "tcp",
+                local: Some(SocketAddr::V4(p.local)),
+                remote: Some(SocketAddr::V4(p.remote)),
+                state: Some(TcpState::TimeWait),
+                rx_queued: p.rx_queued,
+                tx_queued: 0,
+                rx_capacity: p.rx_capacity,
+                tx_capacity: p.tx_capacity,
+                blocked_in: None,
+            });
+        }
         Some(HostView {
             name: h.name.clone(),
             ip: h.ip,
