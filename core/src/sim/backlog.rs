@@ -91,7 +91,7 @@ impl Backlog {
         self.unsettled_list
             .retain(|&slot| marks.get(slot).copied().unwrap_or(false));
         visit.extend(self.unsettled_list.iter().copied());
-        visit.sort_unstable();
+        crate::keyed::sort_indices(&mut visit);
         visit.dedup();
         visit
     }

@@ -18,7 +18,7 @@ use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
 
-fn state_record(
+pub(crate) fn state_record(
     ctx: &mut Ctx<'_>,
     host: &HostName,
     ends: Ends,

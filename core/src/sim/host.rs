@@ -209,6 +209,13 @@ pub(crate) struct HostConfig {
     pub factories: Vec<AppFactory>,
 }
 
+/// When smoltcp next wants `set` polled, as of `now`. One copy of smoltcp's
+/// `poll_at` for every caller (the lab's wasm size).
+#[inline(never)]
+pub(crate) fn poll_at(iface: &mut Interface, now: Instant, set: &SocketSet<'_>) -> Option<Instant> {
+    iface.poll_at(smol_now(now), set).map(from_smol)
+}
+
 fn new_iface(mac: [u8; 6], ip: Ipv4Addr, mtu: usize, seed: u64, now: Instant) -> Box<Interface> {
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
@@ -332,16 +339,29 @@ impl Host {
     /// smoltcp's ingress of the frame waiting in `rx`, polled with the socket set
     /// it belongs to; the egress, the socket checks and the apps wait for the
     /// turn (see [`Host::turn`]). Frames answered at once go to `out`.
+    /// A frame for a parked TIME-WAIT connection meets no socket (`Table::focus`
+    /// gave set 0): the interface sees it, smoltcp's RST is dropped, and the
+    /// connection answers it (see `timewait.rs`).
     pub fn ingest(&mut self, now: Instant, pool: &Pool, out: &mut Vec<Vec<u8>>) {
         let k = self.rx_set;
+        let parked = self.table.parked_in.take();
+        let mut sink = Vec::new();
         if let Some(set) = self.sockets.sets.get_mut(k) {
             let mut dev = Dev {
                 rx: &mut self.rx,
-                out,
+                out: if parked.is_some() {
+                    &mut sink
+                } else {
+                    &mut *out
+                },
                 pool,
                 mtu: self.mtu,
             };
             self.iface.poll_ingress_single(smol_now(now), &mut dev, set);
+        }
+        if let Some(p) = parked {
+            self.rx.extend(sink);
+            self.parked_segment(now, pool, out, &p);
         }
         // Anything left (no set to meet it) is dropped, as smoltcp drops junk.
         let mut p = pool.borrow_mut();
@@ -352,28 +372,6 @@ impl Host {
         drop(p);
         self.sockets.touch(k);
         self.ingested = true;
-    }
-
-    /// smoltcp's ingress of `frame` with no socket to meet it: the interface
-    /// sees it as any frame (the sender's neighbor entry is refreshed), and what
-    /// smoltcp answers (an RST, to a segment no socket takes) is dropped.
-    pub fn ingest_unclaimed(&mut self, now: Instant, pool: &Pool, frame: Vec<u8>) {
-        self.rx.push_back(frame);
-        let mut none = SocketSet::new(Vec::new());
-        let mut out = Vec::new();
-        let mut dev = Dev {
-            rx: &mut self.rx,
-            out: &mut out,
-            pool,
-            mtu: self.mtu,
-        };
-        self.iface
-            .poll_ingress_single(smol_now(now), &mut dev, &mut none);
-        let mut p = pool.borrow_mut();
-        for mut f in self.rx.drain(..).chain(out) {
-            f.clear();
-            p.push(f);
-        }
     }
 
     /// Poll the socket sets that need it: the one the arrived frame belongs to
@@ -393,7 +391,7 @@ impl Host {
                 mtu: self.mtu,
             };
             self.iface.poll(smol_now(now), &mut dev, set);
-            let wake = self.iface.poll_at(smol_now(now), set).map(from_smol);
+            let wake = poll_at(&mut self.iface, now, set);
             self.sockets.polled_set(k, wake);
         }
         self.sockets.done_with(due);

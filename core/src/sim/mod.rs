@@ -328,8 +328,7 @@ impl Sim {
         }
     }
 
-    /// Let host `h` act now (`act`), then send the frames it sent.
-    fn host_acts(&mut self, h: usize, act: impl FnOnce(&mut Host, &mut Ctx<'_>)) {
+    fn run_host(&mut self, h: usize) {
         let mut out = core::mem::take(&mut self.out);
         if let Some(host) = self.hosts.get_mut(h) {
             let mut ctx = Ctx {
@@ -339,16 +338,12 @@ impl Sim {
                 pool: &self.pool,
                 out: &mut out,
             };
-            act(host, &mut ctx);
+            host.turn(&mut ctx);
         }
         for frame in out.drain(..) {
             self.send(h, frame);
         }
         self.out = out;
-    }
-
-    fn run_host(&mut self, h: usize) {
-        self.host_acts(h, Host::turn);
         // With the turn's frames seen by the tracker, TIME-WAIT sockets that
         // have nothing left to send give up their buffers (`timewait.rs`).
         if self.park_time_wait
@@ -516,15 +511,11 @@ impl Sim {
         // The receiving NIC checks the checksums (smoltcp is told so, see
         // `host.rs`): a frame whose bit flip they catch goes no further.
         let intact = f.decoded.sums_ok();
-        // A segment for a parked TIME-WAIT connection (`timewait.rs`): what
-        // its answer needs of the frame.
-        let parked = match self.hosts.get_mut(to) {
-            Some(host) if fate.arrived() => host.table.parked_hit.take().and_then(|slot| {
-                let t = f.decoded.tcp.clone()?;
-                intact.then_some((slot, t, f.decoded.payload_len, f.decoded.eth.src))
-            }),
-            _ => None,
-        };
+        // A frame for a parked TIME-WAIT connection (`timewait.rs`) that the
+        // NIC drops goes no further.
+        if !intact && let Some(host) = self.hosts.get_mut(to) {
+            host.table.parked_in = None;
+        }
         // A RST may put a half-open socket of a backlog back in LISTEN.
         let reset = f
             .decoded
@@ -560,15 +551,9 @@ impl Sim {
         let mut frame = f.frame;
         match self.hosts.get_mut(to) {
             Some(host) if fate.arrived() && intact => {
-                if let Some((slot, tcp, payload, peer_mac)) = parked {
-                    self.parked_segments += 1;
-                    self.host_acts(to, |host, ctx| {
-                        host.parked_segment(ctx, slot, frame, (&tcp, payload, peer_mac));
-                    });
-                } else {
-                    host.rx.push_back(frame);
-                    self.ingest(to);
-                }
+                self.parked_segments += u64::from(host.table.parked_in.is_some());
+                host.rx.push_back(frame);
+                self.ingest(to);
                 if let Some((port, from)) = reset
                     && let Some(host) = self.hosts.get_mut(to)
                     && let Some(pool) = host.table.pool(port)

@@ -24,7 +24,6 @@ use core::cmp::Reverse;
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, tcp};
 
-use super::host::{from_smol, smol_now};
 use crate::time::Instant;
 
 /// Most socket sets a host grows to (set 0 for UDP and strays).
@@ -66,14 +65,6 @@ pub(crate) struct Sockets {
     tcp: usize,
     /// A set of one socket, to ask smoltcp when one socket alone wants a poll.
     probe: Option<(SocketSet<'static>, SocketHandle)>,
-}
-
-/// A closed TCP socket without buffers (the probe's resident).
-fn placeholder() -> tcp::Socket<'static> {
-    tcp::Socket::new(
-        tcp::SocketBuffer::new(Vec::new()),
-        tcp::SocketBuffer::new(Vec::new()),
-    )
 }
 
 impl Default for Sockets {
@@ -212,7 +203,7 @@ impl Sockets {
                 due.push(k);
             }
         }
-        due.sort_unstable();
+        crate::keyed::sort_indices(&mut due);
         due.dedup();
         if let Some(f) = first {
             due.retain(|&k| k != f);
@@ -302,12 +293,12 @@ impl Sockets {
     pub fn own_poll_at(&mut self, iface: &mut Interface, s: Sock, now: Instant) -> Option<Instant> {
         let (probe, handle) = self.probe.get_or_insert_with(|| {
             let mut set = SocketSet::new(Vec::new());
-            let handle = set.add(placeholder());
+            let handle = set.add(super::sockets::unbuffered());
             (set, handle)
         });
         let slot = self.sets.get_mut(s.set)?.get_mut::<tcp::Socket>(s.handle);
         core::mem::swap(slot, probe.get_mut::<tcp::Socket>(*handle));
-        let at = iface.poll_at(smol_now(now), probe).map(from_smol);
+        let at = super::host::poll_at(iface, now, probe);
         core::mem::swap(slot, probe.get_mut::<tcp::Socket>(*handle));
         at
     }

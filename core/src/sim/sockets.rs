@@ -73,15 +73,22 @@ pub(crate) fn new_tcp(host: &Host) -> tcp::Socket<'static> {
     )
 }
 
+/// A TCP socket without buffers (CLOSED). One copy of smoltcp's socket
+/// constructor for every such socket (the lab's wasm size).
+#[inline(never)]
+pub(crate) fn unbuffered() -> tcp::Socket<'static> {
+    tcp::Socket::new(
+        tcp::SocketBuffer::new(Vec::new()),
+        tcp::SocketBuffer::new(Vec::new()),
+    )
+}
+
 /// A listening socket without buffers, as every socket of a backlog starts out:
 /// a listening socket needs none until a SYN comes for it, when
 /// [`Host::arm_listener`] gives it its real buffers. So a `listen(1024)` costs
 /// 1,024 small structs, not 1,024 pairs of zeroed buffers.
 pub(crate) fn idle_listener(port: u16) -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(Vec::new()),
-        tcp::SocketBuffer::new(Vec::new()),
-    );
+    let mut s = unbuffered();
     // Cannot fail: a fresh socket and a non-zero port.
     let _ = s.listen(port);
     s

@@ -21,7 +21,7 @@ use super::backlog::Backlog;
 use super::decode::Decoded;
 use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
-use super::timewait::Parking;
+use super::timewait::{ParkedIn, Parking};
 use super::trace::{TcpState, Text};
 use crate::app::SockId;
 use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
@@ -256,9 +256,9 @@ pub(crate) struct Table {
     pub parked: Parking,
     /// Orphans in TIME-WAIT, parked once they have nothing left to send.
     pub tw_candidates: Vec<Sock>,
-    /// The parked connection the frame being received is for: set by
-    /// [`Table::focus`], taken by `Sim::land` for the same frame.
-    pub parked_hit: Option<u32>,
+    /// The frame being received is for a parked connection: set by
+    /// [`Table::focus`], taken by [`Host::ingest`](super::host::Host::ingest).
+    pub parked_in: Option<ParkedIn>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
     pub dirty_orphans: Vec<Sock>,
@@ -321,7 +321,14 @@ impl Table {
                 set = h.set;
             }
             // Answered by the host itself (`timewait.rs`), no socket is marked.
-            Some(Owner::Parked(slot)) => self.parked_hit = Some(*slot),
+            Some(Owner::Parked(slot)) => {
+                self.parked_in = Some(ParkedIn {
+                    slot: *slot,
+                    tcp: t.clone(),
+                    payload: d.payload_len,
+                    peer_mac: d.eth.src,
+                });
+            }
             None => {}
         }
         // A handshake in progress lives in the listener's pool: a SYN goes to the

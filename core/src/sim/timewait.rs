@@ -22,7 +22,7 @@
 //! the connection, one outside it is dropped; anything else in the window is
 //! dropped. The ACK carries SND.NXT and RCV.NXT (from the [`TcpTracker`]) and
 //! the socket's window, as smoltcp's would (nothing changes them in
-//! TIME-WAIT), built byte for byte as smoltcp builds it. The frame itself still
+//! TIME-WAIT), byte for byte as smoltcp builds it. The frame itself still
 //! goes through smoltcp's ingress, with no socket to meet it, so the interface
 //! sees it as before (the sender's neighbor entry is refreshed); smoltcp's
 //! answer to a frame no socket takes (RST) is discarded. When the timer runs
@@ -43,17 +43,14 @@ use core::cmp::Reverse;
 use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
 
-use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol,
-    Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-};
+use smoltcp::wire::TcpControl;
 
+use super::check::state_record;
 use super::decode::TcpTracker;
 use super::host::{Ctx, Host, Pool};
 use super::sets::Sock;
-use super::table::{Owner, TIME_WAIT, Table};
-use super::trace::{HostName, Record, StateRecord, TcpHeader, TcpState};
+use super::table::{Ends, Owner, TIME_WAIT, Table};
+use super::trace::{HostName, TcpHeader, TcpState};
 use crate::time::Instant;
 
 /// smoltcp's limit on challenge ACKs: one a second per socket.
@@ -94,7 +91,7 @@ pub(crate) struct Parked {
 pub(crate) struct Parking {
     slots: Vec<Option<Parked>>,
     free: Vec<u32>,
-    timers: BinaryHeap<Reverse<(u64, u32)>>,
+    timers: BinaryHeap<Reverse<(u64, usize)>>,
 }
 
 impl Parking {
@@ -112,7 +109,7 @@ impl Parking {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.timers.push(Reverse((at, slot)));
+        self.timers.push(Reverse((at, slot as usize)));
         slot
     }
 
@@ -122,9 +119,9 @@ impl Parking {
         Some(p)
     }
 
-    fn is_due(&self, (at, slot): (u64, u32)) -> bool {
+    fn is_due(&self, (at, slot): (u64, usize)) -> bool {
         self.slots
-            .get(slot as usize)
+            .get(slot)
             .and_then(Option::as_ref)
             .is_some_and(|p| p.expires.as_micros() == at)
     }
@@ -148,7 +145,7 @@ impl Parking {
             }
             self.timers.pop();
             if self.is_due((at, slot)) {
-                return self.take(slot);
+                return self.take(slot as u32);
             }
         }
         None
@@ -241,67 +238,42 @@ impl Parked {
     }
 }
 
-/// The ACK parked connection `p` sends, from `mac` to `peer_mac`, as smoltcp
-/// builds it (checksums left zero: the simulated NIC offloads them), in a
-/// buffer from `pool`.
+/// The ACK parked connection `p` sends, from `mac` to `peer_mac`, in a buffer
+/// from `pool`: the 54 bytes smoltcp builds (Ethernet; IPv4 with DF, TTL 64,
+/// identification 0; TCP without options), checksums left zero as the
+/// simulated NIC offloads them. Written out here rather than through
+/// smoltcp's `emit`, which would add 850 B (gzip) to the lab's wasm; a test
+/// checks the bytes against smoltcp's own ACK.
 fn ack_frame(p: &Parked, (mac, peer_mac): ([u8; 6], [u8; 6]), pool: &Pool) -> Vec<u8> {
-    let (local, remote) = (p.local, p.remote);
-    let tcp = TcpRepr {
-        src_port: local.port(),
-        dst_port: remote.port(),
-        control: TcpControl::None,
-        seq_number: TcpSeqNumber(p.snd_nxt as i32),
-        ack_number: Some(TcpSeqNumber(p.rcv_nxt as i32)),
-        window_len: p.window,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None, None, None],
-        timestamp: None,
-        payload: &[],
-    };
-    let ip = Ipv4Repr {
-        src_addr: *local.ip(),
-        dst_addr: *remote.ip(),
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.buffer_len(),
-        hop_limit: 64,
-    };
-    let eth = EthernetRepr {
-        src_addr: EthernetAddress(mac),
-        dst_addr: EthernetAddress(peer_mac),
-        ethertype: EthernetProtocol::Ipv4,
-    };
-    let mut frame = pool.borrow_mut().pop().unwrap_or_default();
-    frame.clear();
-    frame.resize(eth.buffer_len() + ip.buffer_len() + tcp.buffer_len(), 0);
-    let caps = ChecksumCapabilities::ignored();
-    let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
-    eth.emit(&mut e);
-    let mut i = Ipv4Packet::new_unchecked(e.payload_mut());
-    ip.emit(&mut i, &caps);
-    let (src, dst) = (IpAddress::Ipv4(ip.src_addr), IpAddress::Ipv4(ip.dst_addr));
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(i.payload_mut()),
-        &src,
-        &dst,
-        &caps,
-    );
-    frame
+    let mut b = [0u8; 54];
+    b[0..6].copy_from_slice(&peer_mac);
+    b[6..12].copy_from_slice(&mac);
+    // IPv4 (ethertype 0x0800): version 4, 20-byte header, total length 40,
+    // identification 0, DF, TTL 64, TCP, checksum 0.
+    b[12..24].copy_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6]);
+    b[26..30].copy_from_slice(&p.local.ip().octets());
+    b[30..34].copy_from_slice(&p.remote.ip().octets());
+    b[34..36].copy_from_slice(&p.local.port().to_be_bytes());
+    b[36..38].copy_from_slice(&p.remote.port().to_be_bytes());
+    b[38..42].copy_from_slice(&p.snd_nxt.to_be_bytes());
+    b[42..46].copy_from_slice(&p.rcv_nxt.to_be_bytes());
+    // Data offset 5 words, ACK only; then the window; checksum, urgent 0.
+    b[46] = 0x50;
+    b[47] = 0x10;
+    b[48..50].copy_from_slice(&p.window.to_be_bytes());
+    let mut f = pool.borrow_mut().pop().unwrap_or_default();
+    f.clear();
+    f.extend_from_slice(&b);
+    f
 }
 
 fn closed_record(ctx: &mut Ctx<'_>, host: &HostName, p: &Parked) {
-    let at = ctx.now;
-    ctx.record(|| {
-        Record::State(StateRecord {
-            at,
-            host: host.clone(),
-            local: SocketAddr::V4(p.local),
-            remote: Some(SocketAddr::V4(p.remote)),
-            from: TcpState::TimeWait,
-            to: TcpState::Closed,
-        })
-    });
+    let (local, remote) = (SocketAddr::V4(p.local), SocketAddr::V4(p.remote));
+    let ends = Ends {
+        local: Some(local),
+        remote: Some(remote),
+    };
+    state_record(ctx, host, ends, local, TcpState::TimeWait, TcpState::Closed);
 }
 
 impl Table {
@@ -396,39 +368,43 @@ impl Host {
         true
     }
 
-    /// Frame `frame` reached the parked connection in `slot` at `ctx.now`,
-    /// carrying TCP header `t` and `payload` bytes from `peer_mac`: smoltcp's
-    /// interface sees it (see the module doc), the connection answers it into
-    /// `ctx.out`, and the host takes its turn, as after any frame (a SYN may
-    /// have muted the port's listening sockets).
+    /// A segment `p` reached a parked connection at `now` (and went through
+    /// smoltcp's ingress, see [`Host::ingest`]): the connection answers it
+    /// into `out`. One an RST closed is traced CLOSED by the socket check of
+    /// the turn that follows, as any expired one.
     pub fn parked_segment(
         &mut self,
-        ctx: &mut Ctx<'_>,
-        slot: u32,
-        frame: Vec<u8>,
-        (t, payload, peer_mac): (&TcpHeader, usize, [u8; 6]),
+        now: Instant,
+        pool: &Pool,
+        out: &mut Vec<Vec<u8>>,
+        p: &ParkedIn,
     ) {
-        self.ingest_unclaimed(ctx.now, ctx.pool, frame);
-        self.ingested = true;
-        let Some(Some(p)) = self.table.parked.slots.get_mut(slot as usize) else {
+        let Some(Some(c)) = self.table.parked.slots.get_mut(p.slot as usize) else {
             return;
         };
-        let was = p.expires;
-        match p.judge(ctx.now, t, payload) {
+        let was = c.expires;
+        match c.judge(now, &p.tcp, p.payload) {
             Verdict::Drop => {}
-            Verdict::Ack => ctx.out.push(ack_frame(p, (self.mac, peer_mac), ctx.pool)),
-            Verdict::Close => {
-                if let Some(p) = self.table.parked.take(slot) {
-                    self.table.close_parked(ctx, &self.label, &p);
-                }
-                return;
-            }
+            Verdict::Ack => out.push(ack_frame(c, (self.mac, p.peer_mac), pool)),
+            Verdict::Close => c.expires = now,
         }
-        if p.expires != was {
-            let at = p.expires.as_micros();
-            self.table.parked.timers.push(Reverse((at, slot)));
+        if c.expires != was {
+            let at = c.expires.as_micros();
+            self.table
+                .parked
+                .timers
+                .push(Reverse((at, p.slot as usize)));
         }
     }
+}
+
+/// A segment for a parked connection, as [`Table::focus`] saw it.
+#[derive(Clone, Debug)]
+pub(crate) struct ParkedIn {
+    pub slot: u32,
+    pub tcp: TcpHeader,
+    pub payload: usize,
+    pub peer_mac: [u8; 6],
 }
 
 #[cfg(test)]
