@@ -339,29 +339,16 @@ impl Host {
     /// smoltcp's ingress of the frame waiting in `rx`, polled with the socket set
     /// it belongs to; the egress, the socket checks and the apps wait for the
     /// turn (see [`Host::turn`]). Frames answered at once go to `out`.
-    /// A frame for a parked TIME-WAIT connection meets no socket (`Table::focus`
-    /// gave set 0): the interface sees it, smoltcp's RST is dropped, and the
-    /// connection answers it (see `timewait.rs`).
     pub fn ingest(&mut self, now: Instant, pool: &Pool, out: &mut Vec<Vec<u8>>) {
         let k = self.rx_set;
-        let parked = self.table.parked_in.take();
-        let mut sink = Vec::new();
         if let Some(set) = self.sockets.sets.get_mut(k) {
             let mut dev = Dev {
                 rx: &mut self.rx,
-                out: if parked.is_some() {
-                    &mut sink
-                } else {
-                    &mut *out
-                },
+                out,
                 pool,
                 mtu: self.mtu,
             };
             self.iface.poll_ingress_single(smol_now(now), &mut dev, set);
-        }
-        if let Some(p) = parked {
-            self.rx.extend(sink);
-            self.parked_segment(now, pool, out, &p);
         }
         // Anything left (no set to meet it) is dropped, as smoltcp drops junk.
         let mut p = pool.borrow_mut();

@@ -580,7 +580,11 @@ impl Sim {
     fn ingest(&mut self, h: usize) {
         let mut out = core::mem::take(&mut self.out);
         if let Some(host) = self.hosts.get_mut(h) {
-            host.ingest(self.now, &self.pool, &mut out);
+            match host.table.parked_in.take() {
+                None => host.ingest(self.now, &self.pool, &mut out),
+                // For a parked TIME-WAIT connection (`timewait.rs`).
+                Some(p) => host.ingest_parked(self.now, &self.pool, &mut out, &p),
+            }
         }
         for frame in out.drain(..) {
             self.send(h, frame);

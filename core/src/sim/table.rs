@@ -257,7 +257,7 @@ pub(crate) struct Table {
     /// Orphans in TIME-WAIT, parked once they have nothing left to send.
     pub tw_candidates: Vec<Sock>,
     /// The frame being received is for a parked connection: set by
-    /// [`Table::focus`], taken by [`Host::ingest`](super::host::Host::ingest).
+    /// [`Table::focus`], taken by `Sim::ingest` for the same frame.
     pub parked_in: Option<ParkedIn>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,

@@ -368,17 +368,27 @@ impl Host {
         true
     }
 
-    /// A segment `p` reached a parked connection at `now` (and went through
-    /// smoltcp's ingress, see [`Host::ingest`]): the connection answers it
-    /// into `out`. One an RST closed is traced CLOSED by the socket check of
-    /// the turn that follows, as any expired one.
-    pub fn parked_segment(
+    /// Segment `p`, waiting in `rx`, reached a parked connection at `now`:
+    /// smoltcp's ingress sees it with the strays' socket set (`Table::focus`
+    /// gave set 0), where no socket takes it, and its RST is dropped; the
+    /// connection answers it into `out`. One an RST closed is traced CLOSED by
+    /// the socket check of the turn that follows, as any expired one.
+    #[inline(never)]
+    pub fn ingest_parked(
         &mut self,
         now: Instant,
         pool: &Pool,
         out: &mut Vec<Vec<u8>>,
         p: &ParkedIn,
     ) {
+        let mut rst = Vec::new();
+        self.ingest(now, pool, &mut rst);
+        let mut free = pool.borrow_mut();
+        for mut f in rst {
+            f.clear();
+            free.push(f);
+        }
+        drop(free);
         let Some(Some(c)) = self.table.parked.slots.get_mut(p.slot as usize) else {
             return;
         };
