@@ -128,8 +128,8 @@ pub struct Sim {
     next_packet: u64,
     faults: Vec<FaultSpec>,
     out: Vec<Vec<u8>>,
-    /// Park quiet TIME-WAIT sockets (`timewait.rs`); off only in the tests
-    /// that check parking changes no trace.
+    /// Park quiet TIME-WAIT sockets (`timewait.rs`); off only in the test
+    /// that checks parking changes no event on a clean network.
     park_time_wait: bool,
     /// Connections parked, and segments that reached one (for those tests).
     parked_total: u64,

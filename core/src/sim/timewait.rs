@@ -113,6 +113,19 @@ impl Parking {
         slot
     }
 
+    /// Run `act` on the connection in `slot`; a timer it restarted is filed
+    /// anew here (the old heap entry goes stale).
+    fn with<R>(&mut self, slot: u32, act: impl FnOnce(&mut Parked) -> R) -> Option<R> {
+        let p = self.slots.get_mut(slot as usize)?.as_mut()?;
+        let was = p.expires;
+        let r = act(p);
+        let at = p.expires;
+        if at != was {
+            self.timers.push(Reverse((at.as_micros(), slot as usize)));
+        }
+        Some(r)
+    }
+
     fn take(&mut self, slot: u32) -> Option<Parked> {
         let p = self.slots.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
@@ -389,22 +402,14 @@ impl Host {
             free.push(f);
         }
         drop(free);
-        let Some(Some(c)) = self.table.parked.slots.get_mut(p.slot as usize) else {
-            return;
-        };
-        let was = c.expires;
-        match c.judge(now, &p.tcp, p.payload) {
-            Verdict::Drop => {}
-            Verdict::Ack => out.push(ack_frame(c, (self.mac, p.peer_mac), pool)),
-            Verdict::Close => c.expires = now,
-        }
-        if c.expires != was {
-            let at = c.expires.as_micros();
-            self.table
-                .parked
-                .timers
-                .push(Reverse((at, p.slot as usize)));
-        }
+        let mac = self.mac;
+        self.table
+            .parked
+            .with(p.slot, |c| match c.judge(now, &p.tcp, p.payload) {
+                Verdict::Drop => {}
+                Verdict::Ack => out.push(ack_frame(c, (mac, p.peer_mac), pool)),
+                Verdict::Close => c.expires = now,
+            });
     }
 }
 
