@@ -361,6 +361,8 @@ impl Host {
         };
         self.sockets.remove_quiet(h);
         self.table.orphans.remove(&h);
+        // Its smoltcp timer's entry: the handle may soon name another socket.
+        self.table.time_wait.remove(&(expires, h));
         let slot = self.table.parked.add(Parked {
             local,
             remote,
