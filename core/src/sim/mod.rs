@@ -511,11 +511,6 @@ impl Sim {
         // The receiving NIC checks the checksums (smoltcp is told so, see
         // `host.rs`): a frame whose bit flip they catch goes no further.
         let intact = f.decoded.sums_ok();
-        // A frame for a parked TIME-WAIT connection (`timewait.rs`) that the
-        // NIC drops goes no further.
-        if !intact && let Some(host) = self.hosts.get_mut(to) {
-            host.table.parked_in = None;
-        }
         // A RST may put a half-open socket of a backlog back in LISTEN.
         let reset = f
             .decoded

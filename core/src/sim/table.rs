@@ -257,7 +257,8 @@ pub(crate) struct Table {
     /// Orphans in TIME-WAIT, parked once they have nothing left to send.
     pub tw_candidates: Vec<Sock>,
     /// The frame being received is for a parked connection: set by
-    /// [`Table::focus`], taken by `Sim::ingest` for the same frame.
+    /// [`Table::focus`] for every frame, taken by `Sim::ingest` for the same
+    /// frame.
     pub parked_in: Option<ParkedIn>,
     /// What the next check must look at.
     pub dirty: Vec<Key>,
@@ -294,6 +295,9 @@ impl Table {
     /// A frame arrived: mark the sockets it can concern; answer the socket set
     /// that must be polled with it (see [`super::sets`]).
     pub fn focus(&mut self, sockets: &Sockets, d: &Decoded) -> usize {
+        // Set below for a frame to a parked connection, so never one left by a
+        // frame the NIC dropped after this.
+        self.parked_in = None;
         let (Some(ip), Some(t)) = (&d.ipv4, &d.tcp) else {
             if let Some(u) = &d.udp
                 && let Some(&k) = self.udp_owner.get(&u.dst_port)
