@@ -13,8 +13,8 @@
 //! does not walk all of them either. Small sets (about [`PER_SET`] sockets)
 //! keep each poll short: with concurrent connections a frame's set is polled
 //! for every frame, and smoltcp's egress walk is most of its cost. A socket in
-//! TIME-WAIT leaves its set once it has nothing left to send
-//! ([`Sockets::remove_quiet`], see `timewait.rs`), so a server's thousands of
+//! TIME-WAIT leaves its set once it has nothing left to send (see
+//! `timewait.rs`), so a server's thousands of
 //! connections in TIME-WAIT hold neither slots nor sets.
 
 use alloc::collections::BinaryHeap;
@@ -230,11 +230,6 @@ impl Sockets {
             self.poll_log
                 .retain(|&(c, s)| polled.get(s).is_some_and(|&p| p == c));
         }
-        self.file_wake(set, wake);
-    }
-
-    /// smoltcp next wants `set` polled at `wake`.
-    fn file_wake(&mut self, set: usize, wake: Option<Instant>) {
         if let Some(w) = self.wake.get_mut(set)
             && *w != wake
         {
@@ -301,13 +296,6 @@ impl Sockets {
         let at = super::host::poll_at(iface, now, probe);
         core::mem::swap(slot, probe.get_mut::<tcp::Socket>(*handle));
         at
-    }
-
-    /// Remove TCP socket `s`, which has nothing left to send but its timer
-    /// (TIME-WAIT's). Its set's filed wake-up stays: if it was that timer, the
-    /// host wakes then all the same, for the parked connection's timer.
-    pub fn remove_quiet(&mut self, s: Sock) {
-        self.remove(s);
     }
 
     /// Does a set wait for a poll because something touched it?

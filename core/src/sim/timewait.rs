@@ -359,7 +359,9 @@ impl Host {
             Some(_) => return false,
             None => return true,
         };
-        self.sockets.remove_quiet(h);
+        // Its set's filed wake-up stays: if it was this timer, the host wakes
+        // then all the same, for the parked connection's timer.
+        self.sockets.remove(h);
         self.table.orphans.remove(&h);
         // Its smoltcp timer's entry: the handle may soon name another socket.
         self.table.time_wait.remove(&(expires, h));
