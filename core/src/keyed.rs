@@ -135,7 +135,7 @@ pub(crate) fn hashed_index<T: Hash>(value: &T) -> u64 {
 const SCAN: usize = 8;
 
 /// An empty slot of `slots` for a new entry: a freed one, or a new one at the end.
-fn vacant<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<usize>) -> usize {
+pub(crate) fn vacant<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<usize>) -> usize {
     free.pop().unwrap_or_else(|| {
         slots.push(None);
         slots.len() - 1

@@ -51,6 +51,7 @@ use super::host::{Ctx, Host, Pool};
 use super::sets::Sock;
 use super::table::{Ends, Owner, TIME_WAIT, Table};
 use super::trace::{HostName, TcpHeader, TcpState};
+use crate::keyed::vacant;
 use crate::time::Instant;
 
 /// smoltcp's limit on challenge ACKs: one a second per socket.
@@ -90,27 +91,18 @@ pub(crate) struct Parked {
 #[derive(Default)]
 pub(crate) struct Parking {
     slots: Vec<Option<Parked>>,
-    free: Vec<u32>,
+    free: Vec<usize>,
     timers: BinaryHeap<Reverse<(u64, usize)>>,
 }
 
 impl Parking {
     fn add(&mut self, p: Parked) -> u32 {
-        let at = p.expires.as_micros();
-        let slot = match self.free.pop() {
-            Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
-                    *s = Some(p);
-                }
-                i
-            }
-            None => {
-                self.slots.push(Some(p));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.timers.push(Reverse((at, slot as usize)));
-        slot
+        let slot = vacant(&mut self.slots, &mut self.free);
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(p);
+        }
+        self.timers.push(Reverse((p.expires.as_micros(), slot)));
+        slot as u32
     }
 
     /// Run `act` on the connection in `slot`; a timer it restarted is filed
@@ -128,7 +120,7 @@ impl Parking {
 
     fn take(&mut self, slot: u32) -> Option<Parked> {
         let p = self.slots.get_mut(slot as usize)?.take()?;
-        self.free.push(slot);
+        self.free.push(slot as usize);
         Some(p)
     }
 
