@@ -6,7 +6,8 @@
 //! scenario's seed and link conditions; `--pcap FILE` writes every frame as a
 //! libpcap file. A bad value or scenario is one `error: ...` line on stderr naming
 //! the field or flag, and exit code 2. After the trace, each host's exit codes go
-//! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace.
+//! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace, after a
+//! `# stopped at the time limit ...` line if the stop time cut the run short.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -179,6 +180,14 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     if let Some(path) = &args.pcap {
         std::fs::write(path, sim.pcap()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(next) = sim.next_event() {
+        eprintln!(
+            "# stopped at the time limit, {} s of virtual time, with more to come at {} s \
+             (raise the limit with --until SECS)",
+            sim.stop_time(),
+            next
+        );
     }
     for h in sim.hosts() {
         let codes: Vec<String> = h

@@ -67,6 +67,36 @@ fn sim_prints_text_and_json_traces() {
 }
 
 #[test]
+fn a_run_cut_short_by_the_time_limit_says_so() {
+    // 30% loss: the TCP client is still retransmitting at the 120 s stop.
+    let o = sockbox(&["sim", "tcp-vs-udp", "--loss", "0.3", "--seed", "9"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("# stopped at the time limit, 120.000000 s of virtual time")
+            && err.contains("--until"),
+        "{err}"
+    );
+    assert!(err.contains("# tcp-client: exit running"), "{err}");
+    // With room to finish it ends on its own, and no such line.
+    let o = sockbox(&[
+        "sim",
+        "tcp-vs-udp",
+        "--loss",
+        "0.3",
+        "--seed",
+        "9",
+        "--until",
+        "600",
+    ]);
+    let err = stderr(&o);
+    assert!(!err.contains("stopped at the time limit"), "{err}");
+    assert!(err.contains("# tcp-client: exit 0"), "{err}");
+    let o = sockbox(&["sim", "hello"]);
+    assert!(!stderr(&o).contains("stopped at the time limit"));
+}
+
+#[test]
 fn bad_values_are_one_line_errors_with_exit_2() {
     for (args, needle) in [
         (&["sim", "hello", "--loss", "1.5"][..], "--loss"),

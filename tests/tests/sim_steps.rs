@@ -3,7 +3,7 @@
 
 use sockbox_core::app::{AppSpec, Role};
 use sockbox_core::sim::trace::PacketRecord;
-use sockbox_core::sim::{Builder, Fate, PacketFilter, Record, Scenario, Sim, StepKind};
+use sockbox_core::sim::{Builder, Fate, Instant, PacketFilter, Record, Scenario, Sim, StepKind};
 
 fn greet_client(port: u16) -> AppSpec {
     AppSpec {
@@ -306,4 +306,19 @@ fn socket_views_show_tcp_state_and_the_blocking_call() {
         "{:?}",
         client_socket(&sim)
     );
+}
+
+#[test]
+fn next_event_tells_a_run_cut_short_from_one_that_ran_out() {
+    let mut sim = Sim::new(&Scenario::builtin("hello").unwrap()).unwrap();
+    // 4 ms in, the SYN-ACK is on the wire: the stop cut the run short.
+    sim.set_stop_time(Instant::from_micros(4_000));
+    sim.run_until_idle();
+    let next = sim.next_event().expect("the SYN-ACK is still to land");
+    assert!(next > sim.stop_time(), "{next} vs {}", sim.stop_time());
+    // With the default stop the greeting, the FINs and TIME-WAIT all finish.
+    let mut sim = Sim::new(&Scenario::builtin("hello").unwrap()).unwrap();
+    sim.run_until_idle();
+    assert_eq!(sim.next_event(), None);
+    assert!(sim.is_done());
 }

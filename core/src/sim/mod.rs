@@ -205,6 +205,13 @@ impl Sim {
         self.peek_live().is_none_or(|at| at > self.stop)
     }
 
+    /// When the next event is due, even if past the stop time; `None` when
+    /// nothing is left at all. After a run, a time past [`Sim::stop_time`] means
+    /// the stop time cut the run short (a timer or packet was still to come).
+    pub fn next_event(&self) -> Option<Instant> {
+        self.peek_live()
+    }
+
     /// Every app on every host has exited.
     pub fn all_exited(&self) -> bool {
         self.hosts
