@@ -29,7 +29,7 @@ pub struct SimArgs {
     /// A built-in scenario (see `sockbox scenarios`) or a .toml/.json scenario file.
     pub scenario: String,
     /// PRNG seed (same seed, same trace).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// One-way latency, milliseconds.
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
@@ -50,13 +50,13 @@ pub struct SimArgs {
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub corrupt: Option<f64>,
     /// Link MTU in bytes (576-9000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub mtu: Option<u16>,
     /// Link speed in bits per second (0 = unlimited).
-    #[arg(long, value_name = "BPS")]
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
     pub bandwidth: Option<u64>,
     /// Stop after this many seconds of virtual time.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub until: Option<f64>,
     /// Write every frame to this libpcap file (Wireshark, tshark).
     #[arg(long, value_name = "FILE")]

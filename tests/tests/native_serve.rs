@@ -149,21 +149,30 @@ fn busy_port_is_a_one_line_error_and_exit_1() -> Result<()> {
 
 #[test]
 fn usage_errors_exit_2() -> Result<()> {
-    for args in [
-        &["serve", "--app", "raw"][..],
-        &["serve", "--framing", "len64"],
-        &["serve", "--idle-timeout", "-1"],
-        &["connect"],
+    for (args, needle) in [
+        (&["serve", "--app", "raw"][..], "raw"),
+        (&["serve", "--framing", "len64"], "len64"),
+        (&["connect"], "<ADDR>"),
+        // A negative number reaches the flag's own check, which names the flag
+        // (not clap's "unexpected argument '-1'").
+        (&["serve", "--idle-timeout", "-1"], "--idle-timeout"),
+        (&["serve", "--backlog", "-1"], "--backlog"),
+        (&["serve", "--max-frame", "-3"], "--max-frame"),
+        (&["connect", "127.0.0.1:9", "--count", "-1"], "--count"),
+        (&["connect", "127.0.0.1:9", "--timeout", "-1"], "--timeout"),
+        (&["connect", "127.0.0.1:9", "--size", "-1"], "--size"),
+        (&["run", "hello", "--until", "-2"], "--until"),
     ] {
         let mut cmd = sockbox();
         cmd.args(args);
         let out = run(cmd, T)?;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
         assert!(
-            out.stderr.starts_with("error: "),
+            out.stderr.starts_with("error: ") && out.stderr.contains(needle),
             "{args:?}: {}",
             out.stderr
         );
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
     }
     Ok(())
 }

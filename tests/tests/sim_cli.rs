@@ -103,6 +103,11 @@ fn bad_values_are_one_line_errors_with_exit_2() {
         (&["sim", "hello", "--dup", "-0.1"][..], "--dup"),
         (&["sim", "hello", "--mtu", "100"][..], "--mtu"),
         (&["sim", "hello", "--until", "0"][..], "--until"),
+        // Negative numbers reach the flag's own check, which names the flag.
+        (&["sim", "hello", "--until", "-1"][..], "--until"),
+        (&["sim", "hello", "--seed", "-1"][..], "--seed"),
+        (&["sim", "hello", "--mtu", "-5"][..], "--mtu"),
+        (&["sim", "hello", "--bandwidth", "-1"][..], "--bandwidth"),
         (&["sim", "no-such-scenario"][..], "no-such-scenario"),
         (&["sim", "hello", "--loss", "abc"][..], "--loss"),
         (&["sim", "hello", "--no-such-flag"][..], "--no-such-flag"),

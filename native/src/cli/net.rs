@@ -22,10 +22,15 @@ pub struct Common {
     #[arg(long, value_enum, default_value = "raw")]
     pub framing: FramingArg,
     /// Largest frame accepted or sent, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = sockbox_core::frame::DEFAULT_MAX_FRAME)]
+    #[arg(long, value_name = "BYTES", default_value_t = sockbox_core::frame::DEFAULT_MAX_FRAME, allow_negative_numbers = true)]
     pub max_frame: usize,
     /// Bytes asked for by each recv (the tutorial's 1024).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 1024,
+        allow_negative_numbers = true
+    )]
     pub recv_max: usize,
 }
 
@@ -47,19 +52,19 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub common: Common,
     /// listen(backlog): connections the OS queues before accept.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     pub backlog: u16,
     /// Connections held at once; more are closed at once with a notice.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_conns: Option<u32>,
     /// Close a connection that sends nothing for this long.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
     pub idle_timeout: Option<f64>,
     /// The greeting/reply text instead of the lesson's default.
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
     /// After Ctrl-C, how long open connections may finish.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "2")]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "2", allow_negative_numbers = true)]
     pub grace: f64,
 }
 
@@ -83,16 +88,26 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "TEXT")]
     pub send: Vec<String>,
     /// Echo clients: also send a generated message of this many bytes (repeatable).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub size: Vec<usize>,
     /// Echo clients: generated messages when no --size is given.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub count: u32,
     /// settimeout for connect and each recv; without it they wait forever.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Connection attempts after the first fails (exponential backoff).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub retries: u32,
     /// Chat: the nickname.
     #[arg(long)]

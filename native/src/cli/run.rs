@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// A built-in scenario name (see `sockbox scenarios`) or a .toml/.json file.
     pub scenario: String,
     /// Stop after this many seconds at the latest (default: the scenario's stop time).
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
     pub until: Option<f64>,
 }
 
