@@ -169,6 +169,17 @@ server = "10.1.0.1:12345"
     let o = sockbox(&["sim", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("conditions.loss"), "{}", stderr(&o));
+
+    // A file with no hosts would run and print nothing: refused instead.
+    std::fs::write(&bad, "name = \"empty\"\n").unwrap();
+    let o = sockbox(&["sim", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("scenario field `hosts` must not be empty"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
     let _ = std::fs::remove_file(&good);
     let _ = std::fs::remove_file(&bad);
 }

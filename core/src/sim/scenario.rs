@@ -427,7 +427,7 @@ impl Scenario {
                 message: e.message().trim().to_string(),
             }
         })?;
-        sc.validate()?;
+        sc.validate_file()?;
         Ok(sc)
     }
 
@@ -443,8 +443,18 @@ impl Scenario {
             column: e.column(),
             message: e.message().to_string(),
         })?;
-        sc.validate()?;
+        sc.validate_file()?;
         Ok(sc)
+    }
+
+    /// [`Scenario::validate`], and a file must name at least one host: one
+    /// without (an empty file, say) would run and print nothing at all.
+    fn validate_file(&self) -> Result<(), ScenarioError> {
+        self.validate()?;
+        if self.hosts.is_empty() {
+            return Err(ScenarioError::invalid("hosts", Reason::Empty));
+        }
+        Ok(())
     }
 
     /// The index of the host called `name`.
@@ -610,6 +620,21 @@ server = "10.0.0.1:12345"
         let text = err.to_string();
         assert!(text.contains("line 2:1"), "{text}");
         assert!(text.contains("latncy"), "{text}");
+    }
+
+    #[test]
+    fn a_file_without_hosts_is_refused() {
+        let none = ScenarioError::Invalid {
+            field: "hosts".into(),
+            reason: Reason::Empty,
+        };
+        for text in ["", "name = \"x\"\n[conditions]\nloss = 0.5\n"] {
+            assert_eq!(Scenario::from_toml(text).unwrap_err(), none, "{text:?}");
+        }
+        assert_eq!(Scenario::from_json("{}").unwrap_err(), none);
+        assert_eq!(none.to_string(), "scenario field `hosts` must not be empty");
+        // One host is enough.
+        assert!(Scenario::from_toml("[[hosts]]\nname = \"a\"\nip = \"10.0.0.1\"\n").is_ok());
     }
 
     #[test]
