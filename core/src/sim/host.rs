@@ -35,6 +35,23 @@ pub type AppFactory = Box<dyn Fn() -> Box<dyn App>>;
 /// The frame buffer pool shared by every host and the links.
 pub(crate) type Pool = RefCell<Vec<Vec<u8>>>;
 
+/// Give frames that are done with back to `pool`, emptied.
+pub(crate) fn recycle(pool: &Pool, frames: impl IntoIterator<Item = Vec<u8>>) {
+    let mut p = pool.borrow_mut();
+    for mut f in frames {
+        f.clear();
+        p.push(f);
+    }
+}
+
+/// A buffer from `pool` holding a copy of `bytes`.
+pub(crate) fn pooled_copy(pool: &Pool, bytes: &[u8]) -> Vec<u8> {
+    let mut f = pool.borrow_mut().pop().unwrap_or_default();
+    f.clear();
+    f.extend_from_slice(bytes);
+    f
+}
+
 pub(crate) fn smol_now(t: Instant) -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
 }
@@ -127,9 +144,7 @@ struct Tx<'a> {
 impl phy::RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let r = f(&self.frame);
-        let mut frame = self.frame;
-        frame.clear();
-        self.pool.borrow_mut().push(frame);
+        recycle(self.pool, [self.frame]);
         r
     }
 }
@@ -283,11 +298,7 @@ impl Host {
         self.table = Table::default();
         self.events.clear();
         self.apps.clear();
-        let mut p = pool.borrow_mut();
-        for mut f in self.rx.drain(..) {
-            f.clear();
-            p.push(f);
-        }
+        recycle(pool, self.rx.drain(..));
     }
 
     /// The host boots again with fresh apps.
@@ -351,12 +362,7 @@ impl Host {
             self.iface.poll_ingress_single(smol_now(now), &mut dev, set);
         }
         // Anything left (no set to meet it) is dropped, as smoltcp drops junk.
-        let mut p = pool.borrow_mut();
-        for mut f in self.rx.drain(..) {
-            f.clear();
-            p.push(f);
-        }
-        drop(p);
+        recycle(pool, self.rx.drain(..));
         self.sockets.touch(k);
         self.ingested = true;
     }

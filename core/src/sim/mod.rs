@@ -74,7 +74,7 @@ pub use view::{HostView, LinkView, SocketView};
 
 use crate::keyed::Map;
 use decode::{TcpTracker, check_sums, decode_sent, fill_sums};
-use host::{Ctx, Host, Pool};
+use host::{Ctx, Host, Pool, pooled_copy, recycle};
 use network::{Flight, Net};
 use pcap::Capture;
 use queue::{Ev, Queue, What};
@@ -416,12 +416,9 @@ impl Sim {
             // The receiver will see what the link made of it: say so.
             check_sums(&mut decoded, &frame);
         }
-        let copy = v.dup_at.map(|at| {
-            let mut buf = self.pool.borrow_mut().pop().unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(&frame);
-            (at, buf, decoded.clone())
-        });
+        let copy = v
+            .dup_at
+            .map(|at| (at, pooled_copy(&self.pool, &frame), decoded.clone()));
         let flight = Flight {
             id,
             from,
@@ -550,7 +547,7 @@ impl Sim {
                 preview: d.preview,
             }));
         }
-        let mut frame = f.frame;
+        let frame = f.frame;
         match self.hosts.get_mut(to) {
             Some(host) if fate.arrived() && intact => {
                 self.parked_segments += u64::from(host.table.parked_in.is_some());
@@ -564,10 +561,7 @@ impl Sim {
                     pool.reset_by(&host.sockets, from);
                 }
             }
-            _ => {
-                frame.clear();
-                self.pool.borrow_mut().push(frame);
-            }
+            _ => recycle(&self.pool, [frame]),
         }
         // The host takes its turn once the last frame of this instant is in.
         if self.hosts.get(to).is_some_and(|h| h.ingested) && !self.more_for(to) {

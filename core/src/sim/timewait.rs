@@ -47,7 +47,7 @@ use smoltcp::wire::TcpControl;
 
 use super::check::state_record;
 use super::decode::TcpTracker;
-use super::host::{Ctx, Host, Pool};
+use super::host::{Ctx, Host, Pool, pooled_copy, recycle};
 use super::sets::Sock;
 use super::table::{Ends, Owner, TIME_WAIT, Table};
 use super::trace::{HostName, TcpHeader, TcpState};
@@ -266,10 +266,7 @@ fn ack_frame(p: &Parked, (mac, peer_mac): ([u8; 6], [u8; 6]), pool: &Pool) -> Ve
     b[46] = 0x50;
     b[47] = 0x10;
     b[48..50].copy_from_slice(&p.window.to_be_bytes());
-    let mut f = pool.borrow_mut().pop().unwrap_or_default();
-    f.clear();
-    f.extend_from_slice(&b);
-    f
+    pooled_copy(pool, &b)
 }
 
 fn closed_record(ctx: &mut Ctx<'_>, host: &HostName, p: &Parked) {
@@ -392,12 +389,7 @@ impl Host {
     ) {
         let mut rst = Vec::new();
         self.ingest(now, pool, &mut rst);
-        let mut free = pool.borrow_mut();
-        for mut f in rst {
-            f.clear();
-            free.push(f);
-        }
-        drop(free);
+        recycle(pool, rst);
         let mac = self.mac;
         self.table
             .parked
