@@ -202,14 +202,7 @@ impl Sim {
 
     /// Nothing left to do before the stop time (or at all).
     pub fn is_done(&self) -> bool {
-        self.peek_live().is_none_or(|at| at > self.stop)
-    }
-
-    /// When the next event is due, even if past the stop time; `None` when
-    /// nothing is left at all. After a run, a time past [`Sim::stop_time`] means
-    /// the stop time cut the run short (a timer or packet was still to come).
-    pub fn next_event(&self) -> Option<Instant> {
-        self.peek_live()
+        self.next_event().is_none_or(|at| at > self.stop)
     }
 
     /// Every app on every host has exited.
@@ -219,7 +212,10 @@ impl Sim {
             .all(|h| h.apps.iter().all(|a| a.exit.is_some()))
     }
 
-    fn peek_live(&self) -> Option<Instant> {
+    /// When the next event is due, even if past the stop time; `None` when
+    /// nothing is left at all. After a run, a time past [`Sim::stop_time`] means
+    /// the stop time cut the run short (a timer or packet was still to come).
+    pub fn next_event(&self) -> Option<Instant> {
         // Stale wake-ups may sit at the top; they are skipped by `advance`.
         self.queue
             .iter()
@@ -550,7 +546,6 @@ impl Sim {
         let frame = f.frame;
         match self.hosts.get_mut(to) {
             Some(host) if fate.arrived() && intact => {
-                self.parked_segments += u64::from(host.table.parked_in.is_some());
                 host.rx.push_back(frame);
                 self.ingest(to);
                 if let Some((port, from)) = reset
@@ -579,7 +574,10 @@ impl Sim {
             match host.table.parked_in.take() {
                 None => host.ingest(self.now, &self.pool, &mut out),
                 // For a parked TIME-WAIT connection (`timewait.rs`).
-                Some(p) => host.ingest_parked(self.now, &self.pool, &mut out, &p),
+                Some(p) => {
+                    self.parked_segments += 1;
+                    host.ingest_parked(self.now, &self.pool, &mut out, &p);
+                }
             }
         }
         for frame in out.drain(..) {
