@@ -35,7 +35,10 @@ pub type AppFactory = Box<dyn Fn() -> Box<dyn App>>;
 /// The frame buffer pool shared by every host and the links.
 pub(crate) type Pool = RefCell<Vec<Vec<u8>>>;
 
-/// Give frames that are done with back to `pool`, emptied.
+/// Give frames that are done with back to `pool`, emptied. Inline, as the
+/// loops it replaced were (measured: out of line, 1,000 greets one at a time
+/// ran 1% more instructions).
+#[inline]
 pub(crate) fn recycle(pool: &Pool, frames: impl IntoIterator<Item = Vec<u8>>) {
     let mut p = pool.borrow_mut();
     for mut f in frames {
@@ -45,6 +48,7 @@ pub(crate) fn recycle(pool: &Pool, frames: impl IntoIterator<Item = Vec<u8>>) {
 }
 
 /// A buffer from `pool` holding a copy of `bytes`.
+#[inline]
 pub(crate) fn pooled_copy(pool: &Pool, bytes: &[u8]) -> Vec<u8> {
     let mut f = pool.borrow_mut().pop().unwrap_or_default();
     f.clear();
@@ -144,7 +148,11 @@ struct Tx<'a> {
 impl phy::RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let r = f(&self.frame);
-        recycle(self.pool, [self.frame]);
+        // Written out, not `recycle`: on this per-frame path that call changed
+        // what LLVM inlines into `Host::turn` (1.2% more instructions, measured).
+        let mut frame = self.frame;
+        frame.clear();
+        self.pool.borrow_mut().push(frame);
         r
     }
 }
