@@ -13,7 +13,7 @@ use smoltcp::socket::{tcp, udp};
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
-use super::table::{Ends, Entry, Key, Kind, Owner, Pending, TIME_WAIT, Table};
+use super::table::{Ends, Entry, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::time::Instant;
@@ -63,9 +63,8 @@ impl Host {
             scratch,
             ..
         } = self;
-        let (keys, handles, answers) = scratch;
+        let (keys, handles, answers, accepted) = scratch;
         table.scope(now, keys, handles);
-        let mut accepted: Vec<(Key, Entry)> = Vec::new();
         for &(i, sock) in keys.iter() {
             let Some(e) = table.entries.get_mut(&(i, sock)) else {
                 continue;
@@ -163,7 +162,7 @@ impl Host {
                 events.push_back((i, event));
             }
         }
-        for (key, entry) in accepted {
+        for (key, entry) in accepted.drain(..) {
             if let (Some(l), Some(r)) = (entry.ends.local, entry.ends.remote) {
                 table.by_tuple.insert((l.port(), r), Owner::Entry(key));
             }

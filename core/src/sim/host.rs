@@ -23,7 +23,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::check::Answer;
 use super::sets::{Sock, Sockets};
-use super::table::{Key, Table};
+use super::table::{Entry, Key, Table};
 use super::trace::{ConsoleRecord, HostName, Record};
 use crate::app::{App, Event, Io};
 use crate::keyed::Map;
@@ -121,11 +121,11 @@ pub(crate) struct Host {
     pub console: Vec<String>,
     /// The wake-up currently scheduled in the simulator's queue.
     pub wake_at: Option<Instant>,
-    /// Reused buffers of a socket check: keys, orphan handles, answers.
+    /// Reused buffers of a socket check: keys, orphan handles, answers, accepted connections.
     pub scratch: Scratch,
 }
 
-pub(crate) type Scratch = (Vec<Key>, Vec<(Sock, bool)>, Vec<Answer>);
+pub(crate) type Scratch = (Vec<Key>, Vec<(Sock, bool)>, Vec<Answer>, Vec<(Key, Entry)>);
 
 /// The smoltcp device: frames in from `rx`, out to `out`, buffers from the pool.
 struct Dev<'a> {

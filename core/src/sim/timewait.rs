@@ -309,7 +309,12 @@ impl Host {
         let before = self.table.parked.len();
         let mut waiting = core::mem::take(&mut self.table.tw_candidates);
         waiting.retain(|&h| !self.park(tracker, h, now));
-        self.table.tw_candidates.append(&mut waiting);
+        // Keep the buffer: candidates come one by one, a new one almost every turn.
+        if self.table.tw_candidates.is_empty() {
+            self.table.tw_candidates = waiting;
+        } else {
+            self.table.tw_candidates.append(&mut waiting);
+        }
         self.table.parked.len().saturating_sub(before) as u64
     }
 
