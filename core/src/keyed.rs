@@ -144,9 +144,9 @@ pub(crate) fn vacant<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<usize>) -> us
 
 /// `code`'s slot in a map with `slots` slots: the one the index holds, or else
 /// a freed one or a new one at the end (then `true`: the caller adds it), now
-/// in the index. Shared by every map's `insert`, out of line: inlined, the
-/// B-tree's entry code was copied into each of them (15 copies of 500-800
-/// bytes of machine code, most of it run on every connection).
+/// in the index. The index half of every map's [`Map::slot_for`], out of line:
+/// inlined, the B-tree's entry code was copied into each map's `insert` (15
+/// copies of 500-800 bytes of machine code, most of it run on every connection).
 #[inline(never)]
 fn claim(
     index: &mut BTreeMap<Code, usize>,
@@ -282,17 +282,19 @@ impl<K: Keyed, V> Map<K, V> {
         self.find(key).is_some()
     }
 
-    /// Insert or replace; the old value, if any.
-    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let (i, new_slot) = claim(
-            &mut self.index,
-            &mut self.free,
-            key.code(),
-            self.slots.len(),
-        );
+    /// The slot of the key whose code is `code`: its entry's, or an empty one
+    /// now indexed under it (see [`claim`]).
+    fn slot_for(&mut self, code: Code) -> usize {
+        let (i, new_slot) = claim(&mut self.index, &mut self.free, code, self.slots.len());
         if new_slot {
             self.slots.push(None);
         }
+        i
+    }
+
+    /// Insert or replace; the old value, if any.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let i = self.slot_for(key.code());
         let slot = self.slots.get_mut(i)?;
         match slot {
             Some((_, v)) => Some(core::mem::replace(v, value)),
@@ -355,11 +357,7 @@ impl<'a, K: Keyed, V> Entry<'a, K, V> {
         let Entry { map, key } = self;
         let i = match map.find(&key) {
             Some(i) if map.slot(i).is_some() => i,
-            _ => {
-                let i = vacant(&mut map.slots, &mut map.free);
-                map.index.insert(key.code(), i);
-                i
-            }
+            _ => map.slot_for(key.code()),
         };
         // `i` is a slot of the map: found there, or just made.
         &mut map.slots[i].get_or_insert_with(|| (key, make())).1
