@@ -14,8 +14,8 @@
 //! keep each poll short: with concurrent connections a frame's set is polled
 //! for every frame, and smoltcp's egress walk is most of its cost. A socket in
 //! TIME-WAIT leaves its set once it has nothing left to send (see
-//! `timewait.rs`), so a server's thousands of
-//! connections in TIME-WAIT hold neither slots nor sets.
+//! `timewait.rs`), so a server's thousands of connections in TIME-WAIT hold
+//! neither slots nor sets.
 
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
