@@ -2,6 +2,13 @@
 //! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox` or `floor`, WORK `serial`,
 //! `concurrent`, `hosts` (N greet connections) or `bulk` (N bytes), e.g.
 //! `perf record -g target/release/examples/rowloop sockbox concurrent 1000 50`.
+//!
+//! Where a VM exposes no hardware counters (`perf stat -e cycles` says
+//! "not supported"), sample on the timer instead, which still says where the
+//! wall time goes: `perf record -e cpu-clock -F 20000 ...`; for callers, build
+//! with `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` and add
+//! `--call-graph=dwarf`. Each run's time includes dropping its simulation,
+//! which the bench's rows leave out.
 use sockbox_bench::floor::{self, Clients};
 use sockbox_bench::sockbox_sim;
 
