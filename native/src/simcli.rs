@@ -4,8 +4,9 @@
 //! its end (or `--until` seconds of virtual time) and prints the trace on stdout,
 //! tcpdump-like text or (`--json`) one JSON record per line; flags override the
 //! scenario's seed and link conditions; `--pcap FILE` writes every frame as a
-//! libpcap file. A bad value or scenario is one `error: ...` line on stderr naming
-//! the field or flag, and exit code 2. After the trace, each host's exit codes go
+//! libpcap file. A bad value or scenario (or a `--pcap` file that cannot be
+//! created) is one `error: ...` line on stderr naming the field or flag, and
+//! exit code 2, before anything runs. After the trace, each host's exit codes go
 //! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace, after a
 //! `# stopped at the time limit ...` line if the stop time cut the run short.
 
@@ -51,7 +52,7 @@ pub struct SimArgs {
     pub corrupt: Option<f64>,
     /// Link MTU in bytes (576-9000).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub mtu: Option<u16>,
+    pub mtu: Option<u32>,
     /// Link speed in bits per second (0 = unlimited).
     #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
     pub bandwidth: Option<u64>,
@@ -124,7 +125,8 @@ fn apply(args: &SimArgs, sc: &mut Scenario) -> Result<(), String> {
     set(&mut c.reorder, args.reorder);
     set(&mut c.corrupt, args.corrupt);
     if let Some(mtu) = args.mtu {
-        c.mtu = mtu;
+        // Past u16, still out of range: the range check below says so.
+        c.mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
     }
     if let Some(bw) = args.bandwidth {
         c.bandwidth_bps = bw;
@@ -159,6 +161,15 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
         Ok(sim) => sim,
         Err(e) => return usage(e),
     };
+    // Before the run, so a path that cannot be written fails at once, not
+    // after the whole trace has been printed.
+    let mut pcap = match &args.pcap {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((path, file)),
+            Err(e) => return usage(format!("--pcap: cannot create {}: {e}", path.display())),
+        },
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut printed = 0;
@@ -178,8 +189,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    if let Some(path) = &args.pcap {
-        std::fs::write(path, sim.pcap()).with_context(|| format!("writing {}", path.display()))?;
+    if let Some((path, file)) = &mut pcap {
+        file.write_all(&sim.pcap())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(next) = sim.next_event() {
         eprintln!(

@@ -98,7 +98,21 @@ fn a_run_cut_short_by_the_time_limit_says_so() {
 
 #[test]
 fn bad_values_are_one_line_errors_with_exit_2() {
+    let unwritable = std::env::temp_dir()
+        .join(format!("sockbox-no-such-dir-{}", std::process::id()))
+        .join("out.pcap");
+    let unwritable = unwritable.to_str().unwrap();
     for (args, needle) in [
+        // Past u16: the flag's own range, not the integer type's.
+        (
+            &["sim", "hello", "--mtu", "100000"][..],
+            "--mtu: must be between 576 and 9000",
+        ),
+        // Found before the run, not after the whole trace was printed.
+        (
+            &["sim", "hello", "--pcap", unwritable][..],
+            "--pcap: cannot create",
+        ),
         (&["sim", "hello", "--loss", "1.5"][..], "--loss"),
         (&["sim", "hello", "--dup", "-0.1"][..], "--dup"),
         (&["sim", "hello", "--mtu", "100"][..], "--mtu"),
