@@ -344,7 +344,7 @@ impl Host {
             (s.recv_queue(), s.recv_capacity(), s.send_capacity());
         let shift = window_shift(rx_capacity);
         let window =
-            u16::try_from((rx_capacity - rx_queued.min(rx_capacity)) >> shift).unwrap_or(u16::MAX);
+            u16::try_from(rx_capacity.saturating_sub(rx_queued) >> shift).unwrap_or(u16::MAX);
         // Nothing left to send (no ACK due, nothing to resend) when smoltcp
         // wants the socket only for its close timer, which is then the
         // connection's timer.
