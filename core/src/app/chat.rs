@@ -12,7 +12,10 @@
 //!
 //! Client ([`ChatSession`]): sends `Join{name}`; after `Welcome` it says one of its
 //! `messages` every `interval_ms` (timer id 1), then after one more interval sends
-//! `Leave`, closes once sent, and exits 0.
+//! `Leave`, reads on until the server closes (printing what still comes), closes
+//! and exits 0. Closing as soon as `Leave` is sent would leave relayed lines unread,
+//! and a socket closed with unread bytes resets the connection (RST, as Linux
+//! does), which can throw away the `Leave` itself.
 //!
 //! Console lines (besides the shared server/client ones):
 //! * server: `<name> joined from <peer>`, `<name>: <text>`, `<name> left`,
@@ -20,7 +23,7 @@
 //! * client: `Joined as <name>; online: <a>, <b>` (or `; nobody else is here`),
 //!   `<name> joined`, `<name>: <text>` (its own lines too), `<name> left`;
 //! * client: `Bad message from <peer>: <error>`, exit 1;
-//!   `Connection closed by <peer>`, exit 1.
+//!   `Connection closed by <peer>` (before it sent `Leave`), exit 1.
 
 use alloc::format;
 use alloc::string::String;
@@ -152,6 +155,8 @@ pub(crate) struct ChatSession {
     lines: Vec<String>,
     interval: Duration,
     said: usize,
+    /// `Leave` is sent: the server's close is the end.
+    leaving: bool,
 }
 
 impl ChatSession {
@@ -162,6 +167,7 @@ impl ChatSession {
             lines: spec.messages.clone(),
             interval: Duration::from_millis(spec.interval_ms),
             said: 0,
+            leaving: false,
         }
     }
 
@@ -213,6 +219,9 @@ impl Session for ChatSession {
     }
 
     fn on_eof(&mut self, _: Instant, s: &mut Stream, io: &mut Io) -> Flow {
+        if self.leaving {
+            return Flow::Exit(0);
+        }
         io.print(format!("Connection closed by {}", s.peer));
         Flow::Exit(1)
     }
@@ -222,10 +231,11 @@ impl Session for ChatSession {
             return Flow::Continue;
         }
         let Some(text) = self.lines.get(self.said).cloned() else {
-            return match self.send(s, &ClientMsg::Leave, io) {
-                Flow::Continue => Flow::Exit(0),
-                failed => failed,
-            };
+            if self.leaving {
+                return Flow::Continue;
+            }
+            self.leaving = true;
+            return self.send(s, &ClientMsg::Leave, io);
         };
         self.said += 1;
         io.print(format!("{}: {text}", self.name));

@@ -211,12 +211,24 @@ fn reap(
     let Some(o) = table.orphans.get_mut(&h) else {
         return;
     };
-    let s = sockets.tcp_ref(h);
+    let s = sockets.tcp(h);
+    // Data for a socket its app has closed: as Linux does, RST, and the
+    // connection is gone. The RST goes out at the set's next poll; the socket
+    // is freed at the check after that.
+    let abort = s.recv_queue() > 0 && s.state() != tcp::State::Closed;
+    if abort {
+        s.abort();
+    }
     let st = TcpState::from(s.state());
     let ends = o.ends.update(s);
     if st != o.state {
         state_record(ctx, name, ends, fallback, o.state, st);
         o.state = st;
+    }
+    if abort {
+        sockets.touch(h.set);
+        table.dirty_orphans.push(h);
+        return;
     }
     // Entering TIME-WAIT, or any segment in it, (re)starts smoltcp's close timer.
     if st == TcpState::TimeWait && touched {

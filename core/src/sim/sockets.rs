@@ -17,7 +17,8 @@
 //! Each completed call is traced as a [`CallRecord`], each TCP state change as a
 //! [`StateRecord`](super::trace::StateRecord). A socket closed by its app
 //! lingers (FIN handshake, TIME-WAIT) until smoltcp reports it CLOSED, then its
-//! port is free again.
+//! port is free again. Closed with received bytes unread, or getting data once
+//! closed, it sends RST and is gone at once, as on Linux (RFC 2525, 2.17).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -461,7 +462,14 @@ impl Host {
         };
         match e.kind {
             Kind::Tcp(h, own) => {
-                self.sockets.tcp(h).close();
+                // As Linux does (RFC 2525, 2.17): closing with received bytes
+                // unread resets the connection instead of sending a FIN.
+                let s = self.sockets.tcp(h);
+                if s.recv_queue() > 0 {
+                    s.abort();
+                } else {
+                    s.close();
+                }
                 self.sockets.touch(h.set);
                 if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote) {
                     self.table.by_tuple.insert((l.port(), r), Owner::Orphan(h));
