@@ -163,10 +163,8 @@ fn lcg(state: &mut u64, n: u64) -> u64 {
 /// [`harsh`] with every condition drawn from the seed, past the acceptance
 /// envelope: loss 0-30%, duplication 0-10%, reordering 0-20%, corruption 0-5%,
 /// latency 0.1-50 ms, jitter 0-20 ms, MTU 576-9000, bandwidth 100 kbit/s to
-/// unlimited, queues of 4-64 frames. Socket buffers and MSS stay as the
-/// scenario has them: `settimeout` does not bound `sendall` (README, "Socket
-/// semantics"), so with 1 KB buffers a client can stay blocked in it when every
-/// RST of a server that closed is lost (2 of 240,000 runs at 30% loss).
+/// unlimited, queues of 4-64 frames, and on half the hosts socket buffers of
+/// 1-64 KB and an MSS of 100-1460.
 fn wider(name: &str, seed: u64) -> Scenario {
     let mut sc = harsh(name, seed);
     let mut st = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabcdef;
@@ -180,6 +178,13 @@ fn wider(name: &str, seed: u64) -> Scenario {
     c.mtu = [576, 1000, 1500, 9000][lcg(&mut st, 4) as usize];
     c.bandwidth_bps = [0, 0, 100_000, 1_000_000, 10_000_000][lcg(&mut st, 5) as usize];
     c.queue = [4, 16, 64][lcg(&mut st, 3) as usize];
+    for h in &mut sc.hosts {
+        if lcg(&mut st, 2) == 0 {
+            h.rx_buffer = [1024, 2048, 4096, 65536][lcg(&mut st, 4) as usize];
+            h.tx_buffer = [1024, 2048, 4096, 65536][lcg(&mut st, 4) as usize];
+            h.mss = [None, Some(100), Some(536), Some(1460)][lcg(&mut st, 4) as usize];
+        }
+    }
     sc
 }
 

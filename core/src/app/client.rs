@@ -15,6 +15,8 @@
 //!   `Could not connect to <server>: <error>`), then exit 1.
 //! * `Connected to <peer>` once connected.
 //! * `Timed out waiting for data` when a `recv` outlived `recv_timeout_ms`; exit 1.
+//! * `Timed out sending data` when a `sendall` outlived it (the same `settimeout`
+//!   bounds sends, as in Python); exit 1.
 //! * `Connection to <peer> failed: <error>` when the socket failed; exit 1.
 //! * `Bad data from <peer>: <error>` when the bytes broke the framing; exit 1.
 //!
@@ -255,10 +257,10 @@ impl App for Client {
                 self.apply(Flow::Continue, io);
             }
             (State::Connected(s), Event::SockError { sock, error }) if s.sock == sock => {
-                if error == SockError::TimedOut {
-                    io.print("Timed out waiting for data");
-                } else {
-                    io.print(format!("Connection to {} failed: {error}", s.peer));
+                match error {
+                    SockError::TimedOut => io.print("Timed out waiting for data"),
+                    SockError::SendTimedOut => io.print("Timed out sending data"),
+                    _ => io.print(format!("Connection to {} failed: {error}", s.peer)),
                 }
                 self.abort(1, io);
             }

@@ -4,15 +4,17 @@
 //! [`Loopback::run`] follows the polling order of [`super`] for every node: it
 //! delivers queued events one at a time (oldest first), carries out each app's
 //! actions at once, and when nothing is queued jumps the virtual clock to the
-//! earliest wake-up (a node's start, a timer, a `recv` or `connect` timeout).
+//! earliest wake-up (a node's start, a timer, a `recv`, `sendall` or `connect`
+//! timeout).
 //! Delivery is instant and in order, so runs are deterministic.
 //!
 //! Socket semantics follow the module docs of [`super`], with these knobs:
 //! * [`Loopback::chunk`]: the most bytes one `Received` carries (1 = byte by byte);
 //! * [`Loopback::send_window`]: the most bytes one partial `send()` takes;
 //! * [`Loopback::window`]: the most unread bytes a socket holds; `sendall` to a
-//!   peer that does not read waits (its `SentAll` comes when the rest fits),
-//!   while `send()` ignores it (it never takes 0 bytes);
+//!   peer that does not read waits (its `SentAll` comes when the rest fits, or
+//!   `SendTimedOut` once a `settimeout` runs out), while `send()` ignores it (it
+//!   never takes 0 bytes);
 //! * [`Loopback::blackhole`]: connects to these addresses never get an answer
 //!   (they time out if the connect has a timeout);
 //! * [`Loopback::drop_datagrams`]: the sequence numbers (0-based, over all
@@ -75,8 +77,9 @@ use crate::time::Instant;
 struct Endpoint {
     peer: Option<(usize, SockId)>,
     inbox: VecDeque<u8>,
-    /// `sendall`s not yet wholly in the peer's inbox: bytes left, whole length.
-    outbox: VecDeque<(Vec<u8>, usize)>,
+    /// `sendall`s not yet wholly in the peer's inbox: bytes left, whole length,
+    /// when it times out (`settimeout`).
+    outbox: VecDeque<(Vec<u8>, usize, Option<Instant>)>,
     peer_closed: bool,
     armed: Option<usize>,
     timeout: Option<Duration>,
@@ -104,6 +107,7 @@ enum Wake {
     Start(usize),
     Timer(usize, u32),
     RecvTimeout(usize, SockId),
+    SendTimeout(usize, SockId),
     ConnectTimeout(usize, SockId),
 }
 
@@ -247,6 +251,9 @@ impl Loopback {
             if let Some(at) = ep.deadline {
                 consider(at, Wake::RecvTimeout(n, sock));
             }
+            if let Some(&(_, _, Some(at))) = ep.outbox.front() {
+                consider(at, Wake::SendTimeout(n, sock));
+            }
         }
         for (&(n, sock), &deadline) in &self.connecting {
             if let Some(at) = deadline {
@@ -276,6 +283,14 @@ impl Loopback {
                     ep.deadline = None;
                 }
                 let error = SockError::TimedOut;
+                self.queue.push_back((n, Event::SockError { sock, error }));
+            }
+            Wake::SendTimeout(n, sock) => {
+                // The bytes not yet in the peer's inbox are dropped.
+                if let Some(ep) = self.tcp.get_mut(&(n, sock)) {
+                    ep.outbox.pop_front();
+                }
+                let error = SockError::SendTimedOut;
                 self.queue.push_back((n, Event::SockError { sock, error }));
             }
             Wake::ConnectTimeout(n, sock) => {
@@ -343,9 +358,11 @@ impl Loopback {
                 push(&mut self.queue, Event::Sent { sock, len });
             }
             Action::SendAll { sock, data } => {
+                let now = self.now;
                 if let Some(ep) = self.tcp.get_mut(&(n, sock)) {
                     let len = data.len();
-                    ep.outbox.push_back((data, len));
+                    let deadline = ep.timeout.map(|t| now + t);
+                    ep.outbox.push_back((data, len, deadline));
                 }
                 self.pump(n, sock);
             }
@@ -474,7 +491,7 @@ impl Loopback {
         };
         let mut out = core::mem::take(&mut ep.outbox);
         let peer = ep.peer;
-        while let Some((front, len)) = out.front_mut() {
+        while let Some((front, len, _)) = out.front_mut() {
             if let Some(other) = peer.and_then(|p| self.tcp.get_mut(&p)) {
                 let room = window.saturating_sub(other.inbox.len()).min(front.len());
                 other.inbox.extend(front.drain(..room));

@@ -29,7 +29,12 @@
 //! * `Send` hands over as many bytes as the send buffer takes *now* and answers
 //!   [`Event::Sent`] with that count (possibly fewer than offered: the partial
 //!   send lesson). `SendAll` queues every byte and answers [`Event::SentAll`] once
-//!   the last one is in the socket (Python's `sendall`).
+//!   the last one is in the socket (Python's `sendall`). Both wait while the
+//!   buffer is full; if a [`Action::SetTimeout`] is in force and the call is not
+//!   done in time (`send`: no byte taken; `sendall`: not every byte), the answer
+//!   is [`Event::SockError`] with [`SockError::SendTimedOut`], and the bytes not
+//!   yet taken are dropped (Python's `sendall` raises `TimeoutError` too; its
+//!   timeout bounds the whole call).
 //! * `Connect` answers [`Event::Connected`] or [`Event::ConnectFailed`].
 //! * `Listen` answers [`Event::Listening`] or [`Event::ListenFailed`]; each
 //!   incoming connection is one [`Event::Accepted`] with a fresh socket id.
@@ -151,6 +156,8 @@ pub enum SockError {
     Reset,
     /// A `recv` set up with `settimeout` saw nothing in time (Python's `socket.timeout`).
     TimedOut,
+    /// A `send`/`sendall` set up with `settimeout` was not done in time.
+    SendTimedOut,
     /// The connection was aborted locally (host crashed, retransmissions gave up).
     Aborted,
 }
@@ -160,6 +167,7 @@ impl fmt::Display for SockError {
         f.write_str(match self {
             SockError::Reset => "connection reset by peer",
             SockError::TimedOut => "timed out",
+            SockError::SendTimedOut => "timed out sending",
             SockError::Aborted => "connection aborted",
         })
     }
@@ -231,7 +239,8 @@ pub enum Action {
     SendAll { sock: SockId, data: Vec<u8> },
     /// `recv(max)`.
     Recv { sock: SockId, max: usize },
-    /// `settimeout(t)` for later `recv`s; `None` blocks forever.
+    /// `settimeout(t)` for later `recv`, `send` and `sendall` calls; `None`
+    /// blocks forever.
     SetTimeout {
         sock: SockId,
         timeout: Option<Duration>,

@@ -279,11 +279,11 @@ fn answer_tcp(
             return;
         }
         let done = match p {
-            Pending::Send(data) if s.can_send() => {
+            Pending::Send { data, .. } if s.can_send() => {
                 let n = s.send_slice(data).unwrap_or(0);
                 (n > 0).then(|| (Event::Sent { sock, len: n }, Text::number("", n, "")))
             }
-            Pending::SendAll { data, off } => {
+            Pending::SendAll { data, off, .. } => {
                 if s.can_send() {
                     *off += s
                         .send_slice(data.get(*off..).unwrap_or_default())
@@ -294,8 +294,16 @@ fn answer_tcp(
             }
             _ => None,
         };
-        let Some((ev, r)) = done else {
-            return;
+        let (ev, r) = match done {
+            Some(answer) => answer,
+            // Not done in time: `settimeout` bounds sends too; the bytes not
+            // yet in the socket are dropped (those in it still go out).
+            None if p.deadline().is_some_and(|d| now >= d) => {
+                let error = SockError::SendTimedOut;
+                let r = "TimeoutError: timed out".into();
+                (Event::SockError { sock, error }, r)
+            }
+            None => return,
         };
         let desc = p.describe().unwrap_or_default();
         e.sends.pop_front();

@@ -11,7 +11,8 @@
 //! * `connect` picks an ephemeral port (49152..=65535) and honours its timeout.
 //! * `recv(max)` answers with what has arrived (1..=max bytes), `b''` after a FIN,
 //!   `SockError::TimedOut` after `settimeout` expires; `send` takes what fits in the
-//!   send buffer now (at least one byte, waiting for room), `sendall` all of it.
+//!   send buffer now (at least one byte, waiting for room), `sendall` all of it;
+//!   either answers `SockError::SendTimedOut` if `settimeout` expires first.
 //! * UDP `bind`/`sendto`/`recvfrom`.
 //!
 //! Each completed call is traced as a [`CallRecord`], each TCP state change as a
@@ -150,9 +151,18 @@ impl Host {
                 addr,
                 timeout,
             } => self.connect(ctx, i, sock, addr, timeout),
-            Action::Send { sock, data } => self.set_pending(ctx, i, sock, Pending::Send(data)),
+            Action::Send { sock, data } => {
+                let deadline = self.timeout_of(i, sock).map(|t| now + t);
+                self.set_pending(ctx, i, sock, Pending::Send { data, deadline })
+            }
             Action::SendAll { sock, data } => {
-                self.set_pending(ctx, i, sock, Pending::SendAll { data, off: 0 })
+                let deadline = self.timeout_of(i, sock).map(|t| now + t);
+                let p = Pending::SendAll {
+                    data,
+                    off: 0,
+                    deadline,
+                };
+                self.set_pending(ctx, i, sock, p)
             }
             Action::Recv { sock, max } => {
                 let deadline = self.timeout_of(i, sock).map(|t| now + t);
@@ -238,14 +248,15 @@ impl Host {
 
     fn set_pending(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, p: Pending) {
         match self.table.entries.get_mut(&(i, sock)) {
-            Some(e) if matches!(p, Pending::Send(_) | Pending::SendAll { .. }) => {
-                e.sends.push_back(p)
-            }
             Some(e) => {
                 if p.deadline().is_some() {
                     self.table.deadline_keys.insert((i, sock));
                 }
-                e.pending = p
+                if matches!(p, Pending::Send { .. } | Pending::SendAll { .. }) {
+                    e.sends.push_back(p)
+                } else {
+                    e.pending = p
+                }
             }
             None => {
                 let c = p.describe().unwrap_or_default();

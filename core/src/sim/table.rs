@@ -54,10 +54,14 @@ pub(crate) enum Pending {
         max: usize,
         deadline: Option<Instant>,
     },
-    Send(Vec<u8>),
+    Send {
+        data: Vec<u8>,
+        deadline: Option<Instant>,
+    },
     SendAll {
         data: Vec<u8>,
         off: usize,
+        deadline: Option<Instant>,
     },
     RecvFrom {
         max: usize,
@@ -70,8 +74,10 @@ impl Pending {
         match self {
             Pending::Connect { deadline, .. }
             | Pending::Recv { deadline, .. }
-            | Pending::RecvFrom { deadline, .. } => *deadline,
-            _ => None,
+            | Pending::RecvFrom { deadline, .. }
+            | Pending::Send { deadline, .. }
+            | Pending::SendAll { deadline, .. } => *deadline,
+            Pending::None => None,
         }
     }
 
@@ -81,7 +87,7 @@ impl Pending {
             Pending::None => return None,
             Pending::Connect { addr, .. } => connect_text(addr),
             Pending::Recv { max, .. } => Text::number("recv(", *max, ")"),
-            Pending::Send(d) => Text::number("send(", d.len(), " bytes)"),
+            Pending::Send { data, .. } => Text::number("send(", data.len(), " bytes)"),
             Pending::SendAll { data, .. } => Text::number("sendall(", data.len(), " bytes)"),
             Pending::RecvFrom { max, .. } => Text::number("recvfrom(", *max, ")"),
         })
@@ -113,6 +119,15 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// When its blocked call, or its oldest queued send, times out.
+    pub fn deadline(&self) -> Option<Instant> {
+        let send = self.sends.front().and_then(Pending::deadline);
+        match (self.pending.deadline(), send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub fn new(kind: Kind, state: TcpState) -> Entry {
         Entry {
             kind,
@@ -281,14 +296,11 @@ impl Table {
     /// The earliest deadline of a pending call.
     pub fn next_deadline(&mut self) -> Option<Instant> {
         let entries = &self.entries;
-        self.deadline_keys.retain(|k| {
-            entries
-                .get(k)
-                .is_some_and(|e| e.pending.deadline().is_some())
-        });
+        self.deadline_keys
+            .retain(|k| entries.get(k).is_some_and(|e| e.deadline().is_some()));
         self.deadline_keys
             .iter()
-            .filter_map(|k| self.entries.get(k)?.pending.deadline())
+            .filter_map(|k| self.entries.get(k)?.deadline())
             .min()
     }
 

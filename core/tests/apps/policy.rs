@@ -1,7 +1,9 @@
 //! The shared client and server policies: retries, timeouts, limits; bad specs.
 
+use std::time::Duration;
+
 use sockbox_core::app::loopback::Loopback;
-use sockbox_core::app::{AppKind, AppSpec, SpecError, build};
+use sockbox_core::app::{App, AppKind, AppSpec, Event, Io, SpecError, build};
 use sockbox_core::frame::FramingKind;
 use sockbox_core::time::Instant;
 
@@ -199,6 +201,63 @@ fn a_client_that_never_reads_stalls_only_itself() -> Res {
     );
     assert_eq!(lines(&lb, s).len(), 4, "{:?}", lb.console(s));
     Ok(())
+}
+
+/// Listens on the server's port, accepts, never reads.
+struct NeverReads;
+
+impl App for NeverReads {
+    fn handle(&mut self, _: Instant, event: Event, io: &mut Io) {
+        if event == Event::Start {
+            io.listen(server_addr().port(), 5);
+        }
+    }
+}
+
+/// Connects, sets `timeout`, `sendall`s 1 MB and prints how that ended.
+struct BigSend(Option<Duration>);
+
+impl App for BigSend {
+    fn handle(&mut self, _: Instant, event: Event, io: &mut Io) {
+        match event {
+            Event::Start => {
+                io.connect(server_addr(), None);
+            }
+            Event::Connected { sock, .. } => {
+                io.settimeout(sock, self.0);
+                io.sendall(sock, vec![b'x'; 1 << 20]);
+            }
+            Event::SentAll { len, .. } => io.print(format!("sent {len}")),
+            Event::SockError { error, .. } => io.print(format!("{error}")),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_sendall_that_cannot_finish_ends_at_the_settimeout() {
+    for (timeout, want) in [
+        (Some(2_000), vec!["timed out sending"]),
+        // Without a timeout it waits for good, as Python's sendall does.
+        (None, vec![]),
+    ] {
+        // 1 MB into a window of 4 KB that nobody reads.
+        let mut lb = Loopback::new();
+        lb.window = 4096;
+        lb.add(Box::new(NeverReads));
+        let c = lb.add(Box::new(BigSend(timeout.map(Duration::from_millis))));
+        lb.run();
+        assert_eq!(lines(&lb, c), want);
+        if timeout.is_some() {
+            assert_eq!(lb.now(), Instant::from_millis(2_000));
+        }
+    }
+    // With room for it all, the same call finishes well before its timeout.
+    let mut lb = Loopback::new();
+    lb.add(Box::new(NeverReads));
+    let c = lb.add(Box::new(BigSend(Some(Duration::from_millis(2_000)))));
+    lb.run();
+    assert_eq!(lines(&lb, c), ["sent 1048576"]);
 }
 
 #[test]

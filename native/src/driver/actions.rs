@@ -150,17 +150,30 @@ impl Driver {
         let Some(token) = self.token_of(app, sock) else {
             return;
         };
-        let Some(Kind::Stream(s)) = self.socks.get_mut(&token).map(|s| &mut s.kind) else {
+        let generation = self.deadlines.next_seq();
+        let Some(entry) = self.socks.get_mut(&token) else {
+            return;
+        };
+        let timeout = entry.timeout;
+        let Kind::Stream(s) = &mut entry.kind else {
             tracing::warn!(app, %sock, "send on a socket that is not a connection ignored");
             return;
         };
-        if let Err(error) = s.queue(data, all) {
+        if let Err(error) = s.queue(data, all, generation) {
             tracing::debug!(app, %sock, %error, "send refused");
             self.pending
                 .push_back((app, Event::SockError { sock, error }));
             return;
         }
+        let at = timeout.map(|t| self.now() + t);
         self.ready(token);
+        // Only a send the OS did not take at once can time out.
+        if let Some(at) = at
+            && let Some(Kind::Stream(s)) = self.socks.get(&token).map(|s| &s.kind)
+            && s.sending(generation)
+        {
+            self.deadlines.push(at, Due::Send { token, generation });
+        }
     }
 
     pub(super) fn arm_recv(&mut self, app: usize, sock: SockId, max: usize) {
@@ -294,6 +307,7 @@ impl Driver {
                     }
                 }
                 Due::Recv { token, generation } => self.recv_timed_out(token, generation),
+                Due::Send { token, generation } => self.send_timed_out(token, generation),
                 Due::Connect { token, generation } => {
                     let Some(sock) = self.socks.get(&token) else {
                         continue;
@@ -349,6 +363,26 @@ impl Driver {
         }
     }
 
+    pub(super) fn send_timed_out(&mut self, token: usize, generation: u64) {
+        let Some(sock) = self.socks.get_mut(&token) else {
+            return;
+        };
+        // A closed socket's sends only flush (see `Due::Linger`): no app to tell.
+        if let Kind::Stream(s) = &mut sock.kind
+            && !sock.closing
+            && s.send_timed_out(generation)
+        {
+            let error = SockError::SendTimedOut;
+            self.pending.push_back((
+                sock.app,
+                Event::SockError {
+                    sock: sock.id,
+                    error,
+                },
+            ));
+        }
+    }
+
     pub(super) fn compact(&mut self) {
         if !self.deadlines.needs_compaction() {
             return;
@@ -360,6 +394,10 @@ impl Driver {
                 Kind::Stream(st) => st.recv.is_some_and(|a| a.generation == generation),
                 Kind::Udp(u) => u.recv.is_some_and(|a| a.generation == generation),
                 Kind::Listener(_) => false,
+            }),
+            Due::Send { token, generation } => socks.get(&token).is_some_and(|s| match &s.kind {
+                Kind::Stream(st) => st.sending(generation),
+                _ => false,
             }),
             Due::Connect { token, .. } | Due::Linger { token } => socks.contains_key(&token),
             Due::Wake => true,

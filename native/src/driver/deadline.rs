@@ -1,4 +1,4 @@
-//! The driver's deadlines: app timers, `recv` timeouts, connect timeouts and close
+//! The driver's deadlines: app timers, `recv` and send timeouts, connect timeouts and close
 //! lingers, in one min-heap ordered by (due time, sequence number).
 //!
 //! Entries are never removed in place: re-arming or cancelling makes the old entry
@@ -20,6 +20,8 @@ pub enum Due {
     Timer { app: usize, id: u32, seq: u64 },
     /// The `recv`/`recvfrom` armed on socket `token` with generation `generation`.
     Recv { token: usize, generation: u64 },
+    /// The `send`/`sendall` queued on socket `token` with generation `generation`.
+    Send { token: usize, generation: u64 },
     /// The connect in progress on socket `token` with generation `generation`.
     Connect { token: usize, generation: u64 },
     /// A closed socket still flushing its `sendall` bytes: give up now.

@@ -39,7 +39,7 @@ pub struct Sock {
     pub app: usize,
     pub id: SockId,
     pub kind: Kind,
-    /// `settimeout` for `recv`s.
+    /// `settimeout` for `recv`, `send` and `sendall`.
     pub timeout: Option<Duration>,
     /// The app closed it; it lingers only to flush queued `sendall` bytes.
     pub closing: bool,
@@ -52,11 +52,32 @@ pub struct Armed {
     pub generation: u64,
 }
 
+/// A queued send call, with the generation its timeout names.
 enum Out {
     /// `send()`: one write, its count reported.
-    Send(Vec<u8>),
+    Send { data: Vec<u8>, generation: u64 },
     /// `sendall()`: written to the end, then reported.
-    All { data: Vec<u8>, done: usize },
+    All {
+        data: Vec<u8>,
+        done: usize,
+        generation: u64,
+    },
+}
+
+impl Out {
+    fn generation(&self) -> u64 {
+        match self {
+            Out::Send { generation, .. } | Out::All { generation, .. } => *generation,
+        }
+    }
+
+    /// Bytes not written yet.
+    fn left(&self) -> usize {
+        match self {
+            Out::Send { data, .. } => data.len(),
+            Out::All { data, done, .. } => data.len().saturating_sub(*done),
+        }
+    }
 }
 
 /// A finished connect: `(local, peer)`, or `(target, why it failed)`.
@@ -114,9 +135,10 @@ impl Stream {
         Some(result.map_err(|e| (target, e)))
     }
 
-    /// Queue `data` for `send()` (`all == false`) or `sendall()`. Fails with
-    /// `Aborted` when the queue would pass [`SEND_HARD_CAP`].
-    pub fn queue(&mut self, data: Vec<u8>, all: bool) -> Result<(), SockError> {
+    /// Queue `data` for `send()` (`all == false`) or `sendall()`; `generation`
+    /// names the call for its timeout. Fails with `Aborted` when the queue would
+    /// pass [`SEND_HARD_CAP`].
+    pub fn queue(&mut self, data: Vec<u8>, all: bool, generation: u64) -> Result<(), SockError> {
         if let Some(error) = self.failed {
             return Err(error);
         }
@@ -126,11 +148,32 @@ impl Stream {
         }
         self.queued += data.len();
         self.out.push_back(if all {
-            Out::All { data, done: 0 }
+            Out::All {
+                data,
+                done: 0,
+                generation,
+            }
         } else {
-            Out::Send(data)
+            Out::Send { data, generation }
         });
         Ok(())
+    }
+
+    /// Is the send call `generation` still waiting?
+    pub fn sending(&self, generation: u64) -> bool {
+        self.out.iter().any(|o| o.generation() == generation)
+    }
+
+    /// The send call `generation` timed out: drop its bytes not yet written
+    /// (those written stay sent). False if it was already done.
+    pub fn send_timed_out(&mut self, generation: u64) -> bool {
+        let Some(i) = self.out.iter().position(|o| o.generation() == generation) else {
+            return false;
+        };
+        if let Some(o) = self.out.remove(i) {
+            self.queued = self.queued.saturating_sub(o.left());
+        }
+        true
     }
 
     fn fail(&mut self, error: SockError) {
@@ -147,8 +190,8 @@ impl Stream {
         }
         while let Some(front) = self.out.front_mut() {
             let rest = match front {
-                Out::Send(data) => &data[..],
-                Out::All { data, done } => data.get(*done..).unwrap_or(&[]),
+                Out::Send { data, .. } => &data[..],
+                Out::All { data, done, .. } => data.get(*done..).unwrap_or(&[]),
             };
             let written = if rest.is_empty() {
                 0
@@ -170,14 +213,14 @@ impl Stream {
             tracing::trace!(sock = %id, bytes = written, "wrote");
             self.queued = self.queued.saturating_sub(written);
             let finished = match front {
-                Out::Send(_) => {
+                Out::Send { .. } => {
                     events.push(Event::Sent {
                         sock: id,
                         len: written,
                     });
                     true
                 }
-                Out::All { data, done } => {
+                Out::All { data, done, .. } => {
                     *done += written;
                     let all = *done >= data.len();
                     if all {
@@ -189,7 +232,8 @@ impl Stream {
                     all
                 }
             };
-            if finished && let Some(Out::Send(data) | Out::All { data, .. }) = self.out.pop_front()
+            if finished
+                && let Some(Out::Send { data, .. } | Out::All { data, .. }) = self.out.pop_front()
             {
                 bufs.recycle(data);
             }

@@ -130,17 +130,22 @@ fn refused_connect_is_reported_with_the_address() {
     );
 }
 
-#[test]
-fn recv_timeout_answers_timed_out() {
-    let (mut d, lines) = driver();
+/// A server on a free port that accepts and then neither reads nor sends.
+fn silent_server(d: &mut Driver) -> SocketAddr {
     let (l, addr) = free_listener();
-    // The server accepts and never sends.
     let server = app(move |_, event, io| {
         if event == Event::Start {
             io.listen(addr.port(), 5);
         }
     });
     d.add_app(server, Host::default().with_listener(addr.port(), l));
+    addr
+}
+
+#[test]
+fn recv_timeout_answers_timed_out() {
+    let (mut d, lines) = driver();
+    let addr = silent_server(&mut d);
     run_client(
         &mut d,
         app(move |now, event, io| match event {
@@ -165,6 +170,36 @@ fn recv_timeout_answers_timed_out() {
         *lines.borrow(),
         ["armed at 0", "timed out after >=150ms: true"]
     );
+}
+
+#[test]
+fn sendall_timeout_answers_send_timed_out() {
+    let (mut d, lines) = driver();
+    // The client's sendall fills both kernel buffers and then waits for room
+    // that never comes.
+    let addr = silent_server(&mut d);
+    run_client(
+        &mut d,
+        app(move |now, event, io| match event {
+            Event::Start => {
+                io.connect(addr, None);
+            }
+            Event::Connected { sock, .. } => {
+                io.settimeout(sock, Some(Duration::from_millis(150)));
+                io.sendall(sock, vec![b'x'; 16 << 20]);
+            }
+            Event::SentAll { .. } => {
+                io.print("all sent?");
+                io.exit(1);
+            }
+            Event::SockError { error, .. } => {
+                io.print(format!("{error} after >=150ms: {}", now.as_millis() >= 150));
+                io.exit(0);
+            }
+            _ => {}
+        }),
+    );
+    assert_eq!(*lines.borrow(), ["timed out sending after >=150ms: true"]);
 }
 
 #[test]
