@@ -68,7 +68,8 @@ pub struct AppSpec {
     pub recv_max: usize,
     /// Client: `settimeout` before `connect`; `None` waits forever.
     pub connect_timeout_ms: Option<u64>,
-    /// `settimeout` for `recv`s after connecting; `None` waits forever.
+    /// `settimeout` after connecting: bounds each `recv`, and each `sendall` as
+    /// in Python; `None` waits forever.
     pub recv_timeout_ms: Option<u64>,
     /// Client: connection attempts after the first one fails.
     pub retries: u32,

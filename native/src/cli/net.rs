@@ -98,7 +98,7 @@ pub struct ConnectArgs {
         allow_negative_numbers = true
     )]
     pub count: u32,
-    /// settimeout for connect and each recv; without it they wait forever.
+    /// settimeout for connect and each recv and sendall; without it they wait forever.
     #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Connection attempts after the first fails (exponential backoff).
