@@ -319,12 +319,7 @@ fn page_ready(args: &BenchArgs) -> Result<String> {
                 .current_dir(&modules),
         )?;
     }
-    if !Path::new(crate::lab::CHROMIUM).exists() {
-        anyhow::bail!(
-            "{} is missing (cargo xtask test installs it)",
-            crate::lab::CHROMIUM
-        );
-    }
+    crate::lab::ensure_chromium()?;
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
     let port = listener.local_addr()?.port();
     let www = root().join("www");

@@ -5,7 +5,8 @@
 //! `--locked`, whose lock file names a crate the registry does not serve),
 //! builds `sockbox-wasm` with the `wasm-release` profile, runs
 //! `wasm-bindgen --target web` into the gitignored `www/pkg`, and shrinks the
-//! result with `wasm-opt` when binaryen is installed. The page is then served
+//! result with `wasm-opt` (Debian's binaryen, installed with apt when missing and
+//! the user is root or has passwordless sudo; otherwise the lab is built without it). The page is then served
 //! from `www/` on 127.0.0.1 only (see [`crate::serve`]).
 //!
 //! `browser_tests()` (run by `cargo xtask test`) builds the lab, serves it on a
@@ -143,15 +144,11 @@ fn bindgen(wasm: &Path, pkg: &Path) -> Result<()> {
 }
 
 /// `wasm-opt -Os` of rustc's output (before wasm-bindgen, whose externref table
-/// old binaryen releases would retype) into target/lab-opt/, when binaryen is
-/// installed. `None` (with a notice) when it is not or it fails.
+/// old binaryen releases would retype) into target/lab-opt/, installing binaryen
+/// when missing (see [`wasm_opt_version`]). `None` (with a notice) when it cannot
+/// be had or it fails.
 fn optimize(raw: &Path) -> Option<PathBuf> {
-    let Ok(version) = output(Command::new("wasm-opt").arg("--version")) else {
-        eprintln!(
-            "xtask: wasm-opt not found; skipping (apt-get install binaryen: the lab's wasm is 148 KB gzip with it, 170 KB without)"
-        );
-        return None;
-    };
+    let version = wasm_opt_version()?;
     let dir = target_dir().join("lab-opt");
     fs::create_dir_all(&dir).ok()?;
     // Same file name: wasm-bindgen names its output after its input.
@@ -230,13 +227,30 @@ fn ensure_npm_deps() -> Result<()> {
 }
 
 /// Debian's chromium, installed with apt when missing (CI runs as root).
-fn ensure_chromium() -> Result<()> {
+pub fn ensure_chromium() -> Result<()> {
     if Path::new(CHROMIUM).exists() {
         return Ok(());
     }
     eprintln!("xtask: {CHROMIUM} is missing; installing Debian's chromium");
-    util::run(Command::new("apt-get").args(["update", "-qq"]))?;
-    util::run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium"]))
+    util::apt_install(&["chromium"])
+        .with_context(|| format!("{CHROMIUM} is missing and could not be installed"))
+}
+
+/// `wasm-opt --version`, installing Debian's binaryen first when it is missing.
+/// `None` (with a notice) when it cannot be had: the lab is then built without it.
+fn wasm_opt_version() -> Option<String> {
+    let version = || output(Command::new("wasm-opt").arg("--version")).ok();
+    if let Some(v) = version() {
+        return Some(v);
+    }
+    eprintln!("xtask: wasm-opt is missing; installing Debian's binaryen");
+    if let Err(e) = util::apt_install(&["binaryen"]) {
+        eprintln!(
+            "xtask: {e:#}; building without wasm-opt (the lab's wasm is 149 KB gzip with it, 170 KB without)"
+        );
+        return None;
+    }
+    version()
 }
 
 /// The headless-Chromium tests and the cross-target determinism check.

@@ -75,6 +75,39 @@ pub fn ensure_target(target: &str) -> Result<()> {
     Ok(())
 }
 
+/// Install Debian packages with apt-get, as root (CI's case) or through
+/// passwordless sudo; `apt-get update` runs once per xtask process. Fails, naming
+/// the command to run by hand, where neither is possible.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    static UPDATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let by_hand = format!("apt-get install {}", packages.join(" "));
+    if output(Command::new("apt-get").arg("--version")).is_err() {
+        bail!("apt-get is not available here; install it by hand ({by_hand})");
+    }
+    let root = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
+    let sudo = !root && output(Command::new("sudo").args(["-n", "true"])).is_ok();
+    if !root && !sudo {
+        bail!("not root and no passwordless sudo; run `sudo {by_hand}`");
+    }
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    if !UPDATED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        run(&mut apt(&["update", "-qq"]))?;
+    }
+    let mut install = apt(&["install", "-y", "-qq"]);
+    install.args(packages);
+    run(&mut install)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
