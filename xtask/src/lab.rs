@@ -6,8 +6,9 @@
 //! builds `sockbox-wasm` with the `wasm-release` profile, runs
 //! `wasm-bindgen --target web` into the gitignored `www/pkg`, and shrinks the
 //! result with `wasm-opt` (Debian's binaryen, installed with apt when missing and
-//! the user is root or has passwordless sudo; otherwise the lab is built without it). The page is then served
-//! from `www/` on 127.0.0.1 only (see [`crate::serve`]).
+//! the user is root or has passwordless sudo; otherwise the lab is built without
+//! it). The page is then served from `www/` on 127.0.0.1 only (see
+//! [`crate::serve`]).
 //!
 //! `browser_tests()` (run by `cargo xtask test`) builds the lab, serves it on a
 //! free loopback port, installs the playwright-core tests' npm packages with

@@ -100,8 +100,9 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    if !UPDATED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if !UPDATED.load(std::sync::atomic::Ordering::Relaxed) {
         run(&mut apt(&["update", "-qq"]))?;
+        UPDATED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let mut install = apt(&["install", "-y", "-qq"]);
     install.args(packages);
