@@ -307,18 +307,8 @@ fn lab_rows(results: &mut Results, args: &BenchArgs, lines: &mut Vec<String>) {
 
 /// Serve www/ on a free loopback port and time page loads in headless Chromium.
 fn page_ready(args: &BenchArgs) -> Result<String> {
-    let modules = root().join("tests").join("browser");
-    if !modules
-        .join("node_modules")
-        .join("playwright-core")
-        .is_dir()
-    {
-        run_cmd(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&modules),
-        )?;
-    }
+    let modules = crate::lab::browser_dir();
+    crate::lab::ensure_npm_deps()?;
     crate::lab::ensure_chromium()?;
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
     let port = listener.local_addr()?.port();

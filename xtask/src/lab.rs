@@ -210,12 +210,12 @@ fn target_dir() -> PathBuf {
 }
 
 /// The playwright-core tests' folder.
-fn browser_dir() -> PathBuf {
+pub fn browser_dir() -> PathBuf {
     root().join("tests").join("browser")
 }
 
 /// `npm ci` in tests/browser when playwright-core is not installed there.
-fn ensure_npm_deps() -> Result<()> {
+pub fn ensure_npm_deps() -> Result<()> {
     let dir = browser_dir();
     if dir.join("node_modules").join("playwright-core").is_dir() {
         return Ok(());
