@@ -89,15 +89,15 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
     if !root && !sudo {
         bail!("not root and no passwordless sudo; run `sudo {by_hand}`");
     }
+    // The variable goes through `env`, in the argument list: sudo would drop it
+    // from the environment.
     let apt = |args: &[&str]| {
-        let mut cmd = if root {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.args(["-n", "apt-get"]);
-            c
-        };
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        let mut cmd = Command::new(if root { "env" } else { "sudo" });
+        if !root {
+            cmd.args(["-n", "env"]);
+        }
+        cmd.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"])
+            .args(args);
         cmd
     };
     if !UPDATED.load(std::sync::atomic::Ordering::Relaxed) {
