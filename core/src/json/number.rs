@@ -133,9 +133,12 @@ impl Reader<'_> {
                 Kind::I64(m)
             });
         }
-        // Trailing zeros (`5.0`, `1.50`) would only push the significand past
-        // 2^53, where the computation below stops being exact.
-        while sig != 0 && sig % 10 == 0 {
+        // Trailing zeros (`-3742278788453230.0`) can push the significand past
+        // 2^53, where the computation below stops being exact: drop them while
+        // it is there. Below 2^53 the significand stays as serde_json has it,
+        // so the value is the same as serde_json's (`10E24` is 10 x 1e24 there,
+        // an ulp below 1e25).
+        while sig > 1 << 53 && sig % 10 == 0 {
             sig /= 10;
             exp = exp.saturating_add(1);
         }
