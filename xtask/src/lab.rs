@@ -144,7 +144,7 @@ fn bindgen(wasm: &Path, pkg: &Path) -> Result<()> {
     )
 }
 
-/// `wasm-opt -Os` of rustc's output (before wasm-bindgen, whose externref table
+/// `wasm-opt -Os --converge` of rustc's output (before wasm-bindgen, whose externref table
 /// old binaryen releases would retype) into target/lab-opt/, installing binaryen
 /// when missing (see [`wasm_opt_version`]). `None` (with a notice) when it cannot
 /// be had or it fails.
@@ -158,6 +158,9 @@ fn optimize(raw: &Path) -> Option<PathBuf> {
         // The features rustc's wasm32 target emits.
         .args([
             "-Os",
+            // Passes again until nothing changes: about 0.4 KB gzip smaller
+            // than one round (stop 29), for some seconds of build time.
+            "--converge",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",

@@ -136,6 +136,10 @@ pub enum ConnectError {
     Unreachable,
     /// The connection was reset during the handshake.
     Reset,
+    /// No timeout was set and nothing answered the SYN or its retransmissions:
+    /// the kernel gave up (Linux: after 6 retransmissions, about 127 s;
+    /// Python's `TimeoutError: [Errno 110] Connection timed out`).
+    Unanswered,
 }
 
 impl fmt::Display for ConnectError {
@@ -145,6 +149,7 @@ impl fmt::Display for ConnectError {
             ConnectError::TimedOut => "timed out",
             ConnectError::Unreachable => "no route to host",
             ConnectError::Reset => "connection reset during handshake",
+            ConnectError::Unanswered => "connection timed out",
         })
     }
 }

@@ -321,15 +321,25 @@ fn answer_recv(
     let st = e.state;
     let due = |d: Option<Instant>| d.is_some_and(|d| now >= d);
     match &e.pending {
-        Pending::Connect { deadline, .. } => match st {
-            TcpState::SynSent | TcpState::SynReceived if due(*deadline) => {
-                s.abort();
+        Pending::Connect { deadline, fail, .. } => match st {
+            TcpState::SynSent | TcpState::SynReceived | TcpState::Closed
+                if fail.is_some() || (st != TcpState::Closed && due(*deadline)) =>
+            {
+                let error = fail.unwrap_or(ConnectError::TimedOut);
+                if st != TcpState::SynReceived {
+                    // Linux closes a socket in SYN-SENT without a RST, where
+                    // smoltcp's `abort` would send one (once ARP resolves).
+                    *s = super::sockets::unbuffered();
+                } else {
+                    s.abort();
+                }
                 e.reset = true;
-                let error = ConnectError::TimedOut;
-                Some((
-                    Event::ConnectFailed { sock, error },
-                    "TimeoutError: timed out".into(),
-                ))
+                let r = match error {
+                    ConnectError::Unreachable => "OSError: no route to host",
+                    ConnectError::Unanswered => "TimeoutError: connection timed out",
+                    _ => "TimeoutError: timed out",
+                };
+                Some((Event::ConnectFailed { sock, error }, r.into()))
             }
             TcpState::SynSent | TcpState::SynReceived => None,
             TcpState::Closed => {
@@ -341,6 +351,8 @@ fn answer_recv(
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
+                // The SYN's give-up timer (`giveup.rs`) is not for the connection.
+                s.set_timeout(None);
                 let r = Text::addr("ok, local ", &local, "");
                 Some((Event::Connected { sock, local, peer }, r))
             }

@@ -322,6 +322,7 @@ impl Host {
             return;
         }
         let now = ctx.now;
+        self.table.gave_up = false;
         for (i, slot) in self.apps.iter_mut().enumerate() {
             if !slot.started {
                 slot.started = true;
@@ -456,6 +457,10 @@ impl Host {
         }
         if let Some(t) = self.table.next_deadline() {
             min(t);
+        }
+        // A connect the kernel gave up on while sending (`giveup.rs`).
+        if self.table.gave_up {
+            min(now);
         }
         // A parked TIME-WAIT connection's timer (its socket's is gone).
         if let Some(t) = self.table.parked.next_expiry() {

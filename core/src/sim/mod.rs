@@ -38,6 +38,7 @@ pub mod builtins;
 mod check;
 pub mod decode;
 mod faults;
+mod giveup;
 mod host;
 mod label;
 mod network;
@@ -386,6 +387,14 @@ impl Sim {
 
     /// A frame leaves host `from` now.
     fn send(&mut self, from: usize, mut frame: Vec<u8>) {
+        let mut decoded = decode_sent(&frame);
+        // Past Linux's ARP and SYN limits the kernel gives up (`giveup.rs`).
+        if let Some(host) = self.hosts.get_mut(from)
+            && !host.kernel_sends(self.now, &decoded)
+        {
+            recycle(&self.pool, [frame]);
+            return;
+        }
         let id = self.next_packet;
         self.next_packet += 1;
         // The sending NIC's checksums, where anyone will see them: in the
@@ -394,7 +403,6 @@ impl Sim {
             fill_sums(&mut frame);
             c.push(id, self.now, &frame);
         }
-        let mut decoded = decode_sent(&frame);
         let retransmission = self.tracker.observe(&mut decoded);
         let to = self.route(&decoded);
         let v = self
@@ -502,8 +510,9 @@ impl Sim {
             if let Some((port, from)) = arm {
                 host.arm_listener(port, host.rx_set, from);
             }
-            if f.decoded.arp.is_some() {
+            if let Some(a) = &f.decoded.arp {
                 // A neighbor learned may unblock sockets waiting in any set.
+                host.heard_arp_from(a.sender_ip);
                 host.sockets.touch_all();
             }
         }

@@ -355,6 +355,8 @@ impl Host {
         let t = &mut self.table;
         let port = ephemeral(&mut t.next_ephemeral, &t.tcp_ports);
         let mut s = new_tcp(self);
+        // Linux gives up on a SYN nobody answers after 127 s (`giveup.rs`).
+        s.set_timeout(Some(super::giveup::SYN_GIVE_UP));
         let ok = match (port, v4(addr)) {
             (Some(port), Some(remote)) => s.connect(self.iface.context(), remote, port).is_ok(),
             _ => false,
@@ -380,6 +382,8 @@ impl Host {
         entry.pending = Pending::Connect {
             addr,
             deadline: timeout.map(|t| ctx.now + t),
+            syns: 0,
+            fail: None,
         };
         self.table
             .by_tuple

@@ -23,7 +23,7 @@ use super::sets::{Sock, Sockets};
 use super::sockets::{EPHEMERAL, endpoint};
 use super::timewait::{ParkedIn, Parking};
 use super::trace::{TcpState, Text};
-use crate::app::SockId;
+use crate::app::{ConnectError, SockId};
 use crate::keyed::{Code, Keyed, Map, Set, hashed_index, sort_by};
 use crate::time::Instant;
 
@@ -49,6 +49,11 @@ pub(crate) enum Pending {
     Connect {
         addr: SocketAddr,
         deadline: Option<Instant>,
+        /// SYNs sent so far (see `giveup.rs`).
+        syns: u8,
+        /// The kernel gave up on the attempt (see `giveup.rs`): the next check
+        /// answers the connect with this.
+        fail: Option<ConnectError>,
     },
     Recv {
         max: usize,
@@ -265,6 +270,13 @@ pub(crate) struct Table {
     pub udp_owner: Map<u16, Key>,
     /// Entries that may have a pending call with a deadline (pruned lazily).
     pub deadline_keys: Set<Key>,
+    /// ARP requests sent for an address that has not answered yet
+    /// (`giveup.rs`): when the last went out, in ms, times 4, plus how many
+    /// went out in this resolution (1 to 3). One word, so the map is the
+    /// simulator's `Map<Ipv4Addr, usize>` and adds no code to the lab.
+    pub arp_tries: Map<core::net::Ipv4Addr, usize>,
+    /// A connect failed that way since the last turn: the host needs one now.
+    pub gave_up: bool,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
     pub time_wait: Set<(Instant, Sock)>,
     /// Connections in TIME-WAIT without a smoltcp socket (`timewait.rs`).

@@ -353,7 +353,7 @@ impl Udp {
 pub fn connect_error(e: &io::Error) -> ConnectError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ConnectError::Refused,
-        io::ErrorKind::TimedOut => ConnectError::TimedOut,
+        io::ErrorKind::TimedOut => ConnectError::Unanswered,
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => ConnectError::Reset,
         _ => ConnectError::Unreachable,
     }

@@ -1,0 +1,145 @@
+//! Where the simulated kernel gives up on a connection attempt, as Linux does
+//! and smoltcp never does (it would send ARP requests and SYNs until the stop
+//! time):
+//!
+//! - **No route to host.** Linux sends three ARP requests for an address, one
+//!   a second (`mcast_solicit`); with no answer by the third second the address
+//!   is unreachable and every `connect()` waiting for it fails with
+//!   `EHOSTUNREACH` (Python: `OSError: [Errno 113] No route to host`). Here
+//!   the fourth request smoltcp would send is not sent, and those connects fail
+//!   with [`ConnectError::Unreachable`]. The count is per address, as Linux's
+//!   neighbour entry is: an attempt that starts while earlier requests for the
+//!   address are still unanswered fails sooner. Any ARP frame from the address
+//!   that reaches the host clears the count; so does a pause of more than
+//!   [`ARP_RUN_MS`] between requests (nothing wanted the address meanwhile: the
+//!   next request starts a new resolution, as it would in Linux).
+//! - **Connection timed out.** Linux sends a SYN and retransmits it 6 times
+//!   (`tcp_syn_retries`), at 0, 1, 3, 7, 15, 31 and 63 s, and gives up at
+//!   127 s with `ETIMEDOUT` (Python: `TimeoutError: [Errno 110] Connection
+//!   timed out`). smoltcp's retransmission timer (1 s, doubling) sends the same
+//!   seven, but caps its backoff at 60 s where Linux's cap is 120 s, so it
+//!   would send an eighth at 123 s: that one is not sent. Every connecting
+//!   socket carries smoltcp's own timeout of [`SYN_GIVE_UP`], counted from
+//!   `connect()`, which closes it at 127 s and sends a RST; that RST is not sent
+//!   (Linux sends none from SYN-SENT) and the connect fails with
+//!   [`ConnectError::Unanswered`]. The timeout is lifted once the connection
+//!   is established. A `settimeout` shorter than that ends the attempt first,
+//!   with "timed out".
+//!
+//! Both act on the frames a host sends ([`Host::kernel_sends`], called by the
+//! simulator for every frame before it reaches the wire), so they need no timer
+//! of their own: smoltcp's timers are theirs. The failed attempt is marked
+//! in its [`Pending::Connect`] and its socket is checked at once (the next turn,
+//! a microsecond later); the check closes the smoltcp socket without a RST, as
+//! Linux closes a socket in SYN-SENT.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::decode::Decoded;
+use super::host::Host;
+use super::table::{Entry, Owner, Pending};
+use crate::app::ConnectError;
+use crate::time::Instant;
+
+/// ARP requests for one address before it is unreachable (Linux's
+/// `mcast_solicit`).
+pub(crate) const ARP_TRIES: usize = 3;
+
+/// Requests further apart than this (ms) belong to different resolutions
+/// (smoltcp repeats one a second while something waits for the address).
+pub(crate) const ARP_RUN_MS: usize = 1_500;
+
+/// SYNs of one attempt: the first and Linux's `tcp_syn_retries` (6)
+/// retransmissions.
+pub(crate) const SYN_TRIES: u8 = 7;
+
+/// When Linux gives up on a SYN nobody answers, counted from `connect()`
+/// (smoltcp starts its timeout at the socket's first attempt to send, as
+/// Linux starts its timer when the SYN is queued): 1 + 2 + 4 + 8 + 16 + 32 + 64 s.
+pub(crate) const SYN_GIVE_UP: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(127);
+
+/// ARP's operation code for a request.
+const ARP_REQUEST: u16 = 1;
+
+impl Host {
+    /// This host's stack is sending a frame: whether it goes out. Not the ARP
+    /// request or SYN past Linux's limits: the attempts they were for fail.
+    pub(crate) fn kernel_sends(&mut self, now: Instant, d: &Decoded) -> bool {
+        if let Some(a) = &d.arp {
+            return a.op != ARP_REQUEST || self.arp_request(now, a.target_ip);
+        }
+        let Some(flags) = d.tcp.as_ref().map(|t| t.flags) else {
+            return true;
+        };
+        let syn = flags.syn && !flags.ack;
+        if !syn && !flags.rst {
+            return true;
+        }
+        let Some((_, port, ip, remote)) = d.tcp_tuple() else {
+            return true;
+        };
+        let t = &mut self.table;
+        let Some(&Owner::Entry(k)) = t.by_tuple.get(&(port, SocketAddr::from((ip, remote)))) else {
+            return true;
+        };
+        let Some(Entry {
+            pending: Pending::Connect { syns, fail, .. },
+            ..
+        }) = t.entries.get_mut(&k)
+        else {
+            return true;
+        };
+        if syn {
+            *syns = syns.saturating_add(1);
+            return *syns <= SYN_TRIES;
+        }
+        // smoltcp's timeout closed the attempt (nothing else makes a socket
+        // with a connect pending send a RST).
+        if fail.is_none() {
+            *fail = Some(ConnectError::Unanswered);
+            t.dirty.push(k);
+            t.gave_up = true;
+        }
+        false
+    }
+
+    /// One more ARP request for `ip`: whether it goes out.
+    fn arp_request(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+        let t = &mut self.table;
+        // Packed as `Table::arp_tries` says; ms saturate at 2^29 (6 days of
+        // virtual time), after which an address's requests all count as one
+        // resolution until it answers.
+        let ms = usize::try_from(now.as_millis())
+            .unwrap_or(usize::MAX)
+            .min(1 << 29);
+        let tries = match t.arp_tries.get(&ip) {
+            Some(&w) if ms < (w >> 2) + ARP_RUN_MS => (w & 3) + 1,
+            _ => 1,
+        };
+        if tries <= ARP_TRIES {
+            t.arp_tries.insert(ip, ms << 2 | tries);
+            return true;
+        }
+        t.arp_tries.remove(&ip);
+        let dirty = &mut t.dirty;
+        let mut failed = false;
+        t.entries.retain(|k, e| {
+            if let Pending::Connect { addr, fail, .. } = &mut e.pending
+                && fail.is_none()
+                && addr.ip() == IpAddr::V4(ip)
+            {
+                *fail = Some(ConnectError::Unreachable);
+                dirty.push(*k);
+                failed = true;
+            }
+            true
+        });
+        t.gave_up |= failed;
+        false
+    }
+
+    /// An ARP frame from `ip` reached this host: the address answers.
+    pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) {
+        self.table.arp_tries.remove(&ip);
+    }
+}
