@@ -37,7 +37,9 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::decode::Decoded;
 use super::host::Host;
-use super::table::{Entry, Owner, Pending};
+use smoltcp::socket::tcp;
+
+use super::table::{Entry, Kind, Owner, Pending};
 use crate::app::ConnectError;
 use crate::time::Instant;
 
@@ -83,6 +85,7 @@ impl Host {
             return true;
         };
         let Some(Entry {
+            kind: Kind::Tcp(h, _),
             pending: Pending::Connect { syns, fail, .. },
             ..
         }) = t.entries.get_mut(&k)
@@ -93,8 +96,11 @@ impl Host {
             *syns = syns.saturating_add(1);
             return *syns <= SYN_TRIES;
         }
-        // smoltcp's timeout closed the attempt (nothing else makes a socket
-        // with a connect pending send a RST).
+        // smoltcp's timeout closed the attempt. (A RST from SYN-SENT for a
+        // SYN-ACK with the wrong ACK leaves the socket in SYN-SENT: it goes out.)
+        if self.sockets.tcp_ref(*h).state() != tcp::State::Closed {
+            return true;
+        }
         if fail.is_none() {
             *fail = Some(ConnectError::Unanswered);
             t.dirty.push(k);
