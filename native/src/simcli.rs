@@ -171,16 +171,20 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Some(std::io::BufWriter::new(stdout.lock()));
     let mut printed = 0;
     loop {
         let more = sim.step_quiet();
         for r in sim.trace().get(printed..).unwrap_or_default() {
-            if args.json {
-                serde_json::to_writer(&mut out, r)?;
-                out.write_all(b"\n")?;
-            } else {
-                writeln!(out, "{}", to_text(r))?;
+            if let Some(w) = &mut out {
+                let written = if args.json {
+                    serde_json::to_writer(&mut *w, r)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| w.write_all(b"\n"))
+                } else {
+                    writeln!(w, "{}", to_text(r))
+                };
+                written.or_else(|e| reader_gone(e, &mut out))?;
             }
         }
         printed = sim.trace().len();
@@ -188,7 +192,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    out.flush()?;
+    if let Some(w) = &mut out {
+        w.flush().or_else(|e| reader_gone(e, &mut out))?;
+    }
     if let Some((path, file)) = &mut pcap {
         file.write_all(&sim.pcap())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -216,10 +222,38 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `sockbox scenarios`: the built-ins, one line each.
+/// The trace's reader went away (`sockbox sim hello | head`): stop printing
+/// it, quietly, as Unix tools do; the run goes on to its end, so a `--pcap` file
+/// is whole and the exit summary on stderr is right. Other write errors stay
+/// errors.
+fn reader_gone<W: Write>(
+    e: std::io::Error,
+    out: &mut Option<std::io::BufWriter<W>>,
+) -> std::io::Result<()> {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        return Err(e);
+    }
+    // Dropping the writer would flush into the closed pipe again: take it
+    // apart instead, dropping the buffered bytes nobody will read.
+    if let Some(w) = out.take() {
+        drop(w.into_parts());
+    }
+    Ok(())
+}
+
+/// `sockbox scenarios`: the built-ins, one line each (quietly cut short when
+/// the reader goes away, as `sockbox scenarios | head -1` does).
 pub fn scenarios() -> ExitCode {
+    let mut out = std::io::stdout().lock();
     for (name, summary) in Scenario::builtins() {
-        println!("{name:<14} {summary}");
+        match writeln!(out, "{name:<14} {summary}") {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+            Err(e) => {
+                eprintln!("error: writing the list: {e}");
+                return ExitCode::from(1);
+            }
+        }
     }
     ExitCode::SUCCESS
 }

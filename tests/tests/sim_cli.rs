@@ -197,3 +197,62 @@ server = "10.1.0.1:12345"
     let _ = std::fs::remove_file(&good);
     let _ = std::fs::remove_file(&bad);
 }
+
+/// A reader that stops early (`sockbox sim ... | head`) ends the trace quietly,
+/// as Unix tools do: no "Broken pipe" error, exit 0, and the run still goes to
+/// its end, so the pcap file is whole and the exit summary is right.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = std::env::temp_dir();
+    let id = std::process::id();
+    // Far more trace than a pipe holds: 200 echoes of 4 KB.
+    let file = dir.join(format!("sockbox-sim-{id}-pipe.toml"));
+    let sizes = vec!["4000"; 200].join(", ");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"big\"\nstop_ms = 600000\n[[hosts]]\nname = \"server\"\nip = \"10.0.0.1\"\n\
+             apps = [{{app = \"echo\", port = 12345, framing = \"len32\"}}]\n[[hosts]]\n\
+             name = \"client\"\nip = \"10.0.0.2\"\napps = [{{app = \"echo\", role = \"client\", \
+             server = \"10.0.0.1:12345\", framing = \"len32\", sizes = [{sizes}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let whole = dir.join(format!("sockbox-sim-{id}-whole.pcap"));
+    let cut = dir.join(format!("sockbox-sim-{id}-cut.pcap"));
+    let full = sockbox(&[
+        "sim",
+        file.to_str().unwrap(),
+        "--json",
+        "--pcap",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(full.status.success(), "{}", stderr(&full));
+    assert!(full.stdout.len() > 1 << 20, "{} bytes", full.stdout.len());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockbox-under-test"))
+        .args(["sim", file.to_str().unwrap(), "--json", "--pcap"])
+        .arg(&cut)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pipe's read end is closed here, with nearly all of the trace unread.
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("error"), "{err}");
+    assert!(err.contains("# client: exit 0"), "{err}");
+    assert_eq!(
+        std::fs::read(&cut).unwrap(),
+        std::fs::read(&whole).unwrap(),
+        "the pcap of the cut-short run is not the whole run's"
+    );
+    for f in [&file, &whole, &cut] {
+        let _ = std::fs::remove_file(f);
+    }
+}
