@@ -256,3 +256,29 @@ fn a_reader_that_stops_early_is_not_an_error() {
         let _ = std::fs::remove_file(f);
     }
 }
+
+/// The README's dead-host example: its TOML block, run, prints its trace block
+/// line for line.
+#[test]
+fn readme_dead_host_example_prints_what_it_says() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("<!-- dead-host example -->")
+        .expect("README has the dead-host example");
+    let end = readme[start..]
+        .find("<!-- end dead-host example -->")
+        .map(|e| start + e)
+        .expect("the example ends");
+    let blocks: Vec<&str> = readme[start..end].split("```").collect();
+    // [marker, "toml\n...", between, "\n$ sockbox sim ...\n<trace>", tail]
+    let toml = blocks[1].strip_prefix("toml\n").expect("a toml block");
+    let shown: Vec<&str> = blocks[3].trim().lines().skip(1).collect();
+    let file = std::env::temp_dir().join(format!("sockbox-{}-dead-host.toml", std::process::id()));
+    std::fs::write(&file, toml).unwrap();
+    let o = sockbox(&["sim", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("# client: exit 1"), "{}", stderr(&o));
+    let got = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(got.lines().collect::<Vec<_>>(), shown);
+}
