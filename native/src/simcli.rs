@@ -241,8 +241,8 @@ fn reader_gone<W: Write>(
     Ok(())
 }
 
-/// `sockbox scenarios`: the built-ins, one line each (quietly cut short when
-/// the reader goes away, as `sockbox scenarios | head -1` does).
+/// `sockbox scenarios`: the built-ins, one line each (cut short quietly when
+/// the reader goes away, as with `sockbox scenarios | head -1`).
 pub fn scenarios() -> ExitCode {
     let mut out = std::io::stdout().lock();
     for (name, summary) in Scenario::builtins() {

@@ -35,10 +35,10 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::decode::Decoded;
-use super::host::Host;
 use smoltcp::socket::tcp;
 
+use super::decode::Decoded;
+use super::host::Host;
 use super::table::{Entry, Kind, Owner, Pending};
 use crate::app::ConnectError;
 use crate::time::Instant;
