@@ -311,6 +311,18 @@ fn answer_tcp(
     }
 }
 
+/// What Python's `connect()` raises for `error`, as the trace shows the call's
+/// result.
+pub(crate) fn connect_failure(error: ConnectError) -> &'static str {
+    match error {
+        ConnectError::Refused => "ConnectionRefusedError: connection refused",
+        ConnectError::TimedOut => "TimeoutError: timed out",
+        ConnectError::Unreachable => "OSError: no route to host",
+        ConnectError::Reset => "ConnectionResetError: connection reset during handshake",
+        ConnectError::Unanswered => "TimeoutError: connection timed out",
+    }
+}
+
 /// The recv side: a pending connect or recv, answered or still waiting.
 fn answer_recv(
     s: &mut tcp::Socket<'_>,
@@ -334,18 +346,14 @@ fn answer_recv(
                     s.abort();
                 }
                 e.reset = true;
-                let r = match error {
-                    ConnectError::Unreachable => "OSError: no route to host",
-                    ConnectError::Unanswered => "TimeoutError: connection timed out",
-                    _ => "TimeoutError: timed out",
-                };
-                Some((Event::ConnectFailed { sock, error }, r.into()))
+                let r = connect_failure(error).into();
+                Some((Event::ConnectFailed { sock, error }, r))
             }
             TcpState::SynSent | TcpState::SynReceived => None,
             TcpState::Closed => {
                 e.reset = true;
                 let error = ConnectError::Refused;
-                let r = "ConnectionRefusedError: connection refused".into();
+                let r = connect_failure(error).into();
                 Some((Event::ConnectFailed { sock, error }, r))
             }
             _ => {

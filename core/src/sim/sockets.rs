@@ -371,7 +371,7 @@ impl Host {
                 i,
                 Some(sock),
                 connect_text(&addr),
-                text!("OSError: {error}"),
+                super::check::connect_failure(error).into(),
             );
             return;
         };
