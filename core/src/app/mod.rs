@@ -163,8 +163,13 @@ pub enum SockError {
     TimedOut,
     /// A `send`/`sendall` set up with `settimeout` was not done in time.
     SendTimedOut,
-    /// The connection was aborted locally (host crashed, retransmissions gave up).
+    /// The connection was aborted locally (the host crashed, or the OS gave up on it).
     Aborted,
+    /// The OS's retransmissions (or keep-alives) went unanswered and it gave
+    /// up on the connection (`ETIMEDOUT`: Python's `TimeoutError: [Errno 110]
+    /// Connection timed out`). Unlike [`SockError::TimedOut`], no `settimeout`
+    /// is involved. Natively only: the simulator's retransmissions never give up.
+    Unanswered,
 }
 
 impl fmt::Display for SockError {
@@ -174,6 +179,7 @@ impl fmt::Display for SockError {
             SockError::TimedOut => "timed out",
             SockError::SendTimedOut => "timed out sending",
             SockError::Aborted => "connection aborted",
+            SockError::Unanswered => "connection timed out",
         })
     }
 }

@@ -363,7 +363,9 @@ pub fn connect_error(e: &io::Error) -> ConnectError {
 pub fn sock_error(e: &io::Error) -> SockError {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => SockError::Reset,
-        io::ErrorKind::TimedOut => SockError::TimedOut,
+        // ETIMEDOUT: the kernel gave up retransmitting. A `settimeout` running
+        // out is the driver's own deadline (SockError::TimedOut), never an OS error.
+        io::ErrorKind::TimedOut => SockError::Unanswered,
         _ => SockError::Aborted,
     }
 }

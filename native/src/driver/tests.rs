@@ -490,3 +490,25 @@ fn a_host_back_up_is_reached_at_the_next_arp_retry() {
     assert_eq!(d.run_until_exited(&[client], LIMIT).unwrap(), Outcome::Done);
     assert_eq!(*lines.borrow(), ["timed out", "connected after 1 s: true"]);
 }
+
+/// The OS's errors as the core names them: `ETIMEDOUT` on a connection is
+/// the kernel giving up ("connection timed out"), never a `settimeout`.
+#[cfg(target_os = "linux")]
+#[test]
+fn os_errors_map_to_the_cores_names() {
+    use super::sock::{connect_error, sock_error};
+    use std::io::Error;
+    // Linux errno values.
+    let (epipe, econnaborted, econnreset, etimedout, econnrefused, ehostunreach) =
+        (32, 103, 104, 110, 111, 113);
+    let sock = |errno| sock_error(&Error::from_raw_os_error(errno));
+    assert_eq!(sock(econnreset), SockError::Reset);
+    assert_eq!(sock(epipe), SockError::Reset);
+    assert_eq!(sock(etimedout), SockError::Unanswered);
+    assert_eq!(sock(econnaborted), SockError::Aborted);
+    assert_eq!(SockError::Unanswered.to_string(), "connection timed out");
+    let connect = |errno| connect_error(&Error::from_raw_os_error(errno));
+    assert_eq!(connect(econnrefused), ConnectError::Refused);
+    assert_eq!(connect(etimedout), ConnectError::Unanswered);
+    assert_eq!(connect(ehostunreach), ConnectError::Unreachable);
+}
