@@ -3,13 +3,18 @@
 //! make the address unreachable ("no route to host" at 3 s); seven unanswered
 //! SYNs, at 0, 1, 3, 7, 15, 31 and 63 s, end in "connection timed out" 127 s
 //! after `connect()`. Neither the fourth ARP request nor the eighth SYN is sent, and a
-//! socket given up on in SYN-SENT closes without a RST, as in Linux.
+//! socket given up on in SYN-SENT closes without a RST, as in Linux. Once
+//! connected, data nobody acknowledges ends in "connection timed out" 924.6 s
+//! after it was first sent (`tcp_retries2`), again without a RST; an idle
+//! connection lives on.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sockbox_core::app::{App, Event, Io};
-use sockbox_core::sim::{Builder, HostSpec, PacketFilter, PacketRecord, Proto, Record, Sim};
+use sockbox_core::app::{App, Event, Io, SockId};
+use sockbox_core::sim::{
+    Builder, HostSpec, PacketFilter, PacketRecord, Proto, Record, Sim, TcpState,
+};
 use sockbox_core::time::Instant;
 
 /// Listens on port 7000.
@@ -42,7 +47,12 @@ impl App for ConnectOnce {
     }
 }
 
-fn build(timeout: Option<Duration>) -> Sim {
+/// Host `server` (10.0.0.1) and host `client` (10.0.0.2) running the apps
+/// `server` and `client` make, for at most an hour of virtual time.
+fn two_hosts<S: App + 'static, C: App + 'static>(
+    server: impl Fn() -> S + 'static,
+    client: impl Fn() -> C + 'static,
+) -> Sim {
     let host = |name: &str, last: u8| HostSpec {
         name: name.into(),
         ip: [10, 0, 0, last].into(),
@@ -52,10 +62,14 @@ fn build(timeout: Option<Duration>) -> Sim {
         .stop(Duration::from_secs(3600))
         .host_spec(host("server", 1))
         .host_spec(host("client", 2))
-        .app_fn("server", || Listens)
-        .app_fn("client", move || ConnectOnce(timeout))
+        .app_fn("server", server)
+        .app_fn("client", client)
         .build()
         .unwrap()
+}
+
+fn build(timeout: Option<Duration>) -> Sim {
+    two_hosts(|| Listens, move || ConnectOnce(timeout))
 }
 
 /// The packets `host` sent, in the order they were sent.
@@ -165,4 +179,211 @@ fn a_settimeout_longer_than_three_seconds_still_sees_no_route() {
     sim.crash("server").unwrap();
     sim.run_for(Duration::from_secs(20));
     assert_eq!(sim.console("client"), ["no route to host at 3000001 us"]);
+}
+
+/// Connects to 10.0.0.1:7000, `sendall`s `first` at once (if any) and `later`
+/// at 1 s (if any), then waits in `recv(100)`; prints each error with the
+/// virtual time in microseconds.
+#[derive(Clone, Copy)]
+struct SendsThenWaits {
+    first: &'static [u8],
+    later: &'static [u8],
+}
+
+impl App for SendsThenWaits {
+    fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
+        match event {
+            Event::Start => {
+                io.connect(SocketAddr::from(([10, 0, 0, 1], 7000)), None);
+            }
+            Event::Connected { sock, .. } => {
+                if !self.first.is_empty() {
+                    io.sendall(sock, self.first.to_vec());
+                }
+                io.set_timer(sock.0, Instant::from_millis(1000));
+            }
+            Event::Timer { id } => {
+                let sock = SockId(id);
+                if !self.later.is_empty() {
+                    io.sendall(sock, self.later.to_vec());
+                }
+                io.recv(sock, 100);
+            }
+            Event::SockError { error, .. } => {
+                io.print(format!("{error} at {} us", now.as_micros()))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `app` against a listener, run until 0.5 s: connected, and at rest.
+fn connected(app: SendsThenWaits) -> Sim {
+    let mut sim = two_hosts(|| Listens, move || app);
+    sim.run_for(Duration::from_millis(500));
+    sim
+}
+
+/// A client that sends "hello?" at 1 s, connected.
+fn hello_at_one_second() -> Sim {
+    connected(SendsThenWaits {
+        first: b"",
+        later: b"hello?",
+    })
+}
+
+/// The times (whole seconds) at which the client sent data.
+fn data_sent(sim: &Sim) -> Vec<u64> {
+    sent_by(sim, "client")
+        .into_iter()
+        .filter(|p| p.payload_len > 0)
+        .map(|p| p.sent_at.as_micros() / 1_000_000)
+        .collect()
+}
+
+/// What a give-up at `at_us` leaves in the trace: the failed call, the socket
+/// closed, no RST from the client and nothing from it afterwards.
+fn assert_gave_up_quietly(sim: &Sim, at_us: u64) {
+    let text = sim.trace_text();
+    assert_eq!(
+        sim.console("client"),
+        [format!("connection timed out at {at_us} us")],
+        "{text}"
+    );
+    assert!(
+        text.contains("recv(100) -> TimeoutError: connection timed out"),
+        "{text}"
+    );
+    assert!(text.contains("ESTABLISHED -> CLOSED"), "{text}");
+    let client = sent_by(sim, "client");
+    assert!(
+        client
+            .iter()
+            .all(|p| p.tcp.as_ref().is_none_or(|t| !t.flags.rst)),
+        "{text}"
+    );
+    assert!(
+        client.iter().all(|p| p.sent_at.as_micros() <= at_us),
+        "{text}"
+    );
+}
+
+#[test]
+fn data_nobody_acknowledges_ends_in_connection_timed_out_after_924_6_s() {
+    // Connected by 0.5 s; then the network between them is gone for good. The
+    // client's ARP entry for the server expires after 60 s, so from then on
+    // smoltcp cannot even send its retransmissions (nor a RST).
+    let mut sim = hello_at_one_second();
+    sim.partition("client", "server").unwrap();
+    sim.run_for(Duration::from_secs(2000));
+    let data = data_sent(&sim);
+    assert_eq!(data, [1, 2, 4, 8, 16, 32], "{}", sim.trace_text());
+    // First sent at 1 s: smoltcp's timer runs out at 925.6 s while the socket
+    // waits for an ARP reply; its next try (smoltcp asks once a second), at
+    // 926 s, is the poll that finds it closed.
+    assert_gave_up_quietly(&sim, 926_000_000);
+}
+
+#[test]
+fn with_arp_answered_the_give_up_is_at_924_6_s_and_its_rst_is_not_sent() {
+    // Only the server's TCP segments are lost (its ARP replies get through),
+    // so smoltcp's timeout closes the socket during a poll that also sends the
+    // RST it ends with: that frame must not leave.
+    let mut sim = hello_at_one_second();
+    for _ in 0..64 {
+        sim.drop_next(PacketFilter {
+            from: Some("server".into()),
+            proto: Some(Proto::Tcp),
+            ..PacketFilter::default()
+        })
+        .unwrap();
+    }
+    sim.run_for(Duration::from_secs(2000));
+    let data = data_sent(&sim);
+    assert!(data.len() > 15, "{data:?}");
+    assert!(data.iter().all(|&t| t <= 925), "{data:?}");
+    // Found in the very poll whose timer ran out: 924.6 s after the first send.
+    assert_gave_up_quietly(&sim, 925_600_000);
+}
+
+#[test]
+fn an_idle_connection_never_times_out_even_after_its_data_was_acknowledged() {
+    // "hi" is sent and acknowledged before the partition and nothing is sent
+    // after it: Linux without keep-alive keeps such a connection forever.
+    let mut sim = connected(SendsThenWaits {
+        first: b"hi",
+        later: b"",
+    });
+    sim.partition("client", "server").unwrap();
+    sim.run_for(Duration::from_secs(3000));
+    assert_eq!(
+        sim.console("client"),
+        [] as [&str; 0],
+        "{}",
+        sim.trace_text()
+    );
+    assert!(
+        sent_by(&sim, "client")
+            .iter()
+            .all(|p| p.sent_at.as_micros() < 500_000)
+    );
+    let view = sim.host(1).unwrap();
+    assert!(
+        view.sockets
+            .iter()
+            .any(|s| s.state == Some(TcpState::Established)),
+        "{:?}",
+        view.sockets
+    );
+}
+
+/// Listens on port 7000, accepts, never reads, and closes the connection at
+/// 2 s: with bytes unread, that close resets it (RST).
+struct ClosesUnread;
+
+impl App for ClosesUnread {
+    fn handle(&mut self, _: Instant, event: Event, io: &mut Io) {
+        match event {
+            Event::Start => {
+                io.listen(7000, 5);
+            }
+            Event::Accepted { sock, .. } => io.set_timer(sock.0, Instant::from_millis(2000)),
+            Event::Timer { id } => io.close(SockId(id)),
+            _ => {}
+        }
+    }
+}
+
+/// `sendall`s 300 KB at once (more than the peer's window) and prints how it ended.
+struct SendsTooMuch;
+
+impl App for SendsTooMuch {
+    fn handle(&mut self, now: Instant, event: Event, io: &mut Io) {
+        match event {
+            Event::Start => {
+                io.connect(SocketAddr::from(([10, 0, 0, 1], 7000)), None);
+            }
+            Event::Connected { sock, .. } => io.sendall(sock, vec![b'x'; 300_000]),
+            Event::SockError { error, .. } => {
+                io.print(format!("{error} at {} us", now.as_micros()))
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_peer_reset_while_data_waits_is_a_reset_not_a_time_out() {
+    // The client's data fills the server's window and waits for an ACK (the
+    // give-up timer is armed) when the server's RST closes the connection.
+    let mut sim = two_hosts(|| ClosesUnread, || SendsTooMuch);
+    sim.run_for(Duration::from_secs(2000));
+    let text = sim.trace_text();
+    assert_eq!(
+        sim.console("client"),
+        ["connection reset by peer at 2001000 us"],
+        "{text}"
+    );
+    assert!(text.contains("-> BrokenPipeError"), "{text}");
+    assert!(!text.contains("timed out"), "{text}");
 }

@@ -165,10 +165,11 @@ pub enum SockError {
     SendTimedOut,
     /// The connection was aborted locally (the host crashed, or the OS gave up on it).
     Aborted,
-    /// The OS's retransmissions (or keep-alives) went unanswered and it gave
-    /// up on the connection (`ETIMEDOUT`: Python's `TimeoutError: [Errno 110]
-    /// Connection timed out`). Unlike [`SockError::TimedOut`], no `settimeout`
-    /// is involved. Natively only: the simulator's retransmissions never give up.
+    /// The kernel's retransmissions (or keep-alives) went unanswered and it
+    /// gave up on the connection (`ETIMEDOUT`: Python's `TimeoutError: [Errno
+    /// 110] Connection timed out`); in the simulator, 924.6 s after the data
+    /// was first sent, as Linux's `tcp_retries2`. Unlike
+    /// [`SockError::TimedOut`], no `settimeout` is involved.
     Unanswered,
 }
 

@@ -347,3 +347,22 @@ proptest! {
         prop_assert_eq!(from_str::<Value>(&pretty).unwrap(), v);
     }
 }
+
+/// A documented difference from serde_json: a socket address is IPv4 only
+/// (the simulated network has no IPv6), and an IPv6 one is a one-line error
+/// with its position, as any bad value.
+#[test]
+fn socket_addresses_are_ipv4_only() {
+    use core::net::SocketAddr;
+    assert_eq!(
+        from_str::<SocketAddr>("\"10.0.0.1:12345\""),
+        Ok(SocketAddr::from(([10, 0, 0, 1], 12345)))
+    );
+    assert!(serde_json::from_str::<SocketAddr>("\"[::1]:80\"").is_ok());
+    let e = from_str::<SocketAddr>("\"[::1]:80\"").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid IPv4 socket address syntax at line 1 column 10"
+    );
+    assert!(from_str::<SocketAddr>("\"10.0.0.1\"").is_err());
+}

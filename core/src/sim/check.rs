@@ -10,6 +10,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use smoltcp::socket::{tcp, udp};
 
+use super::giveup::{retry_limit, timed_out};
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
@@ -132,6 +133,7 @@ impl Host {
                 Kind::Tcp(h, _) => {
                     let h = *h;
                     let s = sockets.tcp(h);
+                    e.unanswered |= timed_out(s);
                     let st = TcpState::from(s.state());
                     let ends = e.ends.update(s);
                     if st != e.state {
@@ -144,6 +146,7 @@ impl Host {
                     // Whether its set needs another poll: see `needs_poll`.
                     let before = (s.send_queue(), s.recv_queue(), s.state());
                     answer_tcp(s, e, sock, now, answers);
+                    retry_limit(s, st);
                     if needs_poll(before, s) {
                         sockets.touch(h.set);
                     }
@@ -269,12 +272,8 @@ fn answer_tcp(
     while let Some(p) = e.sends.front_mut() {
         if e.reset || st == TcpState::Closed {
             let desc = p.describe().unwrap_or_default();
-            let error = SockError::Reset;
-            out.push((
-                Event::SockError { sock, error },
-                desc,
-                "BrokenPipeError".into(),
-            ));
+            let (error, r) = broken(e, "BrokenPipeError");
+            out.push((Event::SockError { sock, error }, desc, r.into()));
             e.sends.clear();
             return;
         }
@@ -308,6 +307,16 @@ fn answer_tcp(
         let desc = p.describe().unwrap_or_default();
         e.sends.pop_front();
         out.push((ev, desc, r));
+    }
+}
+
+/// Why a call on a connection that was reset, or that the kernel gave up on
+/// (`giveup.rs`), fails, and what Python raises: `reset` after a RST.
+fn broken(e: &Entry, reset: &'static str) -> (SockError, &'static str) {
+    if e.unanswered {
+        (SockError::Unanswered, "TimeoutError: connection timed out")
+    } else {
+        (SockError::Reset, reset)
     }
 }
 
@@ -390,11 +399,8 @@ fn answer_recv(
                 return Some((Event::Received { sock, data: buf }, r));
             }
             if e.reset {
-                let error = SockError::Reset;
-                return Some((
-                    Event::SockError { sock, error },
-                    "ConnectionResetError".into(),
-                ));
+                let (error, r) = broken(e, "ConnectionResetError");
+                return Some((Event::SockError { sock, error }, r.into()));
             }
             if !s.may_recv() {
                 let data = Vec::new();

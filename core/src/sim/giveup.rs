@@ -32,14 +32,33 @@
 //! in its [`Pending::Connect`] and its socket is checked at once (the next turn,
 //! a microsecond later); the check closes the smoltcp socket without a RST, as
 //! Linux closes a socket in SYN-SENT.
+//!
+//! - **Connection timed out, once established.** Linux retransmits data nobody
+//!   acknowledges 15 times (`tcp_retries2`) and gives up about 924.6 s after
+//!   it was first sent, with `ETIMEDOUT`; the call waiting on the socket, or
+//!   the next one, fails (Python: `TimeoutError: [Errno 110] Connection timed
+//!   out`). smoltcp would retransmit until the stop time. Here a connection its
+//!   app still holds carries smoltcp's own timeout of [`RETRIES_GIVE_UP`]
+//!   while it has data waiting for an ACK ([`retry_limit`], after each check
+//!   of the socket; `close()` lifts it): smoltcp counts it from the peer's last
+//!   segment, or from the first send after a quiet spell. When it runs out,
+//!   smoltcp closes the socket during a poll; [`Host::after_poll`], right
+//!   after each poll, sees that (no frame need leave: in a long partition the
+//!   ARP entry has expired and smoltcp's RST would wait for a reply that never
+//!   comes), the check that follows replaces the socket with an empty closed
+//!   one ([`timed_out`]), and calls fail with
+//!   [`crate::app::SockError::Unanswered`]. No RST goes out (Linux sends
+//!   none). An idle connection never times out, as in Linux without
+//!   keep-alive.
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use smoltcp::socket::tcp;
+use smoltcp::socket::{AnySocket, tcp};
 
 use super::decode::Decoded;
 use super::host::Host;
 use super::table::{Entry, Kind, Owner, Pending};
+use super::trace::TcpState;
 use crate::app::ConnectError;
 use crate::time::Instant;
 
@@ -59,6 +78,43 @@ pub(crate) const SYN_TRIES: u8 = 7;
 /// (smoltcp starts its timeout at the socket's first attempt to send, as
 /// Linux starts its timer when the SYN is queued): 1 + 2 + 4 + 8 + 16 + 32 + 64 s.
 pub(crate) const SYN_GIVE_UP: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(127);
+
+/// When Linux gives up retransmitting on an established connection:
+/// `tcp_retries2` (15) timeouts from the minimum RTO (200 ms), doubling up to
+/// the maximum (120 s): (2^10 - 1) x 0.2 s + 6 x 120 s = 924.6 s.
+pub(crate) const RETRIES_GIVE_UP: smoltcp::time::Duration =
+    smoltcp::time::Duration::from_millis(924_600);
+
+/// Arm or lift `s`'s give-up timer after a check saw its connection in state
+/// `st`: armed while data waits for an ACK on a connection its app can still
+/// send on. (A connecting socket's timer is [`SYN_GIVE_UP`]; `close()` lifts
+/// this one.)
+pub(crate) fn retry_limit(s: &mut tcp::Socket<'_>, st: TcpState) {
+    if !matches!(st, TcpState::Established | TcpState::CloseWait) {
+        return;
+    }
+    let want = s.send_queue() > 0;
+    if s.timeout().is_some() != want {
+        s.set_timeout(want.then_some(RETRIES_GIVE_UP));
+    }
+}
+
+/// Whether `s` carries [`retry_limit`]'s timer and is closed.
+fn armed_closed(s: &tcp::Socket<'_>) -> bool {
+    s.timeout() == Some(RETRIES_GIVE_UP) && s.state() == tcp::State::Closed
+}
+
+/// For the check of a connection's socket `s`: whether [`retry_limit`]'s
+/// timer ran out and closed it (a socket its peer reset has had the timer
+/// lifted by [`Host::after_poll`]). If so, `s` becomes an empty closed
+/// socket: no RST, and no ARP request for one, goes out.
+pub(crate) fn timed_out(s: &mut tcp::Socket<'_>) -> bool {
+    let out = armed_closed(s);
+    if out {
+        *s = super::sockets::unbuffered();
+    }
+    out
+}
 
 /// ARP's operation code for a request.
 const ARP_REQUEST: u16 = 1;
@@ -86,10 +142,19 @@ impl Host {
         };
         let Some(Entry {
             kind: Kind::Tcp(h, _),
-            pending: Pending::Connect { syns, fail, .. },
+            pending,
+            unanswered,
             ..
         }) = t.entries.get_mut(&k)
         else {
+            return true;
+        };
+        // The RST smoltcp sent as `retry_limit`'s timer closed the socket, in
+        // the poll before the check found it (`timed_out`).
+        if *unanswered {
+            return !flags.rst;
+        }
+        let Pending::Connect { syns, fail, .. } = pending else {
             return true;
         };
         if syn {
@@ -142,6 +207,34 @@ impl Host {
         });
         t.gave_up |= failed;
         false
+    }
+
+    /// After smoltcp polled socket set `k`, a socket of it that
+    /// [`retry_limit`] armed and that is now closed. After an ingress
+    /// (`polled_out` false), its peer's RST closed it: the timer is lifted and
+    /// the check reports a reset. After a poll (`polled_out`), its timer ran
+    /// out (see the module doc): every connection is marked for the check that
+    /// follows the poll, where [`timed_out`] finds it. (Once per connection,
+    /// after 15 minutes: no index is kept for it.)
+    #[inline(never)]
+    pub(crate) fn after_poll(&mut self, k: usize, polled_out: bool) {
+        let Some(set) = self.sockets.sets.get_mut(k) else {
+            return;
+        };
+        for (_, s) in set.iter_mut() {
+            let Some(s) = tcp::Socket::downcast_mut(s) else {
+                continue;
+            };
+            if !armed_closed(s) {
+                continue;
+            }
+            if polled_out {
+                let t = &mut self.table;
+                t.dirty.extend(t.entries.keys().copied());
+                return;
+            }
+            s.set_timeout(None);
+        }
     }
 
     /// An ARP frame from `ip` reached this host: the address answers.

@@ -369,6 +369,7 @@ impl Host {
                 mtu: self.mtu,
             };
             self.iface.poll_ingress_single(smol_now(now), &mut dev, set);
+            self.after_poll(k, false);
         }
         // Anything left (no set to meet it) is dropped, as smoltcp drops junk.
         recycle(pool, self.rx.drain(..));
@@ -393,6 +394,10 @@ impl Host {
                 mtu: self.mtu,
             };
             self.iface.poll(smol_now(now), &mut dev, set);
+            self.after_poll(k, true);
+            let Some(set) = self.sockets.sets.get_mut(k) else {
+                continue;
+            };
             let wake = poll_at(&mut self.iface, now, set);
             self.sockets.polled_set(k, wake);
         }

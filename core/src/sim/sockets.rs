@@ -31,6 +31,7 @@ use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::IpEndpoint;
 
 use super::backlog::Backlog;
+use super::giveup::RETRIES_GIVE_UP;
 use super::host::{Ctx, Host};
 use super::scenario::LISTEN_MEMORY;
 use super::table::{Ends, Entry, Kind, Orphan, Owner, Pending, connect_text, ephemeral};
@@ -484,6 +485,10 @@ impl Host {
                     s.abort();
                 } else {
                     s.close();
+                }
+                // Only a connection its app holds gives up retransmitting (`giveup.rs`).
+                if s.timeout() == Some(RETRIES_GIVE_UP) {
+                    s.set_timeout(None);
                 }
                 self.sockets.touch(h.set);
                 if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote) {

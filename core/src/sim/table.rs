@@ -118,6 +118,9 @@ pub(crate) struct Entry {
     pub state: TcpState,
     /// The connection was reset (RST) or aborted: later calls fail.
     pub reset: bool,
+    /// The kernel gave up retransmitting (`giveup.rs`): calls fail with
+    /// [`crate::app::SockError::Unanswered`] instead of as after a RST.
+    pub unanswered: bool,
     pub ends: Ends,
     /// A listener: [`super::sets::Sockets::polls`] when its pool was last looked at.
     pub scanned: u64,
@@ -141,6 +144,7 @@ impl Entry {
             sends: VecDeque::new(),
             state,
             reset: false,
+            unanswered: false,
             ends: Ends::default(),
             scanned: 0,
         }
