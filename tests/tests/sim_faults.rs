@@ -129,6 +129,28 @@ fn crash_mid_connection_resets_the_peer() {
     assert!(last.contains("connection reset by peer"), "{console:?}");
     assert!(sim.trace_text().contains("Flags [R]"));
     assert_eq!(sim.hosts()[1].exit_codes, [Some(1)]);
+    // The crash is invisible on the wire, so the numbering is not disturbed
+    // (as in Wireshark): the client's segments after it, and the restarted
+    // server's RST, still count from the connection's ISNs.
+    let tcp: Vec<_> = sim
+        .trace()
+        .iter()
+        .filter_map(Record::as_packet)
+        .filter_map(|p| Some((p.from.as_str(), p.tcp.as_ref()?)))
+        .collect();
+    assert!(tcp.iter().any(|(_, t)| t.flags.rst), "{}", sim.trace_text());
+    for (from, t) in &tcp {
+        assert!(
+            t.seq < 1000 && (!t.flags.ack || t.ack < 1000),
+            "{from}: {t:?}\n{}",
+            sim.trace_text()
+        );
+        assert!(
+            t.flags.syn || t.seq > 0,
+            "{from}: {t:?}\n{}",
+            sim.trace_text()
+        );
+    }
 }
 
 #[test]

@@ -165,8 +165,6 @@ impl Sim {
         if let Some(h) = self.hosts.get_mut(i) {
             h.crash(&self.pool);
             h.wake_at = None;
-            let ip = h.ip;
-            self.tracker.forget_host(ip);
         }
         self.note(format!("crash {host}"));
         Ok(())
@@ -181,8 +179,6 @@ impl Sim {
         if let Some(h) = self.hosts.get_mut(i) {
             if h.up {
                 h.crash(&self.pool);
-                let ip = h.ip;
-                self.tracker.forget_host(ip);
             }
             h.restart(seed, now);
             h.wake_at = Some(now);
