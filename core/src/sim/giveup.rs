@@ -1,6 +1,7 @@
-//! Where the simulated kernel gives up on a connection attempt, as Linux does
-//! and smoltcp never does (it would send ARP requests and SYNs until the stop
-//! time):
+//! Where the simulated kernel gives up on a connection, as Linux does and
+//! smoltcp never does (it would send ARP requests, SYNs and retransmissions
+//! until the stop time): two limits for a connection attempt, one for an
+//! established connection.
 //!
 //! - **No route to host.** Linux sends three ARP requests for an address, one
 //!   a second (`mcast_solicit`); with no answer by the third second the address
@@ -26,9 +27,9 @@
 //!   is established. A `settimeout` shorter than that ends the attempt first,
 //!   with "timed out".
 //!
-//! Both act on the frames a host sends ([`Host::kernel_sends`], called by the
-//! simulator for every frame before it reaches the wire), so they need no timer
-//! of their own: smoltcp's timers are theirs. The failed attempt is marked
+//! The attempt's two act on the frames a host sends ([`Host::kernel_sends`],
+//! called by the simulator for every frame before it reaches the wire), so they
+//! need no timer of their own: smoltcp's timers are theirs. The failed attempt is marked
 //! in its [`Pending::Connect`] and its socket is checked at once (the next turn,
 //! a microsecond later); the check closes the smoltcp socket without a RST, as
 //! Linux closes a socket in SYN-SENT.
@@ -209,8 +210,8 @@ impl Host {
         false
     }
 
-    /// After smoltcp polled socket set `k`, a socket of it that
-    /// [`retry_limit`] armed and that is now closed. After an ingress
+    /// After smoltcp polled socket set `k`, what a socket of it that
+    /// [`retry_limit`] armed and that is now closed means. After an ingress
     /// (`polled_out` false), its peer's RST closed it: the timer is lifted and
     /// the check reports a reset. After a poll (`polled_out`), its timer ran
     /// out (see the module doc): every connection is marked for the check that
