@@ -368,8 +368,6 @@ fn answer_recv(
             _ => {
                 let local = endpoint(s.local_endpoint())?;
                 let peer = endpoint(s.remote_endpoint())?;
-                // The SYN's give-up timer (`giveup.rs`) is not for the connection.
-                s.set_timeout(None);
                 let r = Text::addr("ok, local ", &local, "");
                 Some((Event::Connected { sock, local, peer }, r))
             }

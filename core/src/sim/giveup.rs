@@ -86,17 +86,17 @@ pub(crate) const SYN_GIVE_UP: smoltcp::time::Duration = smoltcp::time::Duration:
 pub(crate) const RETRIES_GIVE_UP: smoltcp::time::Duration =
     smoltcp::time::Duration::from_millis(924_600);
 
-/// Arm or lift `s`'s give-up timer after a check saw its connection in state
-/// `st`: armed while data waits for an ACK on a connection its app can still
-/// send on. (A connecting socket's timer is [`SYN_GIVE_UP`]; `close()` lifts
-/// this one.)
+/// Set `s`'s give-up timer after a check saw its connection in state `st`:
+/// once connected, the connect's [`SYN_GIVE_UP`] is gone, and
+/// [`RETRIES_GIVE_UP`] is armed while data waits for an ACK on a connection
+/// its app can still send on. (`close()` lifts it.)
 pub(crate) fn retry_limit(s: &mut tcp::Socket<'_>, st: TcpState) {
     if !matches!(st, TcpState::Established | TcpState::CloseWait) {
         return;
     }
-    let want = s.send_queue() > 0;
-    if s.timeout().is_some() != want {
-        s.set_timeout(want.then_some(RETRIES_GIVE_UP));
+    let want = (s.send_queue() > 0).then_some(RETRIES_GIVE_UP);
+    if s.timeout() != want {
+        s.set_timeout(want);
     }
 }
 
