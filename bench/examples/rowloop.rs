@@ -1,7 +1,9 @@
 //! Run one simulator workload over and over, for a profiler:
-//! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox` or `floor`, WORK `serial`,
+//! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox`, `floor` or `turmoil`, WORK `serial`,
 //! `concurrent`, `hosts` (N greet connections) or `bulk` (N bytes), e.g.
 //! `perf record -g target/release/examples/rowloop sockbox concurrent 1000 50`.
+//! With `ROWLOOP_EACH` set it also prints each run's wall ms on stderr, in
+//! order (this machine's speed can change between one run and the next).
 //!
 //! Where a VM exposes no hardware counters (`perf stat -e cycles` says
 //! "not supported"), sample on the timer instead, which still says where the
@@ -30,6 +32,8 @@ fn main() {
         };
         let r = match (imp.as_str(), work.as_str()) {
             ("floor", "bulk") => floor::bulk(n),
+            ("turmoil", "bulk") => sockbox_bench::turmoil_base::bulk(n),
+            ("turmoil", _) => sockbox_bench::turmoil_base::greet(n as usize, clients),
             ("floor", _) => floor::greet(n as usize, clients),
             (_, "bulk") => sockbox_sim::bulk(n),
             _ => sockbox_sim::greet(n as usize, clients),
@@ -39,6 +43,9 @@ fn main() {
             std::process::exit(1);
         }
         walls.push(one.elapsed().as_secs_f64() * 1e3);
+        if std::env::var_os("ROWLOOP_EACH").is_some() {
+            eprint!("{:.2} ", one.elapsed().as_secs_f64() * 1e3);
+        }
     }
     let each = t.elapsed().as_secs_f64() * 1e3 / repeat as f64;
     walls.sort_by(f64::total_cmp);
