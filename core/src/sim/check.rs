@@ -10,7 +10,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use smoltcp::socket::{tcp, udp};
 
-use super::giveup::{retry_limit, timed_out};
+use super::giveup::{orphan_limit, retry_limit, timed_out};
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
@@ -222,11 +222,29 @@ fn reap(
     if abort {
         s.abort();
     }
-    let st = TcpState::from(s.state());
+    let mut st = TcpState::from(s.state());
     let ends = o.ends.update(s);
-    if st != o.state {
-        state_record(ctx, name, ends, fallback, o.state, st);
+    let was = o.state;
+    if st != was {
+        state_record(ctx, name, ends, fallback, was, st);
         o.state = st;
+    }
+    // The kernel's patience with a peer that stays silent (`giveup.rs`).
+    let limit = orphan_limit((was, st), touched, ctx.now, o.give_up);
+    if limit != o.give_up {
+        if let Some(at) = o.give_up {
+            table.orphan_limits.remove(&(at, h));
+        }
+        if let Some(at) = limit {
+            table.orphan_limits.insert((at, h));
+        }
+        o.give_up = limit;
+    }
+    // Its time is up (and `Table::scope` took it off the list): the
+    // connection goes without a word, its socket with it.
+    if limit.is_some_and(|at| at <= ctx.now) {
+        state_record(ctx, name, ends, fallback, st, TcpState::Closed);
+        st = TcpState::Closed;
     }
     if abort {
         sockets.touch(h.set);

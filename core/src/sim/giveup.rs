@@ -51,8 +51,26 @@
 //!   [`crate::app::SockError::Unanswered`]. No RST goes out (Linux sends
 //!   none). An idle connection never times out, as in Linux without
 //!   keep-alive.
+//!
+//! And two for a connection its app has closed (an orphan, `table.rs`), which
+//! smoltcp would keep until the stop time if its peer is gone:
+//!
+//! - **An unacknowledged FIN.** In FIN-WAIT-1, CLOSING or LAST-ACK, Linux
+//!   retransmits `tcp_orphan_retries` times (0, which it reads as 8) and then
+//!   drops the connection without a RST, [`ORPHAN_GIVE_UP`] after it was
+//!   last sent. Here the time counts from the close, or from the peer's last
+//!   segment since.
+//! - **FIN-WAIT-2.** Linux waits `tcp_fin_timeout` ([`FIN_WAIT2_GIVE_UP`])
+//!   for the peer's FIN, then drops the connection without a RST.
+//!
+//! These two need no frame of smoltcp's: the check that sees an orphan files
+//! its give-up time ([`orphan_limit`], `Table::orphan_limits`), the host wakes
+//! then, and the check drops the smoltcp socket, tracing the state change to
+//! CLOSED. A segment from the peer afterwards meets no socket and is answered
+//! with a RST, as Linux answers it.
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::time::Duration;
 
 use smoltcp::socket::{AnySocket, tcp};
 
@@ -85,6 +103,35 @@ pub(crate) const SYN_GIVE_UP: smoltcp::time::Duration = smoltcp::time::Duration:
 /// the maximum (120 s): (2^10 - 1) x 0.2 s + 6 x 120 s = 924.6 s.
 pub(crate) const RETRIES_GIVE_UP: smoltcp::time::Duration =
     smoltcp::time::Duration::from_millis(924_600);
+
+/// When Linux gives up on an orphan whose FIN nobody acknowledges:
+/// `tcp_orphan_retries` (8) timeouts from the minimum RTO (200 ms), doubling:
+/// (2^9 - 1) x 0.2 s = 102.2 s.
+pub(crate) const ORPHAN_GIVE_UP: Duration = Duration::from_millis(102_200);
+
+/// How long Linux keeps an orphan in FIN-WAIT-2 (`tcp_fin_timeout`).
+pub(crate) const FIN_WAIT2_GIVE_UP: Duration = Duration::from_secs(60);
+
+/// An orphan's give-up time (see the module doc) after a check saw it go from
+/// state `was` to `st` at `now`, `touched` by its close or a segment from its
+/// peer; `old` is the time filed before. In FIN-WAIT-1, CLOSING and LAST-ACK
+/// each touch restarts it; FIN-WAIT-2's counts from entering the state; the
+/// other states have none.
+pub(crate) fn orphan_limit(
+    (was, st): (TcpState, TcpState),
+    touched: bool,
+    now: Instant,
+    old: Option<Instant>,
+) -> Option<Instant> {
+    match st {
+        TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck if touched => {
+            Some(now + ORPHAN_GIVE_UP)
+        }
+        TcpState::FinWait2 if was != TcpState::FinWait2 => Some(now + FIN_WAIT2_GIVE_UP),
+        TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck | TcpState::FinWait2 => old,
+        _ => None,
+    }
+}
 
 /// Set `s`'s give-up timer after a check saw its connection in state `st`:
 /// once connected, the connect's [`SYN_GIVE_UP`] is gone, and

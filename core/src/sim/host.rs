@@ -467,6 +467,10 @@ impl Host {
         if self.table.gave_up {
             min(now);
         }
+        // The kernel gives up on an orphan (`giveup.rs`).
+        if let Some(&(t, _)) = self.table.orphan_limits.first() {
+            min(t);
+        }
         // A parked TIME-WAIT connection's timer (its socket's is gone).
         if let Some(t) = self.table.parked.next_expiry() {
             min(t);

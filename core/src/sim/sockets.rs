@@ -499,6 +499,7 @@ impl Host {
                     state: e.state,
                     port: own,
                     ends: e.ends,
+                    give_up: None,
                 });
             }
             Kind::Listener { port, pool } => {
@@ -517,6 +518,7 @@ impl Host {
                             state: TcpState::SynReceived,
                             port: None,
                             ends,
+                            give_up: None,
                         });
                     }
                 }

@@ -178,6 +178,9 @@ pub(crate) struct Orphan {
     /// The ephemeral port to free once it is CLOSED.
     pub port: Option<u16>,
     pub ends: Ends,
+    /// When the kernel gives up on it, while it waits for its peer
+    /// (`giveup.rs`); filed in [`Table::orphan_limits`].
+    pub give_up: Option<Instant>,
 }
 
 /// What a host does with an incoming SYN.
@@ -283,6 +286,8 @@ pub(crate) struct Table {
     pub gave_up: bool,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
     pub time_wait: Set<(Instant, Sock)>,
+    /// Every orphan's [`Orphan::give_up`], once: the host wakes for the first.
+    pub orphan_limits: Set<(Instant, Sock)>,
     /// Connections in TIME-WAIT without a smoltcp socket (`timewait.rs`).
     pub parked: Parking,
     /// Orphans in TIME-WAIT, parked once they have nothing left to send.
@@ -385,10 +390,11 @@ impl Table {
     }
 
     /// What the next check must look at now: the dirty sockets, pending calls whose
-    /// deadline may have passed, orphans whose TIME-WAIT is over. Sorted, so a check
-    /// visits sockets in the same order whatever marked them.
+    /// deadline may have passed, orphans whose TIME-WAIT is over or whose kernel
+    /// gives up on them now. Sorted, so a check visits sockets in the same order
+    /// whatever marked them.
     /// Orphans come with `true` when an event touched them (a segment in TIME-WAIT
-    /// may restart its timer), `false` when only their TIME-WAIT expired.
+    /// may restart its timer), `false` when only a timer of theirs ran out.
     pub fn scope(&mut self, now: Instant, keys: &mut Vec<Key>, orphans: &mut Vec<(Sock, bool)>) {
         keys.clear();
         orphans.clear();
@@ -402,6 +408,13 @@ impl Table {
                 break;
             }
             self.time_wait.pop_first();
+            orphans.push((h, false));
+        }
+        while let Some(&(at, h)) = self.orphan_limits.first() {
+            if at > now {
+                break;
+            }
+            self.orphan_limits.pop_first();
             orphans.push((h, false));
         }
         // Touched first for each handle, so dedup keeps the touched mark.
