@@ -29,6 +29,7 @@ use super::sets::{Sock, Sockets};
 use super::sockets::endpoint;
 use super::trace::TcpState;
 use crate::keyed::{Map, Set};
+use crate::time::Instant;
 
 pub(crate) struct Backlog {
     /// The listening sockets, with the state a check last saw.
@@ -49,6 +50,9 @@ pub(crate) struct Backlog {
     unsettled_list: Vec<usize>,
     /// Reused by [`Backlog::due_for_check`].
     visit: Vec<usize>,
+    /// Per slot, when the kernel drops the handshake it last took
+    /// (`giveup.rs`).
+    drop_at: Vec<Option<Instant>>,
 }
 
 impl Backlog {
@@ -64,6 +68,7 @@ impl Backlog {
             unsettled: vec![false; n],
             unsettled_list: Vec::new(),
             visit: Vec::new(),
+            drop_at: vec![None; n],
         };
         for i in 0..b.slots.len() {
             b.listening(i);
@@ -151,6 +156,19 @@ impl Backlog {
                 *m = !settled;
             }
         }
+    }
+
+    /// The handshake `slot` has just taken is dropped at `at` unless it
+    /// completes first (`giveup.rs`).
+    pub fn drop_handshake_at(&mut self, slot: usize, at: Instant) {
+        if let Some(d) = self.drop_at.get_mut(slot) {
+            *d = Some(at);
+        }
+    }
+
+    /// When the handshake `slot` last took is dropped.
+    pub fn handshake_drop_at(&self, slot: usize) -> Option<Instant> {
+        self.drop_at.get(slot).copied().flatten()
     }
 
     /// The first socket in LISTEN, in slot order.

@@ -10,7 +10,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use smoltcp::socket::{tcp, udp};
 
-use super::giveup::{orphan_limit, retry_limit, timed_out};
+use super::giveup::{SYNACK_GIVE_UP, orphan_limit, retry_limit, timed_out};
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
@@ -85,6 +85,11 @@ impl Host {
                             let ends = Ends::default().update(s);
                             state_record(ctx, label, ends, fallback, last, st);
                             pool.set_seen(idx, st);
+                            if st == TcpState::SynReceived {
+                                let at = now + SYNACK_GIVE_UP;
+                                pool.drop_handshake_at(idx, at);
+                                table.handshakes.push_back((at, (i, sock), idx));
+                            }
                         }
                         match st {
                             TcpState::Listen => {

@@ -1,7 +1,8 @@
 //! Where the simulated kernel gives up on a connection, as Linux does and
 //! smoltcp never does (it would send ARP requests, SYNs and retransmissions
 //! until the stop time): two limits for a connection attempt, one for an
-//! established connection.
+//! established connection, one for a half-open one a listener took, and two
+//! for one its app has closed.
 //!
 //! - **No route to host.** Linux sends three ARP requests for an address, one
 //!   a second (`mcast_solicit`); with no answer by the third second the address
@@ -52,6 +53,18 @@
 //!   none). An idle connection never times out, as in Linux without
 //!   keep-alive.
 //!
+//! - **A handshake nobody completes.** A listener's socket in SYN-RECEIVED
+//!   sends the SYN-ACK and retransmits it at 1, 3, 7, 15 and 31 s, as Linux's
+//!   does (`tcp_synack_retries`, 5); Linux then drops the half-open connection
+//!   without a RST [`SYNACK_GIVE_UP`] after the SYN, where smoltcp would
+//!   retransmit (and, once its ARP entry expires, ask for the address) until
+//!   the stop time and hold the backlog's slot. Here the check that sees the
+//!   SYN taken files the time (`Table::handshakes`, in order); the turn at
+//!   that time (smoltcp's sixth retransmission is due then, so the host wakes
+//!   anyway) puts the socket back in LISTEN before smoltcp can send, and
+//!   traces SYN-RECEIVED -> LISTEN ([`Host::drop_handshakes`]). A handshake
+//!   that completed, or was reset, meanwhile is skipped.
+//!
 //! And two for a connection its app has closed (an orphan, `table.rs`), which
 //! smoltcp would keep until the stop time if its peer is gone:
 //!
@@ -74,9 +87,10 @@ use core::time::Duration;
 
 use smoltcp::socket::{AnySocket, tcp};
 
+use super::check::state_record;
 use super::decode::Decoded;
-use super::host::Host;
-use super::table::{Entry, Kind, Owner, Pending};
+use super::host::{Ctx, Host};
+use super::table::{Ends, Entry, Kind, Owner, Pending};
 use super::trace::TcpState;
 use crate::app::ConnectError;
 use crate::time::Instant;
@@ -103,6 +117,12 @@ pub(crate) const SYN_GIVE_UP: smoltcp::time::Duration = smoltcp::time::Duration:
 /// the maximum (120 s): (2^10 - 1) x 0.2 s + 6 x 120 s = 924.6 s.
 pub(crate) const RETRIES_GIVE_UP: smoltcp::time::Duration =
     smoltcp::time::Duration::from_millis(924_600);
+
+/// When Linux drops a half-open connection whose SYN-ACK nobody acknowledges:
+/// it sends the SYN-ACK at 0 s and `tcp_synack_retries` (5) retransmissions
+/// at 1, 3, 7, 15 and 31 s, then waits one more doubled timeout:
+/// 1 + 2 + 4 + 8 + 16 + 32 s after the SYN.
+pub(crate) const SYNACK_GIVE_UP: Duration = Duration::from_secs(63);
 
 /// When Linux gives up on an orphan whose FIN nobody acknowledges:
 /// `tcp_orphan_retries` (8) timeouts from the minimum RTO (200 ms), doubling:
@@ -282,6 +302,51 @@ impl Host {
                 return;
             }
             s.set_timeout(None);
+        }
+    }
+
+    /// Drop the handshakes whose time is up (see the module doc): each pool
+    /// socket still in SYN-RECEIVED goes back to LISTEN without a word, and
+    /// its slot of the backlog is free again.
+    #[inline(never)]
+    pub(crate) fn drop_handshakes(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let fallback = SocketAddr::new(IpAddr::V4(self.ip), 0);
+        let t = &mut self.table;
+        while let Some(&(at, key, slot)) = t.handshakes.front() {
+            if at > now {
+                break;
+            }
+            t.handshakes.pop_front();
+            let Some(Entry {
+                kind: Kind::Listener { port, pool },
+                ..
+            }) = t.entries.get_mut(&key)
+            else {
+                continue;
+            };
+            // Not if it completed, was reset, or took another SYN since.
+            let Some(&(h, TcpState::SynReceived)) = pool.slots().get(slot) else {
+                continue;
+            };
+            let s = self.sockets.tcp(h);
+            if pool.handshake_drop_at(slot) != Some(at) || s.state() != tcp::State::SynReceived {
+                continue;
+            }
+            let ends = Ends::default().update(s);
+            // No poll between the two: the RST `abort` stands for never leaves.
+            s.abort();
+            let _ = s.listen(*port);
+            state_record(
+                ctx,
+                &self.label,
+                ends,
+                fallback,
+                TcpState::SynReceived,
+                TcpState::Listen,
+            );
+            pool.set_seen(slot, TcpState::Listen);
+            pool.listening(slot);
         }
     }
 

@@ -323,6 +323,10 @@ impl Host {
         }
         let now = ctx.now;
         self.table.gave_up = false;
+        // Before smoltcp retransmits a SYN-ACK the kernel no longer would.
+        if self.table.handshakes.front().is_some_and(|h| h.0 <= now) {
+            self.drop_handshakes(ctx);
+        }
         for (i, slot) in self.apps.iter_mut().enumerate() {
             if !slot.started {
                 slot.started = true;

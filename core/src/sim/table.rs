@@ -288,6 +288,10 @@ pub(crate) struct Table {
     pub time_wait: Set<(Instant, Sock)>,
     /// Every orphan's [`Orphan::give_up`], once: the host wakes for the first.
     pub orphan_limits: Set<(Instant, Sock)>,
+    /// Handshakes a listener's pool took, as (when the kernel drops it unless
+    /// it completed, the listener, its pool slot), in that order (`giveup.rs`).
+    /// Those that completed are skipped when their time comes.
+    pub handshakes: VecDeque<(Instant, Key, usize)>,
     /// Connections in TIME-WAIT without a smoltcp socket (`timewait.rs`).
     pub parked: Parking,
     /// Orphans in TIME-WAIT, parked once they have nothing left to send.
