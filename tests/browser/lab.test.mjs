@@ -199,6 +199,29 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   await assertLadderInTimeOrder('tcp-vs-udp', { udp: true });
 });
 
+test('UDP to a port nobody listens on: the ICMP port unreachable, decoded', async () => {
+  await openLab('#lesson=tcp-vs-udp');
+  await page.click('#editor-box summary');
+  const sc = JSON.parse(await page.inputValue('#source'));
+  const client = sc.hosts.flatMap((h) => h.apps).find((a) => a.app === 'udp-echo' && a.role === 'client');
+  assert.ok(client, 'the lesson has a UDP client');
+  client.server = client.server.replace(/:\d+$/, ':9998');
+  await page.fill('#source', JSON.stringify(sc, null, 2));
+  await page.click('#btn-load');
+  assert.equal(await bannerShown(), false);
+  await page.click('#btn-end');
+  await page.waitForSelector('#done-flag:not([hidden])');
+  await page.selectOption('#proto-filter', 'icmp');
+  const icmp = await rows();
+  assert.ok(icmp.length > 0, 'ICMP messages are listed');
+  assert.ok(icmp.every((r) => /ICMP.*Destination unreachable \(Port unreachable\)/.test(r)), icmp[0]);
+  await page.click('#pk-table tbody tr');
+  const detail = await page.textContent('#detail');
+  assert.match(detail, /Internet Control Message Protocol/);
+  assert.match(detail, /UDP to 10\.0\.0\.1 port 9998/);
+  assert.match(detail, /Checksum\s*correct/);
+});
+
 test('a host running two apps says whose socket s0 is', async () => {
   await openLab();
   await choose('tcp-vs-udp');

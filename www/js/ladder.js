@@ -71,7 +71,7 @@ export class Ladder {
       this.el.append(svg('text', { class: first.has(k) ? 'tm' : 'tm sub', x: 4, y: rowOf.get(k) + 3, 'data-t': t }, fmtTime(t)));
     }
     const defs = svg('defs');
-    for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-re', '#b35c00']]) {
+    for (const [id, color] of [['ah', '#1d232b'], ['ah-udp', '#23803f'], ['ah-arp', '#a07400'], ['ah-icmp', '#8e24aa'], ['ah-re', '#b35c00']]) {
       const m = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
       m.append(svg('path', { d: 'M0,0L10,5L0,10z', fill: color }));
       defs.append(m);
@@ -89,7 +89,7 @@ export class Ladder {
       const frac = p.lost ? 0.5 : 1;
       const x2e = x1 + (x2 - x1) * frac, y2 = y1 + (y2full - y1) * frac;
       const cls = ['arrow', p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : ''].join(' ');
-      const marker = p.lost ? null : p.retrans ? 'url(#ah-re)' : p.proto === 'udp' ? 'url(#ah-udp)' : p.proto === 'arp' ? 'url(#ah-arp)' : 'url(#ah)';
+      const marker = p.lost ? null : p.retrans ? 'url(#ah-re)' : p.proto === 'udp' ? 'url(#ah-udp)' : p.proto === 'arp' ? 'url(#ah-arp)' : p.proto === 'icmp' ? 'url(#ah-icmp)' : 'url(#ah)';
       if (p.idx === currentIdx) {
         this.el.append(svg('rect', { class: 'cur', x: LEFT, y: Math.min(y1, y2) - 8, width: width - LEFT, height: Math.abs(y2 - y1) + 16 }));
       }

@@ -5,6 +5,8 @@
 const FLAG_NAMES = { S: 'SYN', F: 'FIN', P: 'PSH', R: 'RST', '.': 'ACK' };
 const ETHERTYPES = { 0x0800: 'IPv4', 0x0806: 'ARP', 0x86dd: 'IPv6' };
 const IP_PROTOS = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
+const ICMP_TYPES = { 0: 'Echo (ping) reply', 3: 'Destination unreachable', 8: 'Echo (ping) request', 11: 'Time-to-live exceeded' };
+const UNREACHABLE = { 0: 'Network unreachable', 1: 'Host unreachable', 2: 'Protocol unreachable', 3: 'Port unreachable', 4: 'Fragmentation needed' };
 
 export function flagNames(letters) {
   return [...(letters || '')].map((c) => FLAG_NAMES[c] || c).join(', ');
@@ -73,6 +75,22 @@ export function packetView(r, idx, no) {
     p.short = `UDP ${r.payload_len}B`;
     p.layers.push({ name: `User Datagram Protocol, Src Port: ${u.src_port}, Dst Port: ${u.dst_port}`, fields: [
       ['Source port', u.src_port], ['Destination port', u.dst_port], ['Length', u.len], ['Checksum', check(u.checksum_ok)]] });
+  }
+  if (r.icmp) {
+    const c = r.icmp;
+    p.proto = 'icmp';
+    const what = ICMP_TYPES[c.type] || `Type ${c.type}`;
+    const why = c.type === 3 ? (UNREACHABLE[c.code] || `code ${c.code}`) : '';
+    p.info = why ? `${what} (${why})` : what;
+    p.short = `ICMP ${why || what}`;
+    const fields = [['Type', `${c.type} (${what})`], ['Code', why ? `${c.code} (${why})` : c.code],
+      ['Checksum', check(c.checksum_ok)], ['Length', `${c.len} bytes`]];
+    if (c.about) {
+      const a = c.about;
+      fields.push(['About the datagram', `${IP_PROTOS[a.protocol] || 'proto ' + a.protocol} to ${a.dst}` +
+        (a.dst_port !== null ? ` port ${a.dst_port}` : '')]);
+    }
+    p.layers.push({ name: `Internet Control Message Protocol, ${p.info}`, fields });
   }
   if (r.payload_len > 0) {
     p.info += ` "${r.preview}"`;

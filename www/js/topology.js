@@ -51,7 +51,7 @@ export class Topology {
   animate(packet, pos, durationMs) {
     const a = pos.get(packet.from);
     const b = pos.get(packet.to) || { x: CX, y: CY };
-    const color = packet.proto === 'udp' ? '#23803f' : packet.proto === 'arp' ? '#a07400' : '#1f6feb';
+    const color = packet.proto === 'udp' ? '#23803f' : packet.proto === 'arp' ? '#a07400' : packet.proto === 'icmp' ? '#8e24aa' : '#1f6feb';
     const dot = svg('circle', { class: 'pkt', r: 7, fill: packet.lost ? '#c62828' : color, cx: a.x, cy: a.y });
     const label = svg('text', { class: 'pkt-label', x: a.x, y: a.y - 10, 'text-anchor': 'middle' }, packet.short);
     this.el.append(dot, label);

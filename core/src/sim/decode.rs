@@ -9,12 +9,17 @@
 
 use core::net::Ipv4Addr;
 
+use alloc::boxed::Box;
+
 use smoltcp::wire::{
-    ArpPacket, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, TcpPacket,
-    UdpPacket,
+    ArpPacket, EthernetFrame, EthernetProtocol, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet,
+    TcpPacket, UdpPacket,
 };
 
-use super::trace::{ArpHeader, EthHeader, Ipv4Header, Preview, TcpFlags, TcpHeader, UdpHeader};
+use super::trace::{
+    ArpHeader, EthHeader, IcmpAbout, IcmpHeader, Ipv4Header, Preview, TcpFlags, TcpHeader,
+    UdpHeader,
+};
 
 pub use super::trace::PREVIEW_LEN;
 pub use super::tracker::TcpTracker;
@@ -27,6 +32,7 @@ pub struct Decoded {
     pub ipv4: Option<Ipv4Header>,
     pub tcp: Option<TcpHeader>,
     pub udp: Option<UdpHeader>,
+    pub icmp: Option<Box<IcmpHeader>>,
     pub payload_len: usize,
     pub preview: Preview,
 }
@@ -44,6 +50,7 @@ impl Decoded {
         self.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
             && self.tcp.as_ref().is_none_or(|t| t.checksum_ok)
             && self.udp.as_ref().is_none_or(|u| u.checksum_ok)
+            && self.icmp.as_ref().is_none_or(|i| i.checksum_ok)
     }
 
     /// A SYN without ACK: a connection attempt.
@@ -74,7 +81,7 @@ pub fn preview(payload: &[u8]) -> Preview {
     Preview::new(payload)
 }
 
-/// Decode every layer sockbox knows, checking the IPv4, TCP and UDP checksums.
+/// Decode every layer sockbox knows, checking the IPv4, TCP, UDP and ICMP checksums.
 /// `seq`/`ack` are raw here; see [`TcpTracker`].
 pub fn decode(frame: &[u8]) -> Decoded {
     decode_with(frame, true)
@@ -139,6 +146,9 @@ pub(crate) fn check_sums(d: &mut Decoded, frame: &[u8]) {
     if let Some(u) = d.udp.as_mut() {
         u.checksum_ok = now.udp.as_ref().is_some_and(|n| n.checksum_ok);
     }
+    if let Some(i) = d.icmp.as_mut() {
+        i.checksum_ok = now.icmp.as_ref().is_some_and(|n| n.checksum_ok);
+    }
 }
 
 fn decode_with(frame: &[u8], verify: bool) -> Decoded {
@@ -152,6 +162,7 @@ fn decode_with(frame: &[u8], verify: bool) -> Decoded {
         ipv4: None,
         tcp: None,
         udp: None,
+        icmp: None,
         payload_len: 0,
         preview: Preview::EMPTY,
     };
@@ -237,6 +248,134 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded, verify: bool) {
             d.payload_len = udp.payload().len();
             d.preview = preview(udp.payload());
         }
+        IpProtocol::Icmp => {
+            let Ok(icmp) = Icmpv4Packet::new_checked(payload) else {
+                return;
+            };
+            let ty = icmp.msg_type().into();
+            d.icmp = Some(Box::new(IcmpHeader {
+                ty,
+                code: icmp.msg_code(),
+                len: payload.len(),
+                checksum_ok: !verify || icmp.verify_checksum(),
+                about: if matches!(ty, 3 | 11) {
+                    quoted(icmp.data())
+                } else {
+                    None
+                },
+            }));
+        }
         _ => {}
+    }
+}
+
+/// The datagram an ICMP error quotes (its IPv4 header and first 8 bytes).
+fn quoted(bytes: &[u8]) -> Option<IcmpAbout> {
+    let ihl = usize::from(bytes.first()? & 0x0f) * 4;
+    let protocol = *bytes.get(9)?;
+    let dst_port = match (protocol, bytes.get(ihl + 2..ihl + 4)) {
+        (6 | 17, Some(&[a, b])) => Some(u16::from_be_bytes([a, b])),
+        _ => None,
+    };
+    Some(IcmpAbout {
+        protocol,
+        dst: ip4(bytes.get(16..20)?),
+        dst_port,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::trace::{Fate, HostName, PacketRecord, Record, to_text};
+    use crate::time::Instant;
+
+    /// smoltcp's answer from 10.0.0.1 to a 2-byte UDP datagram ("hi") for
+    /// port 9999, where nothing listens: ICMP port unreachable, quoting the
+    /// datagram (tshark: "Destination unreachable (Port unreachable)").
+    const PORT_UNREACHABLE: [u8; 72] = [
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x45,
+        0x00, 0x00, 0x3a, 0x00, 0x00, 0x40, 0x00, 0x40, 0x01, 0x26, 0xc1, 0x0a, 0x00, 0x00, 0x01,
+        0x0a, 0x00, 0x00, 0x02, 0x03, 0x03, 0x37, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x45, 0x00, 0x00,
+        0x1e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x02, 0x0a, 0x00,
+        0x00, 0x01, 0xc0, 0x00, 0x27, 0x0f, 0x00, 0x0a, 0x9c, 0x5e, 0x68, 0x69,
+    ];
+
+    fn record(d: Decoded, len: usize) -> Record {
+        Record::Packet(PacketRecord {
+            id: 0,
+            sent_at: Instant::ZERO,
+            at: Instant::from_millis(4),
+            from: HostName::from("server"),
+            to: HostName::from("client"),
+            fate: Fate::Delivered,
+            retransmission: false,
+            len,
+            eth: d.eth,
+            arp: d.arp.map(Box::new),
+            ipv4: d.ipv4,
+            tcp: d.tcp,
+            udp: d.udp,
+            icmp: d.icmp,
+            payload_len: d.payload_len,
+            preview: d.preview,
+        })
+    }
+
+    #[test]
+    fn icmp_port_unreachable_decodes_with_the_datagram_it_quotes() {
+        let d = decode(&PORT_UNREACHABLE);
+        assert!(d.sums_ok());
+        assert_eq!(
+            d.icmp.as_deref(),
+            Some(&IcmpHeader {
+                ty: 3,
+                code: 3,
+                len: 38,
+                checksum_ok: true,
+                about: Some(IcmpAbout {
+                    protocol: 17,
+                    dst: Ipv4Addr::new(10, 0, 0, 1),
+                    dst_port: Some(9999),
+                }),
+            })
+        );
+        assert_eq!((&d.tcp, &d.udp, d.payload_len), (&None, &None, 0));
+        // As tcpdump prints it.
+        assert_eq!(
+            to_text(&record(d, PORT_UNREACHABLE.len())),
+            "0.004000 server > client IP 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.1 udp port 9999 \
+             unreachable, length 38"
+        );
+    }
+
+    #[test]
+    fn a_flipped_bit_in_an_icmp_message_fails_its_checksum() {
+        let mut frame = PORT_UNREACHABLE;
+        frame[40] ^= 0x01;
+        let d = decode(&frame);
+        assert!(!d.sums_ok());
+        assert_eq!(d.icmp.map(|i| i.checksum_ok), Some(false));
+        // Marked as sent (the NIC's view) until checked again.
+        let mut sent = decode_sent(&frame);
+        assert!(sent.sums_ok());
+        check_sums(&mut sent, &frame);
+        assert!(!sent.sums_ok());
+    }
+
+    #[test]
+    fn a_truncated_quote_keeps_what_it_has() {
+        // The quoted datagram cut after its IPv4 header: no port.
+        let frame = &PORT_UNREACHABLE[..62];
+        let icmp = Icmpv4Packet::new_unchecked(&frame[34..]);
+        assert_eq!(
+            quoted(icmp.data()),
+            Some(IcmpAbout {
+                protocol: 17,
+                dst: Ipv4Addr::new(10, 0, 0, 1),
+                dst_port: None,
+            })
+        );
+        assert_eq!(quoted(&[0x45, 0, 0]), None);
     }
 }

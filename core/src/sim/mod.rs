@@ -70,7 +70,9 @@ pub use scenario::{
     ScenarioError,
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
-pub use trace::{Fate, HostName, PacketRecord, Preview, Record, TcpState, Text, to_text};
+pub use trace::{
+    Fate, HostName, IcmpAbout, IcmpHeader, PacketRecord, Preview, Record, TcpState, Text, to_text,
+};
 pub use view::{HostView, LinkView, SocketView};
 
 use crate::keyed::Map;
@@ -548,6 +550,7 @@ impl Sim {
                 ipv4: d.ipv4,
                 tcp: d.tcp,
                 udp: d.udp,
+                icmp: d.icmp,
                 payload_len: d.payload_len,
                 preview: d.preview,
             }));

@@ -158,6 +158,32 @@ pub struct UdpHeader {
     pub checksum_ok: bool,
 }
 
+/// ICMP message (RFC 792), as smoltcp sends one: "port unreachable" for a
+/// UDP datagram no socket takes, "protocol unreachable", an echo reply.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct IcmpHeader {
+    /// 0 echo reply, 3 destination unreachable, 8 echo request, 11 time exceeded.
+    #[serde(rename = "type")]
+    pub ty: u8,
+    /// For type 3: 0 net, 1 host, 2 protocol, 3 port unreachable, 4 fragmentation needed.
+    pub code: u8,
+    /// The ICMP message's length: header and data.
+    pub len: usize,
+    pub checksum_ok: bool,
+    /// For an error (types 3 and 11): the datagram it is about, from the
+    /// header it quotes.
+    pub about: Option<IcmpAbout>,
+}
+
+/// The datagram an ICMP error quotes: protocol, destination and, for TCP and
+/// UDP, destination port.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct IcmpAbout {
+    pub protocol: u8,
+    pub dst: Ipv4Addr,
+    pub dst_port: Option<u16>,
+}
+
 /// TCP flags; `Display`/serde give tcpdump's letters (`S.` is SYN+ACK).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct TcpFlags {
@@ -214,6 +240,8 @@ pub struct PacketRecord {
     pub ipv4: Option<Ipv4Header>,
     pub tcp: Option<TcpHeader>,
     pub udp: Option<UdpHeader>,
+    /// Boxed, as `arp`.
+    pub icmp: Option<Box<IcmpHeader>>,
     /// TCP/UDP payload length.
     pub payload_len: usize,
     /// The first payload bytes, printable ASCII as is, the rest as `.`.
@@ -440,6 +468,9 @@ fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
                 "IP {}.{} > {}.{}: UDP, length {}",
                 ip.src, u.src_port, ip.dst, u.dst_port, p.payload_len
             )?;
+        } else if let Some(i) = &p.icmp {
+            write!(s, "IP {} > {}: ICMP ", ip.src, ip.dst)?;
+            write_icmp(s, i)?;
         } else {
             write!(
                 s,
@@ -457,4 +488,32 @@ fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
         write!(s, " [{}]", p.fate.as_str())?;
     }
     Ok(())
+}
+
+/// tcpdump's words for an ICMP message: `echo request`, `10.0.0.1 udp port
+/// 9999 unreachable`, then its length.
+fn write_icmp(s: &mut String, i: &IcmpHeader) -> fmt::Result {
+    match (i.ty, i.code, &i.about) {
+        (0, _, _) => s.push_str("echo reply"),
+        (8, _, _) => s.push_str("echo request"),
+        (3, 0, Some(a)) => write!(s, "net {} unreachable", a.dst)?,
+        (3, 1, Some(a)) => write!(s, "host {} unreachable", a.dst)?,
+        (3, 2, Some(a)) => write!(s, "{} protocol {} unreachable", a.dst, a.protocol)?,
+        (3, 3, Some(a)) => {
+            let proto = match a.protocol {
+                6 => "tcp",
+                17 => "udp",
+                _ => "ip",
+            };
+            write!(s, "{} {proto} port", a.dst)?;
+            if let Some(port) = a.dst_port {
+                write!(s, " {port}")?;
+            }
+            s.push_str(" unreachable");
+        }
+        (3, code, Some(a)) => write!(s, "{} unreachable - code {code}", a.dst)?,
+        (11, _, _) => s.push_str("time exceeded in-transit"),
+        (ty, code, _) => write!(s, "type-#{ty} code {code}")?,
+    }
+    write!(s, ", length {}", i.len)
 }
