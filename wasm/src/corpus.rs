@@ -2,9 +2,12 @@
 //! seeds, as is and under a lossy, duplicating, reordering network, run to the
 //! end through [`Session`], with each run's whole trace as JSON.
 //!
-//! The same function runs natively (`cargo run -p sockbox-wasm --example traces`)
-//! and in wasm (`determinism_corpus()` under node); the two outputs must be
-//! byte-identical (tests/browser/determinism.mjs compares them).
+//! This runs natively (`cargo run -p sockbox-wasm --example traces`);
+//! tests/browser/determinism.mjs computes the same corpus in the lab's wasm
+//! under node, through the API the page uses (`Lab.builtin`, `set_seed`,
+//! `set_conditions`, `run_to_end`, `trace_json`), and the two outputs must be
+//! byte-identical. The lab ships no entry point of its own for it (wasm size).
+//! Change one, change the other.
 
 use alloc::format;
 use alloc::string::String;

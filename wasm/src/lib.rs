@@ -78,12 +78,6 @@ pub fn builtins() -> String {
     views::builtins_json()
 }
 
-/// The cross-target determinism corpus (see [`corpus`]): native and wasm must agree.
-#[wasm_bindgen]
-pub fn determinism_corpus() -> String {
-    corpus::traces()
-}
-
 fn js(e: LabError) -> JsError {
     JsError::new(&e.to_string())
 }

@@ -251,8 +251,7 @@ fn the_editor_source_is_laid_out_as_serde_json_pretty_prints() {
         let want = serde_json::to_string_pretty(s.scenario()).unwrap();
         assert_eq!(views::scenario_json(s.scenario()), want, "{name}");
     }
-    let tricky =
-        serde_json::json!({"a": "x:{,}[\"\\\"]", "b": [], "c": {}, "d": [[1, {"e": null}], true]});
+    let tricky = serde_json::json!({"a": "x:{,}[\"\\\"]", "b": [], "c": {}, "d": [[1, {"e": null}], true], "é{": "ünï,cödé: 😀 [x]"});
     assert_eq!(
         views::pretty(&tricky.to_string()),
         serde_json::to_string_pretty(&tricky).unwrap()
