@@ -16,12 +16,13 @@ fn sockbox() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sockbox-under-test"))
 }
 
-#[test]
-fn tshark_reads_hello_pcap_cleanly() {
-    let path = tmp("hello.pcap");
+/// `sockbox sim <args> --pcap <path>`, which must succeed; its stdout.
+fn sim_with_pcap(args: &[&str], path: &PathBuf) -> String {
     let out = sockbox()
-        .args(["sim", "hello", "--pcap"])
-        .arg(&path)
+        .arg("sim")
+        .args(args)
+        .arg("--pcap")
+        .arg(path)
         .output()
         .unwrap();
     assert!(
@@ -29,9 +30,17 @@ fn tshark_reads_hello_pcap_cleanly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// tshark's verbose reading of the pcap at `path` (deleted after), checked
+/// for malformed packets, bad checksums and expert warnings; `None` (with a
+/// notice) when tshark is not installed.
+fn tshark_clean(path: &PathBuf) -> Option<String> {
     if !std::path::Path::new("/usr/bin/tshark").exists() {
         println!("NOTICE: tshark is not installed; skipping the tshark check (CI installs it)");
-        return;
+        let _ = std::fs::remove_file(path);
+        return None;
     }
     let t = Command::new("/usr/bin/tshark")
         .args([
@@ -41,12 +50,12 @@ fn tshark_reads_hello_pcap_cleanly() {
             "ip.check_checksum:TRUE",
         ])
         .args(["-o", "udp.check_checksum:TRUE", "-V", "-r"])
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
     assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
-    let text = String::from_utf8_lossy(&t.stdout);
+    let text = String::from_utf8_lossy(&t.stdout).into_owned();
     for bad in [
         "Malformed",
         "Bad checksum",
@@ -56,11 +65,58 @@ fn tshark_reads_hello_pcap_cleanly() {
     ] {
         assert!(!text.contains(bad), "tshark says {bad}:\n{text}");
     }
+    Some(text)
+}
+
+#[test]
+fn tshark_reads_hello_pcap_cleanly() {
+    let path = tmp("hello.pcap");
+    sim_with_pcap(&["hello"], &path);
+    let Some(text) = tshark_clean(&path) else {
+        return;
+    };
     assert_eq!(
         text.matches("\nFrame ").count() + usize::from(text.starts_with("Frame ")),
         8
     );
     assert!(text.contains("Thank you for connecting") || text.contains("5468616e6b20796f75"));
+}
+
+#[test]
+fn an_icmp_port_unreachable_is_traced_as_tcpdump_and_read_cleanly_by_tshark() {
+    // A UDP datagram to a host where nothing listens on the port: smoltcp
+    // answers with ICMP port unreachable.
+    let scenario = tmp("udp-closed.toml");
+    std::fs::write(
+        &scenario,
+        r#"name = "udp-closed"
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+apps = []
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+apps = [{app = "udp-echo", role = "client", server = "10.0.0.1:9999", messages = ["hi"]}]
+"#,
+    )
+    .unwrap();
+    let path = tmp("udp-closed.pcap");
+    let trace = sim_with_pcap(&[scenario.to_str().unwrap()], &path);
+    let _ = std::fs::remove_file(&scenario);
+    assert!(
+        trace.contains(
+            "server > client IP 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.1 udp port 9999 unreachable, \
+             length 38"
+        ),
+        "{trace}"
+    );
+    let Some(text) = tshark_clean(&path) else {
+        return;
+    };
+    assert!(text.contains("Type: 3 (Destination unreachable)"), "{text}");
+    assert!(text.contains("Code: 3 (Port unreachable)"), "{text}");
+    assert!(text.contains("[Checksum Status: Good]"), "{text}");
 }
 
 /// One pcap record: (seconds, microseconds, captured bytes).

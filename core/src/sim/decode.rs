@@ -95,8 +95,8 @@ pub(crate) fn decode_sent(frame: &[u8]) -> Decoded {
     decode_with(frame, false)
 }
 
-/// Write the IPv4, TCP and UDP checksums of a frame its sender's stack left
-/// without them (the simulated NIC offloads checksums on send, see `host.rs`),
+/// Write the IPv4, TCP and UDP checksums (and the one an ICMP error quotes) of a
+/// frame its sender's stack left without them (the simulated NIC offloads checksums on send, see `host.rs`),
 /// byte for byte what smoltcp would have written: done only when someone will
 /// look at the bytes (the pcap capture) or the link is about to flip a bit in
 /// them. Frames of other kinds, and IPv4 fragments, are left as they are.
@@ -129,8 +129,29 @@ pub(crate) fn fill_sums(frame: &mut [u8]) {
                 udp.fill_checksum(&s, &t);
             }
         }
+        IpProtocol::Icmp => fill_quoted_sum(ip.payload_mut()),
         _ => {}
     }
+}
+
+/// An ICMP error quotes the datagram it is about, its IPv4 header as the
+/// stack re-emits it: without a checksum here (the stack leaves IPv4
+/// checksums to the NIC). Write that checksum as smoltcp would have, and the
+/// ICMP checksum (which smoltcp computes itself) again over the new bytes.
+fn fill_quoted_sum(icmp: &mut [u8]) {
+    let Ok(mut icmp) = Icmpv4Packet::new_checked(icmp) else {
+        return;
+    };
+    if !matches!(u8::from(icmp.msg_type()), 3 | 11) {
+        return;
+    }
+    let quote = icmp.data_mut();
+    let header_len = quote.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    if header_len < 20 || quote.len() < header_len {
+        return;
+    }
+    Ipv4Packet::new_unchecked(&mut quote[..header_len]).fill_checksum();
+    icmp.fill_checksum();
 }
 
 /// Set `d`'s checksum verdicts from `frame`'s bytes as they are now (after the
@@ -361,6 +382,22 @@ mod tests {
         assert!(sent.sums_ok());
         check_sums(&mut sent, &frame);
         assert!(!sent.sums_ok());
+    }
+
+    #[test]
+    fn the_nic_writes_the_quoted_header_checksum_and_the_icmp_one_again() {
+        // As smoltcp emitted it: the quoted IPv4 header's checksum is zero.
+        let mut frame = PORT_UNREACHABLE;
+        assert_eq!(frame[52..54], [0x00, 0x00]);
+        fill_sums(&mut frame);
+        // tshark's "should be 0x26cd"; the rest of the quote as it was.
+        assert_eq!(frame[52..54], [0x26, 0xcd]);
+        assert_eq!(frame[..36], PORT_UNREACHABLE[..36]);
+        assert_eq!(frame[38..52], PORT_UNREACHABLE[38..52]);
+        assert_eq!(frame[54..], PORT_UNREACHABLE[54..]);
+        assert!(decode(&frame).sums_ok());
+        let quote = Ipv4Packet::new_unchecked(&frame[42..62]);
+        assert!(quote.verify_checksum());
     }
 
     #[test]
