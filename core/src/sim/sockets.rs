@@ -454,6 +454,16 @@ impl Host {
         let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
             Some(Kind::Udp(h, _)) => {
                 let h = *h;
+                // IPv4 and UDP headers: 28 bytes. smoltcp here does not
+                // fragment, and would drop a datagram that does not fit the MTU
+                // without a word once it is queued; say so at the call instead,
+                // as Linux does for a socket that may not fragment
+                // (IP_PMTUDISC_DO). By default Linux would send it in fragments.
+                if data.len() + 28 > self.mtu {
+                    let r = text!("OSError: message too long (MTU {})", self.mtu);
+                    call(ctx, &self.label, i, Some(sock), c, r);
+                    return;
+                }
                 self.sockets.touch(h.set);
                 let s = self.sockets.get_mut::<udp::Socket>(h);
                 let sent = match v4(addr) {
