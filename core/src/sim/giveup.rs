@@ -70,9 +70,9 @@
 //!
 //! - **An unacknowledged FIN.** In FIN-WAIT-1, CLOSING or LAST-ACK, Linux
 //!   retransmits `tcp_orphan_retries` times (0, which it reads as 8) and then
-//!   drops the connection without a RST, [`ORPHAN_GIVE_UP`] after it was
-//!   last sent. Here the time counts from the close, or from the peer's last
-//!   segment since.
+//!   drops the connection without a RST, [`ORPHAN_GIVE_UP`] after the FIN
+//!   (or the data before it) was first sent. Here the time counts from the
+//!   close, or from the peer's last segment since.
 //! - **FIN-WAIT-2.** Linux waits `tcp_fin_timeout` ([`FIN_WAIT2_GIVE_UP`])
 //!   for the peer's FIN, then drops the connection without a RST.
 //!
