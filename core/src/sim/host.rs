@@ -316,6 +316,20 @@ impl Host {
         self.up = true;
     }
 
+    /// The link's MTU changed this host's to `mtu`. smoltcp reads a device's
+    /// MTU once, when its interface is made, so the interface is made again
+    /// (its ISNs from `seed`): new connections announce the MSS the new MTU
+    /// allows, and established ones send segments that fit from their next
+    /// (re)transmission on, as Linux's do when a NIC's MTU changes. The
+    /// interface's ARP cache goes with it, so the next frame to each peer
+    /// waits for an ARP exchange (Linux would keep its cache).
+    pub fn set_mtu(&mut self, mtu: usize, seed: u64, now: Instant) {
+        self.mtu = mtu;
+        if self.up {
+            self.iface = new_iface(self.mac, self.ip, mtu, seed, now);
+        }
+    }
+
     /// Run the host at `now` until it is quiet. Frames sent go to `ctx.out`.
     pub fn turn(&mut self, ctx: &mut Ctx<'_>) {
         if !self.up {
