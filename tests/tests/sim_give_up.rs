@@ -1,6 +1,7 @@
 //! Where the simulated kernel gives up on `connect()`, as Linux does and
 //! smoltcp never does (`core/src/sim/giveup.rs`): three unanswered ARP requests
-//! make the address unreachable ("no route to host" at 3 s); seven unanswered
+//! make the address unreachable ("no route to host" at 3 s), and the next
+//! resolution waits a doubling pause unless a connect wants it; seven unanswered
 //! SYNs, at 0, 1, 3, 7, 15, 31 and 63 s, end in "connection timed out" 127 s
 //! after `connect()`. Neither the fourth ARP request nor the eighth SYN is sent, and a
 //! socket given up on in SYN-SENT closes without a RST, as in Linux. Once
@@ -386,4 +387,37 @@ fn a_peer_reset_while_data_waits_is_a_reset_not_a_time_out() {
     );
     assert!(text.contains("-> BrokenPipeError"), "{text}");
     assert!(!text.contains("timed out"), "{text}");
+}
+
+#[test]
+fn a_connection_retransmitting_into_a_partition_asks_for_the_address_in_bursts() {
+    // The client's ARP entry for the server expires a minute into the
+    // partition. From then on each resolution is three requests a second
+    // apart, as Linux's for each retransmission; the pause before the next
+    // doubles from 1 s to 128 s (after the withheld fourth request, a second
+    // after the third). smoltcp alone would ask every second until the
+    // give-up at 926 s: about 650 requests.
+    let mut sim = hello_at_one_second();
+    sim.partition("client", "server").unwrap();
+    sim.run_for(Duration::from_secs(2000));
+    let secs: Vec<u64> = arp_requests(&sim).iter().map(|us| us / 1_000_000).collect();
+    let text = sim.trace_text();
+    // The first resolution, at connect; then none until the entry expires.
+    let (first, later) = secs.split_first().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(*first, 0, "{text}");
+    assert!(later.first().is_some_and(|&t| t > 60), "{secs:?}");
+    let bursts: Vec<&[u64]> = later.chunks(3).collect();
+    assert!(
+        bursts
+            .iter()
+            .all(|b| b.len() == 3 && b[1] == b[0] + 1 && b[2] == b[1] + 1),
+        "{secs:?}"
+    );
+    for (k, pair) in bursts.windows(2).enumerate() {
+        let pause = 1u64 << k.min(7);
+        assert_eq!(pair[1][0], pair[0][2] + 1 + pause, "burst {k}: {secs:?}");
+    }
+    // Nothing after the give-up at 926 s.
+    assert!(later.iter().all(|&t| t <= 926), "{secs:?}");
+    assert!(secs.len() < 45, "{secs:?}");
 }

@@ -14,7 +14,12 @@
 //!   address are still unanswered fails sooner. Any ARP frame from the address
 //!   that reaches the host clears the count; so does a pause of more than
 //!   [`ARP_RUN_MS`] between requests (nothing wanted the address meanwhile: the
-//!   next request starts a new resolution, as it would in Linux).
+//!   next request starts a new resolution, as it would in Linux). After a
+//!   resolution fails, the next one waits a pause that doubles from 1 s up to
+//!   128 s ([`ARP_PAUSE_SHIFTS`]), unless a connect wants the address: Linux
+//!   starts a resolution for each new packet, so a connection retransmitting
+//!   into a partition makes three requests per retransmission, where smoltcp
+//!   would make one a second for the segment it cannot send.
 //! - **Connection timed out.** Linux sends a SYN and retransmits it 6 times
 //!   (`tcp_syn_retries`), at 0, 1, 3, 7, 15, 31 and 63 s, and gives up at
 //!   127 s with `ETIMEDOUT` (Python: `TimeoutError: [Errno 110] Connection
@@ -90,9 +95,10 @@ use smoltcp::socket::{AnySocket, tcp};
 use super::check::state_record;
 use super::decode::Decoded;
 use super::host::{Ctx, Host};
-use super::table::{Ends, Entry, Kind, Owner, Pending};
+use super::table::{Ends, Entry, Key, Kind, Owner, Pending};
 use super::trace::TcpState;
 use crate::app::ConnectError;
+use crate::keyed::Map;
 use crate::time::Instant;
 
 /// ARP requests for one address before it is unreachable (Linux's
@@ -102,6 +108,17 @@ pub(crate) const ARP_TRIES: usize = 3;
 /// Requests further apart than this (ms) belong to different resolutions
 /// (smoltcp repeats one a second while something waits for the address).
 pub(crate) const ARP_RUN_MS: usize = 1_500;
+
+/// The pause after a failed resolution doubles up to 1 s << this (128 s,
+/// about Linux's longest retransmission timeout, 120 s).
+pub(crate) const ARP_PAUSE_SHIFTS: usize = 7;
+
+/// Whether a connect of one of `entries` waits for `ip`.
+fn connecting_to(entries: &Map<Key, Entry>, ip: Ipv4Addr) -> bool {
+    entries.values().any(|e| {
+        matches!(&e.pending, Pending::Connect { addr, fail: None, .. } if addr.ip() == IpAddr::V4(ip))
+    })
+}
 
 /// SYNs of one attempt: the first and Linux's `tcp_syn_retries` (6)
 /// retransmissions.
@@ -251,6 +268,13 @@ impl Host {
         let ms = usize::try_from(now.as_millis())
             .unwrap_or(usize::MAX)
             .min(1 << 29);
+        // After a failed resolution, the next waits out its pause (see
+        // `Table::arp_failed`), unless a connect wants the address: its SYN
+        // is a new packet, for which Linux starts a new resolution at once.
+        let failed = t.arp_failed.get(&ip).copied();
+        if failed.is_some_and(|f| ms < f >> 3) && !connecting_to(&t.entries, ip) {
+            return false;
+        }
         let tries = match t.arp_tries.get(&ip) {
             Some(&w) if ms < (w >> 2) + ARP_RUN_MS => (w & 3) + 1,
             _ => 1,
@@ -260,8 +284,13 @@ impl Host {
             return true;
         }
         t.arp_tries.remove(&ip);
+        // The pause before the next resolution: 1 s, doubling with each
+        // failure in a row, up to 128 s.
+        let shift = failed.map_or(0, |f| ((f & 7) + 1).min(ARP_PAUSE_SHIFTS));
+        let until = (ms + (1000 << shift)).min(1 << 29);
+        t.arp_failed.insert(ip, until << 3 | shift);
         let dirty = &mut t.dirty;
-        let mut failed = false;
+        let mut unreachable = false;
         t.entries.retain(|k, e| {
             if let Pending::Connect { addr, fail, .. } = &mut e.pending
                 && fail.is_none()
@@ -269,11 +298,11 @@ impl Host {
             {
                 *fail = Some(ConnectError::Unreachable);
                 dirty.push(*k);
-                failed = true;
+                unreachable = true;
             }
             true
         });
-        t.gave_up |= failed;
+        t.gave_up |= unreachable;
         false
     }
 
@@ -353,5 +382,6 @@ impl Host {
     /// An ARP frame from `ip` reached this host: the address answers.
     pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) {
         self.table.arp_tries.remove(&ip);
+        self.table.arp_failed.remove(&ip);
     }
 }

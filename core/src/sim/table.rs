@@ -282,6 +282,13 @@ pub(crate) struct Table {
     /// went out in this resolution (1 to 3). One word, so the map is the
     /// simulator's `Map<Ipv4Addr, usize>` and adds no code to the lab.
     pub arp_tries: Map<core::net::Ipv4Addr, usize>,
+    /// Addresses whose last resolution failed (three requests unanswered),
+    /// until one answers: when the next may start, in ms, times 8, plus how
+    /// many failed in a row (0 to 7; the pause is 1 s << that). Linux starts a
+    /// new resolution for each new packet, so a connection retransmitting
+    /// into a partition asks three times at each retransmission; smoltcp would
+    /// ask every second for the one it cannot send. Packed as `arp_tries`.
+    pub arp_failed: Map<core::net::Ipv4Addr, usize>,
     /// A connect failed that way since the last turn: the host needs one now.
     pub gave_up: bool,
     /// Orphans in TIME-WAIT by the time smoltcp will close them.
