@@ -6,6 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use serde::Serialize;
+use sockbox_core::Addr;
 use sockbox_core::sim::{HostView, Scenario, Sim, SocketView, TcpState};
 
 use crate::session::{Op, OpJson};
@@ -186,8 +187,8 @@ fn socket(s: SocketView) -> SocketJson {
             .map_or_else(|| String::from("-"), |id| alloc::format!("s{id}")),
         app: s.app,
         proto: s.proto,
-        local: s.local.map(|a| a.to_string()),
-        remote: s.remote.map(|a| a.to_string()),
+        local: s.local.map(|a| Addr(a).to_string()),
+        remote: s.remote.map(|a| Addr(a).to_string()),
         state: String::from(s.state.map_or(
             match s.proto {
                 "udp" => "UDP",

@@ -35,6 +35,7 @@ use super::msg::{ClientMsg, Encoding, MsgError, ServerMsg};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io, SockId};
+use crate::digits::Addr;
 use crate::frame::{Framing, FramingKind};
 use crate::keyed::Map;
 use crate::time::Instant;
@@ -107,7 +108,7 @@ impl Service for ChatService {
         ) {
             (ClientMsg::Join { .. }, Some(_)) => Err(Reject::Protocol("joined twice")),
             (ClientMsg::Join { name }, None) => {
-                io.print(format!("{name} joined from {}", conn.stream.peer));
+                io.print(format!("{name} joined from {}", Addr(conn.stream.peer)));
                 let online = others
                     .keys()
                     .filter_map(|id| self.names.get(id).cloned())
@@ -198,7 +199,7 @@ impl Session for ChatSession {
         let m = match self.encoding.decode::<ServerMsg>(&frame) {
             Ok(m) => m,
             Err(e) => {
-                io.print(format!("Bad message from {}: {e}", s.peer));
+                io.print(format!("Bad message from {}: {e}", Addr(s.peer)));
                 return Flow::Exit(1);
             }
         };
@@ -222,7 +223,7 @@ impl Session for ChatSession {
         if self.leaving {
             return Flow::Exit(0);
         }
-        io.print(format!("Connection closed by {}", s.peer));
+        io.print(format!("Connection closed by {}", Addr(s.peer)));
         Flow::Exit(1)
     }
 

@@ -30,6 +30,7 @@ use core::time::Duration;
 
 use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockError};
+use crate::digits::Addr;
 use crate::frame::Framing;
 use crate::time::Instant;
 
@@ -155,7 +156,7 @@ impl Client {
             if total == 1 {
                 io.print(format!(
                     "Could not connect to {}: {error}",
-                    self.policy.server
+                    Addr(self.policy.server)
                 ));
             } else {
                 io.print(format!("Giving up after {total} attempts: {error}"));
@@ -190,7 +191,7 @@ impl Client {
                 }
                 Some(Input::Eof) => self.session.on_eof(now, stream, io),
                 Some(Input::Error(e)) => {
-                    io.print(format!("Bad data from {}: {e}", stream.peer));
+                    io.print(format!("Bad data from {}: {e}", Addr(stream.peer)));
                     stream.close(io);
                     Flow::Exit(1)
                 }
@@ -260,7 +261,7 @@ impl App for Client {
                 match error {
                     SockError::TimedOut => io.print("Timed out waiting for data"),
                     SockError::SendTimedOut => io.print("Timed out sending data"),
-                    _ => io.print(format!("Connection to {} failed: {error}", s.peer)),
+                    _ => io.print(format!("Connection to {} failed: {error}", Addr(s.peer))),
                 }
                 self.abort(1, io);
             }

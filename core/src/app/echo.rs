@@ -27,6 +27,7 @@ use super::client::{Flow, Session};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io};
+use crate::digits::Addr;
 use crate::frame::{Frame, FramingKind};
 use crate::time::Instant;
 
@@ -230,7 +231,7 @@ impl Session for EchoSession {
     fn on_eof(&mut self, _: Instant, s: &mut Stream, io: &mut Io) -> Flow {
         io.print(format!(
             "Connection closed by {} after {} of {} echoes",
-            s.peer,
+            Addr(s.peer),
             self.next,
             self.messages.len()
         ));

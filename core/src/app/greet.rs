@@ -20,6 +20,7 @@ use super::client::{Flow, Session};
 use super::server::{Conn, Conns, Reject, Service};
 use super::stream::Stream;
 use super::{AppSpec, Io};
+use crate::digits::Addr;
 use crate::frame::text::utf8;
 use crate::time::Instant;
 
@@ -82,7 +83,7 @@ pub(crate) fn print_text(s: &Stream, frame: &[u8], prefix: &str, io: &mut Io) ->
             Flow::Continue
         }
         Err(e) => {
-            io.print(format!("Bad text from {}: {e}", s.peer));
+            io.print(format!("Bad text from {}: {e}", Addr(s.peer)));
             Flow::Exit(1)
         }
     }
@@ -90,7 +91,10 @@ pub(crate) fn print_text(s: &Stream, frame: &[u8], prefix: &str, io: &mut Io) ->
 
 /// The server closed before sending anything.
 pub(crate) fn closed_early(s: &Stream, io: &mut Io) -> Flow {
-    io.print(format!("Connection closed by {} before any data", s.peer));
+    io.print(format!(
+        "Connection closed by {} before any data",
+        Addr(s.peer)
+    ));
     Flow::Exit(1)
 }
 

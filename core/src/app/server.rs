@@ -34,6 +34,7 @@ use core::time::Duration;
 use super::msg::MsgError;
 use super::stream::{Input, Stream};
 use super::{App, AppSpec, Event, Io, SockId};
+use crate::digits::Addr;
 use crate::frame::text::Utf8Error;
 use crate::frame::{EncodeError, Frame, Framing};
 use crate::keyed::Map;
@@ -175,7 +176,8 @@ impl Server {
             && self.conns.len() >= limit as usize
         {
             io.print(format!(
-                "Refused {peer}: too many connections (limit {limit})"
+                "Refused {}: too many connections (limit {limit})",
+                Addr(peer)
             ));
             io.close(sock);
             return;
@@ -213,7 +215,7 @@ impl Server {
                     }
                 }
                 Some(Input::Eof) => {
-                    io.print(format!("Connection closed by {}", conn.stream.peer));
+                    io.print(format!("Connection closed by {}", Addr(conn.stream.peer)));
                     conn.stream.close_when_flushed(io);
                 }
                 Some(Input::Error(e)) => reject(&mut conn, &e, io),
@@ -259,7 +261,7 @@ impl Server {
             };
             io.print(format!(
                 "Closing {}: not reading ({} bytes queued, limit {})",
-                conn.stream.peer,
+                Addr(conn.stream.peer),
                 conn.stream.queued_bytes(),
                 limit
             ));
@@ -278,7 +280,7 @@ impl Server {
 
 /// Close `conn` at once, printing why.
 fn reject(conn: &mut Conn, why: &dyn fmt::Display, io: &mut Io) {
-    io.print(format!("Closing {}: {}", conn.stream.peer, why));
+    io.print(format!("Closing {}: {}", Addr(conn.stream.peer), why));
     conn.stream.close(io);
 }
 
@@ -294,7 +296,9 @@ impl App for Server {
             Event::Start | Event::Timer { id: START_TIMER } => {
                 io.listen(self.port, self.backlog);
             }
-            Event::Listening { local, .. } => io.print(format!("Server listening on {local}")),
+            Event::Listening { local, .. } => {
+                io.print(format!("Server listening on {}", Addr(local)))
+            }
             Event::ListenFailed { error, .. } => {
                 io.print(format!("Could not listen on port {}: {error}", self.port));
                 io.exit(1);
@@ -309,13 +313,13 @@ impl App for Server {
                 s.on_sent_all(io, len);
             }),
             Event::SockError { sock, error } => self.with_conn(sock, io, |s, io| {
-                io.print(format!("Connection from {} failed: {error}", s.peer));
+                io.print(format!("Connection from {} failed: {error}", Addr(s.peer)));
                 s.close(io);
             }),
             Event::Timer { id } => {
                 let idle = self.idle.unwrap_or(0);
                 self.with_conn(SockId(id), io, |s, io| {
-                    io.print(format!("Closing {}: idle for {idle} ms", s.peer));
+                    io.print(format!("Closing {}: idle for {idle} ms", Addr(s.peer)));
                     s.close(io);
                 });
             }

@@ -51,6 +51,7 @@ pub struct AppSpec {
     /// Server: `listen(backlog)`.
     pub backlog: u16,
     /// Client: the server to reach.
+    #[serde(serialize_with = "crate::digits::ser_opt_addr")]
     pub server: Option<SocketAddr>,
     /// How messages are delimited on the stream.
     pub framing: FramingKind,

@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use super::{Io, SockId};
+use crate::digits::Addr;
 use crate::frame::{DecodeError, Decoder, EncodeError, Frame, Framing};
 
 /// One thing read from a stream.
@@ -166,7 +167,7 @@ impl Stream {
             if taken < front.len() {
                 io.print(format!(
                     "Partial send to {}: {} of {} bytes, sending the rest",
-                    self.peer,
+                    Addr(self.peer),
                     taken,
                     front.len()
                 ));

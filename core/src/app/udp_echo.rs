@@ -28,6 +28,7 @@ use core::time::Duration;
 use super::echo::{PER_MESSAGE_LINES, payloads};
 use super::server::START_TIMER;
 use super::{App, AppSpec, Event, Io, SockId};
+use crate::digits::Addr;
 use crate::time::Instant;
 
 /// The largest UDP payload; every `recvfrom` asks for this much.
@@ -69,7 +70,7 @@ impl App for UdpEchoServer {
                 io.bind_udp(self.port);
             }
             Event::Bound { sock, local } => {
-                io.print(format!("UDP server listening on {local}"));
+                io.print(format!("UDP server listening on {}", Addr(local)));
                 io.recvfrom(sock, MAX_DATAGRAM);
             }
             Event::BindFailed { error, .. } => {
@@ -80,7 +81,7 @@ impl App for UdpEchoServer {
             Event::Datagram { sock, from, data } => {
                 self.echoed += 1;
                 if self.echoed <= PER_MESSAGE_LINES {
-                    io.print(format!("Echoed {} bytes to {from}", data.len()));
+                    io.print(format!("Echoed {} bytes to {}", data.len(), Addr(from)));
                 } else if self.echoed == PER_MESSAGE_LINES + 1 {
                     io.print("Not printing further datagrams");
                 }
@@ -142,8 +143,9 @@ impl UdpEchoClient {
                 }
             }
             None => io.print(format!(
-                "Unexpected datagram of {} bytes from {from}",
-                data.len()
+                "Unexpected datagram of {} bytes from {}",
+                data.len(),
+                Addr(from)
             )),
         }
         if self.received == self.sent.len() {

@@ -17,6 +17,7 @@ use super::sockets::{call, endpoint, idle_listener};
 use super::table::{Ends, Entry, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
+use crate::digits::Addr;
 use crate::time::Instant;
 
 pub(crate) fn state_record(
@@ -455,7 +456,7 @@ fn answer_udp(
             .get(..(*max).min(data.len()))
             .unwrap_or_default()
             .to_vec();
-        let r = text!("{} bytes from {from}", data.len());
+        let r = text!("{} bytes from {}", data.len(), Addr(from));
         let desc = e.pending.describe().unwrap_or_default();
         return Some((Event::Datagram { sock, from, data }, desc, r));
     }

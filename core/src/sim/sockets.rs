@@ -445,12 +445,12 @@ impl Host {
     }
 
     fn sendto(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, addr: SocketAddr, data: &[u8]) {
-        let c = text!(
-            "sendto({} bytes, ('{}', {}))",
-            data.len(),
-            addr.ip(),
-            addr.port()
-        );
+        // `sendto(9 bytes, ('10.0.0.1', 9999))`, the address without `core::fmt`.
+        let mut c = Text::number("sendto(", data.len(), " bytes, ('");
+        c.push_ip(&addr.ip());
+        c.push("', ");
+        c.push_number(usize::from(addr.port()));
+        c.push("))");
         let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
             Some(Kind::Udp(h, _)) => {
                 let h = *h;

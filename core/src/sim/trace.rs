@@ -21,6 +21,7 @@ use serde::{Serialize, Serializer};
 
 pub(crate) use super::label::text;
 pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
+use crate::digits::Addr;
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -324,7 +325,9 @@ pub struct StateRecord {
     #[serde(serialize_with = "micros")]
     pub at: Instant,
     pub host: HostName,
+    #[serde(serialize_with = "crate::digits::ser_addr")]
     pub local: SocketAddr,
+    #[serde(serialize_with = "crate::digits::ser_opt_addr")]
     pub remote: Option<SocketAddr>,
     pub from: TcpState,
     pub to: TcpState,
@@ -408,9 +411,9 @@ fn write_text(s: &mut String, record: &Record) -> fmt::Result {
     match record {
         Record::Packet(p) => write_packet(s, p),
         Record::State(r) => {
-            write!(s, "{} {} {}", r.at, r.host, r.local)?;
+            write!(s, "{} {} {}", r.at, r.host, Addr(r.local))?;
             if let Some(remote) = r.remote {
-                write!(s, " <-> {remote}")?;
+                write!(s, " <-> {}", Addr(remote))?;
             }
             write!(s, " {} -> {}", r.from, r.to)
         }

@@ -41,7 +41,9 @@ pub struct SocketView {
     pub id: Option<u32>,
     /// "tcp", "tcp-listen" or "udp".
     pub proto: &'static str,
+    #[serde(serialize_with = "crate::digits::ser_opt_addr")]
     pub local: Option<SocketAddr>,
+    #[serde(serialize_with = "crate::digits::ser_opt_addr")]
     pub remote: Option<SocketAddr>,
     pub state: Option<TcpState>,
     /// Bytes waiting to be read / to be sent and acknowledged.
