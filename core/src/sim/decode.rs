@@ -95,11 +95,12 @@ pub(crate) fn decode_sent(frame: &[u8]) -> Decoded {
     decode_with(frame, false)
 }
 
-/// Write the IPv4, TCP and UDP checksums (and the one an ICMP error quotes) of a
-/// frame its sender's stack left without them (the simulated NIC offloads checksums on send, see `host.rs`),
-/// byte for byte what smoltcp would have written: done only when someone will
-/// look at the bytes (the pcap capture) or the link is about to flip a bit in
-/// them. Frames of other kinds, and IPv4 fragments, are left as they are.
+/// Write the IPv4, TCP and UDP checksums (and the one an ICMP error quotes) of
+/// a frame its sender's stack left without them (the simulated NIC offloads
+/// checksums on send, see `host.rs`), byte for byte what smoltcp would have
+/// written: done only when someone will look at the bytes (the pcap capture)
+/// or the link is about to flip a bit in them. Frames of other kinds, and
+/// IPv4 fragments, are left as they are.
 pub(crate) fn fill_sums(frame: &mut [u8]) {
     let Ok(mut eth) = EthernetFrame::new_checked(&mut *frame) else {
         return;
@@ -147,10 +148,10 @@ fn fill_quoted_sum(icmp: &mut [u8]) {
     }
     let quote = icmp.data_mut();
     let header_len = quote.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
-    if header_len < 20 || quote.len() < header_len {
+    let Some(header) = quote.get_mut(..header_len).filter(|_| header_len >= 20) else {
         return;
-    }
-    Ipv4Packet::new_unchecked(&mut quote[..header_len]).fill_checksum();
+    };
+    Ipv4Packet::new_unchecked(header).fill_checksum();
     icmp.fill_checksum();
 }
 

@@ -67,14 +67,16 @@ impl Sim {
         let link = usize::from(self.net.conditions.mtu);
         let now = self.now;
         for i in 0..self.hosts.len() {
-            let Some(mtu) = self.hosts.get(i).map(|h| h.cap_mtu.min(link)) else {
+            let Some(h) = self.hosts.get(i) else {
                 continue;
             };
-            if self.hosts.get(i).is_some_and(|h| h.mtu != mtu) {
-                let seed = self.host_seed();
-                if let Some(h) = self.hosts.get_mut(i) {
-                    h.set_mtu(mtu, seed, now);
-                }
+            let mtu = h.cap_mtu.min(link);
+            if h.mtu == mtu {
+                continue;
+            }
+            let seed = self.host_seed();
+            if let Some(h) = self.hosts.get_mut(i) {
+                h.set_mtu(mtu, seed, now);
             }
         }
         self.note(String::from("set conditions"));

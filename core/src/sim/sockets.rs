@@ -452,18 +452,16 @@ impl Host {
         c.push_number(usize::from(addr.port()));
         c.push("))");
         let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
+            // IPv4 and UDP headers: 28 bytes. smoltcp here does not fragment,
+            // and would drop a datagram that does not fit the MTU without a
+            // word once it is queued; say so at the call instead, as Linux
+            // does for a socket that may not fragment (IP_PMTUDISC_DO). By
+            // default Linux would send it in fragments.
+            Some(Kind::Udp(..)) if data.len() + 28 > self.mtu => {
+                text!("OSError: message too long (MTU {})", self.mtu)
+            }
             Some(Kind::Udp(h, _)) => {
                 let h = *h;
-                // IPv4 and UDP headers: 28 bytes. smoltcp here does not
-                // fragment, and would drop a datagram that does not fit the MTU
-                // without a word once it is queued; say so at the call instead,
-                // as Linux does for a socket that may not fragment
-                // (IP_PMTUDISC_DO). By default Linux would send it in fragments.
-                if data.len() + 28 > self.mtu {
-                    let r = text!("OSError: message too long (MTU {})", self.mtu);
-                    call(ctx, &self.label, i, Some(sock), c, r);
-                    return;
-                }
                 self.sockets.touch(h.set);
                 let s = self.sockets.get_mut::<udp::Socket>(h);
                 let sent = match v4(addr) {
