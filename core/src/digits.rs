@@ -114,7 +114,7 @@ pub(crate) fn write_ip<W: Write>(w: &mut W, ip: &IpAddr) {
 }
 
 /// An IPv6 socket address as `Display` writes it, natively. In wasm it is
-/// spelt out in full ([`spell_v6`]): only the browser lab runs there, whose
+/// spelt out in full (`spell_v6`): only the browser lab runs there, whose
 /// simulated network is IPv4 only, and `core::fmt`'s IPv6 formatting (with its
 /// `::` compression) is 2.4 KB of its wasm.
 fn write_v6<W: Write>(w: &mut W, a: &SocketAddrV6) -> fmt::Result {
@@ -160,8 +160,10 @@ fn spell_v6_ip<W: Write>(w: &mut W, ip: &Ipv6Addr) -> fmt::Result {
     Ok(())
 }
 
-/// A socket address that displays as `SocketAddr` does (see [`write_v6`]),
-/// for the apps' console lines and the trace.
+/// A socket address that displays as `SocketAddr` does, for the apps'
+/// console lines and the trace: IPv4 without `core::fmt`, IPv6 through it
+/// natively and spelt out in full in wasm (`[0:0:0:0:0:0:0:1]:80`), so that
+/// the browser lab, whose network is IPv4 only, carries no IPv6 formatting.
 #[derive(Clone, Copy)]
 pub struct Addr(pub SocketAddr);
 
