@@ -15,7 +15,10 @@
 //!   `Not printing further datagrams`; `Could not bind port <port>: <error>`, exit 1;
 //! * client: `reply <i>: <n> bytes` per echo when at most [`PER_MESSAGE_LINES`]
 //!   datagrams are sent (`<i>` counts from 1);
-//!   `Unexpected datagram of <n> bytes from <from>` for a reply matching nothing;
+//!   `<n> bytes again: a duplicate` for a reply whose datagram was already
+//!   answered (the network duplicated it; UDP delivers both), under the same
+//!   limit; `Unexpected datagram of <n> bytes from <from>` for a reply matching
+//!   nothing;
 //!   `Summary: sent <n>, received <m>, lost <n-m>`, exit 0;
 //!   `Could not bind a UDP socket: <error>`, exit 1.
 
@@ -140,6 +143,12 @@ impl UdpEchoClient {
                 self.received += 1;
                 if self.sent.len() <= PER_MESSAGE_LINES {
                     io.print(format!("reply {}: {} bytes", i + 1, data.len()));
+                }
+            }
+            // The network delivered a datagram twice: UDP does not notice.
+            None if self.sent.iter().any(|m| m.as_slice() == data) => {
+                if self.sent.len() <= PER_MESSAGE_LINES {
+                    io.print(format!("{} bytes again: a duplicate", data.len()));
                 }
             }
             None => io.print(format!(
