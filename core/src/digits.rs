@@ -164,6 +164,7 @@ fn spell_v6_ip<W: Write>(w: &mut W, ip: &Ipv6Addr) -> fmt::Result {
 /// console lines and the trace: IPv4 without `core::fmt`, IPv6 through it
 /// natively and spelt out in full in wasm (`[0:0:0:0:0:0:0:1]:80`), so that
 /// the browser lab, whose network is IPv4 only, carries no IPv6 formatting.
+/// Width and fill flags (`{:>21}`) are not applied: it writes the address as is.
 #[derive(Clone, Copy)]
 pub struct Addr(pub SocketAddr);
 

@@ -45,7 +45,7 @@ pub fn scenario_json(scenario: &Scenario) -> String {
 pub fn pretty(compact: &str) -> String {
     // Byte by byte: every byte that matters is ASCII, and the bytes of a
     // multi-byte character (all 0x80 and above) are copied as they come.
-    // (About 1 KB less wasm than decoding and re-encoding `char`s.)
+    // (0.3 KB less gzipped wasm than decoding and re-encoding `char`s.)
     let mut out = Vec::with_capacity(compact.len() * 2);
     let mut depth = 0usize;
     let mut in_str = false;
