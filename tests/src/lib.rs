@@ -1,1 +1,3 @@
 //! Shared helpers for sockbox's integration tests and benchmarks.
+
+pub mod sim;

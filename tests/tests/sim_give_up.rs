@@ -13,10 +13,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sockbox_core::app::{App, Event, Io, SockId};
-use sockbox_core::sim::{
-    Builder, HostSpec, PacketFilter, PacketRecord, Proto, Record, Sim, TcpState,
-};
+use sockbox_core::sim::{PacketFilter, Proto, Sim, TcpState};
 use sockbox_core::time::Instant;
+use sockbox_tests::sim::{sent_by, two_hosts};
 
 /// Listens on port 7000.
 struct Listens;
@@ -48,41 +47,8 @@ impl App for ConnectOnce {
     }
 }
 
-/// Host `server` (10.0.0.1) and host `client` (10.0.0.2) running the apps
-/// `server` and `client` make, for at most an hour of virtual time.
-fn two_hosts<S: App + 'static, C: App + 'static>(
-    server: impl Fn() -> S + 'static,
-    client: impl Fn() -> C + 'static,
-) -> Sim {
-    let host = |name: &str, last: u8| HostSpec {
-        name: name.into(),
-        ip: [10, 0, 0, last].into(),
-        ..HostSpec::default()
-    };
-    Builder::new()
-        .stop(Duration::from_secs(3600))
-        .host_spec(host("server", 1))
-        .host_spec(host("client", 2))
-        .app_fn("server", server)
-        .app_fn("client", client)
-        .build()
-        .unwrap()
-}
-
 fn build(timeout: Option<Duration>) -> Sim {
     two_hosts(|| Listens, move || ConnectOnce(timeout))
-}
-
-/// The packets `host` sent, in the order they were sent.
-fn sent_by<'a>(sim: &'a Sim, host: &str) -> Vec<&'a PacketRecord> {
-    let mut v: Vec<&PacketRecord> = sim
-        .trace()
-        .iter()
-        .filter_map(Record::as_packet)
-        .filter(|p| p.from.as_str() == host)
-        .collect();
-    v.sort_by_key(|p| (p.sent_at, p.id));
-    v
 }
 
 fn arp_requests(sim: &Sim) -> Vec<u64> {

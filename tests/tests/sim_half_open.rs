@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sockbox_core::app::{App, Event, Io};
-use sockbox_core::sim::{Builder, HostSpec, Record, Sim, TcpState};
+use sockbox_core::sim::{Builder, Record, Sim, TcpState};
 use sockbox_core::time::Instant;
+use sockbox_tests::sim::host;
 
 /// Listens on port 7000 with a backlog of 1 and accepts.
 struct Listens;
@@ -47,11 +48,6 @@ impl App for ConnectsAt {
 /// `b` (10.0.0.3, connecting at 10 s), run until the server took `a`'s SYN;
 /// then `a` crashes, its SYN-ACK still on the way.
 fn a_vanishes_mid_handshake() -> Sim {
-    let host = |name: &str, last: u8| HostSpec {
-        name: name.into(),
-        ip: [10, 0, 0, last].into(),
-        ..HostSpec::default()
-    };
     let mut sim = Builder::new()
         .stop(Duration::from_secs(3600))
         .host_spec(host("server", 1))

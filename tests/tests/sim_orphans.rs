@@ -10,8 +10,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sockbox_core::app::{App, Event, Io, SockId};
-use sockbox_core::sim::{Builder, HostSpec, PacketRecord, Record, Sim, TcpState};
+use sockbox_core::sim::{PacketRecord, Sim, TcpState};
 use sockbox_core::time::Instant;
+use sockbox_tests::sim::{sent_by, states, two_hosts};
 
 /// Listens on port 7000; 1 s after accepting, sends "bye" and closes.
 struct ClosesAtOneSecond;
@@ -33,6 +34,7 @@ impl App for ClosesAtOneSecond {
 /// Connects to 10.0.0.1:7000 and reads; at end of file closes after
 /// `close_after` (never, if `None`); at `late` (if any) sends "late?".
 /// Prints each error with the virtual time in microseconds.
+#[derive(Clone, Copy)]
 struct Client {
     close_after: Option<u64>,
     late: Option<u64>,
@@ -72,45 +74,7 @@ impl App for Client {
 }
 
 fn sim(client: Client) -> Sim {
-    let host = |name: &str, last: u8| HostSpec {
-        name: name.into(),
-        ip: [10, 0, 0, last].into(),
-        ..HostSpec::default()
-    };
-    let client = std::cell::Cell::new(Some(client));
-    Builder::new()
-        .stop(Duration::from_secs(3600))
-        .host_spec(host("server", 1))
-        .host_spec(host("client", 2))
-        .app_fn("server", || ClosesAtOneSecond)
-        .app_fn("client", move || {
-            client.take().unwrap_or(Client {
-                close_after: None,
-                late: None,
-            })
-        })
-        .build()
-        .unwrap()
-}
-
-/// `host`'s TCP state changes, as (time in us, from, to).
-fn states(sim: &Sim, host: &str) -> Vec<(u64, TcpState, TcpState)> {
-    sim.trace()
-        .iter()
-        .filter_map(|r| match r {
-            Record::State(s) if s.host.as_str() == host => Some((s.at.as_micros(), s.from, s.to)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The packets `host` sent.
-fn sent_by<'a>(sim: &'a Sim, host: &str) -> Vec<&'a PacketRecord> {
-    sim.trace()
-        .iter()
-        .filter_map(Record::as_packet)
-        .filter(|p| p.from.as_str() == host)
-        .collect()
+    two_hosts(|| ClosesAtOneSecond, move || client)
 }
 
 fn rst(p: &PacketRecord) -> bool {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use sockbox_core::app::{App, Event, Io};
 use sockbox_core::sim::{Builder, HostSpec, Record, Sim};
 use sockbox_core::time::Instant;
+use sockbox_tests::sim;
 
 const MB: usize = 1 << 20;
 
@@ -49,11 +50,9 @@ impl App for BigSend {
 /// Two hosts whose sockets buffer `buffers` bytes each way.
 fn build(timeout: Option<Duration>, buffers: usize) -> Sim {
     let host = |name: &str, last: u8| HostSpec {
-        name: name.into(),
-        ip: [10, 0, 0, last].into(),
         rx_buffer: buffers,
         tx_buffer: buffers,
-        ..HostSpec::default()
+        ..sim::host(name, last)
     };
     Builder::new()
         .host_spec(host("server", 1))
