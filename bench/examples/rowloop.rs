@@ -10,7 +10,15 @@
 //! wall time goes: `perf record -e cpu-clock -F 20000 ...`; for callers, build
 //! with `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` and add
 //! `--call-graph=dwarf`. Each run's time includes dropping its simulation,
-//! which the bench's rows leave out.
+//! which the bench's rows leave out; with `ROWLOOP_BENCH_WALL` set it is the
+//! time the row would report instead (build to done, as the workload returns it).
+//!
+//! To compare with what `cargo xtask bench` measures, run it with the bench's
+//! malloc settings (`GLIBC_TUNABLES` in `xtask/src/bench.rs`): without them
+//! glibc's sliding thresholds make one build fault in memory that another
+//! reuses, which moved one trace-storage change by 15% here and measured
+//! nothing with them. On this noisy VM an A/B needs many short alternating
+//! rounds (60-100 of `REPEAT` 3), compared by their medians.
 use sockbox_bench::floor::{self, Clients};
 use sockbox_bench::sockbox_sim;
 
@@ -38,11 +46,18 @@ fn main() {
             (_, "bulk") => sockbox_sim::bulk(n),
             _ => sockbox_sim::greet(n as usize, clients),
         };
-        if let Err(e) = r {
-            eprintln!("rowloop: {e}");
-            std::process::exit(1);
-        }
-        walls.push(one.elapsed().as_secs_f64() * 1e3);
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("rowloop: {e}");
+                std::process::exit(1);
+            }
+        };
+        let wall = match std::env::var_os("ROWLOOP_BENCH_WALL") {
+            Some(_) => r.wall,
+            None => one.elapsed(),
+        };
+        walls.push(wall.as_secs_f64() * 1e3);
         if std::env::var_os("ROWLOOP_EACH").is_some() {
             eprint!("{:.2} ", one.elapsed().as_secs_f64() * 1e3);
         }

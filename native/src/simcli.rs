@@ -133,7 +133,7 @@ fn apply(args: &SimArgs, sc: &mut Scenario) -> Result<(), String> {
     }
     if let Some(secs) = args.until {
         if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
-            return Err("--until: must be between 0 and 86400 seconds".into());
+            return Err("--until: must be more than 0 and at most 86400 seconds".into());
         }
         sc.stop_ms = ((secs * 1000.0).round() as u64).max(1);
     }
