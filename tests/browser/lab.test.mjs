@@ -182,12 +182,17 @@ test('hello: step back returns to the previous state', async () => {
   assert.deepEqual(await snap(), at);
 });
 
-test('tcp-vs-udp: loss causes a marked retransmission', async () => {
+// Open `lesson` with one network condition changed at step 0.
+async function chooseWith(lesson, field, value) {
   await openLab();
-  await choose('tcp-vs-udp');
-  await page.fill('#conditions input[name=loss]', '0.3');
+  await choose(lesson);
+  await page.fill(`#conditions input[name=${field}]`, value);
   await page.click('#conditions button[type=submit]');
   assert.equal(await bannerShown(), false);
+}
+
+test('tcp-vs-udp: loss causes a marked retransmission', async () => {
+  await chooseWith('tcp-vs-udp', 'loss', '0.3');
   assert.match(await page.textContent('#interventions'), /loss 0.3/);
   await page.click('#btn-end');
   await page.waitForSelector('#done-flag:not([hidden])');
@@ -197,6 +202,25 @@ test('tcp-vs-udp: loss causes a marked retransmission', async () => {
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[retrans]')), 'ladder marks it');
   assert.ok((await rows()).some((r) => /lost/.test(r)), 'a lost packet is listed');
   await assertLadderInTimeOrder('tcp-vs-udp', { udp: true });
+});
+
+test('duplicated packets: Wireshark\'s Dup ACK and Fast Retransmission marks', async () => {
+  // At 90% duplication (seed 1) the client's ACK arrives three times before the
+  // server's FIN: three duplicate ACKs, and smoltcp resends the FIN at once.
+  await chooseWith('hello', 'dup', '0.9');
+  await page.click('#btn-end');
+  await page.waitForSelector('#done-flag:not([hidden])');
+  const all = await rows();
+  const dups = all.filter((r) => /\[TCP Dup ACK \d+#\d+\]/.test(r));
+  assert.ok(dups.length >= 3, `duplicate ACKs listed: ${dups.length}`);
+  assert.ok(all.some((r) => /\[TCP Fast Retransmission\]/.test(r)), 'the fast retransmission is listed');
+  // The number names the ACK repeated: an earlier row, itself no duplicate.
+  const [, no] = /\[TCP Dup ACK (\d+)#1\]/.exec(dups.find((r) => /#1\]/.test(r)));
+  const cells = await page.$$eval('#pk-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const orig = cells.find((c) => c[0] === no);
+  assert.ok(orig && orig[5] === 'ACK' && !/Dup ACK/.test(orig[8]), `row ${no}: ${orig}`);
+  assert.ok((await ladderLabels()).some((l) => l.startsWith('[dup ack]')), 'the ladder marks duplicates');
+  assert.ok((await ladderLabels()).some((l) => l.startsWith('[fast retrans]')), 'and the fast retransmission');
 });
 
 test('UDP to a port nobody listens on: the ICMP port unreachable, decoded', async () => {

@@ -177,3 +177,101 @@ fn pcap_records_match_the_trace() {
         );
     }
 }
+
+/// (retransmission, fast retransmission, duplicate ACK as (frame, n)) per
+/// frame number, as the trace marks its TCP packets.
+type Marks = std::collections::BTreeMap<u64, (bool, bool, Option<(u64, u32)>)>;
+
+/// The same per frame as tshark's TCP analysis of the pcap at `path`
+/// (deleted after); `None` when tshark is not installed. Wireshark's
+/// spurious and out-of-order resends count as retransmissions here: the trace
+/// has one mark for a segment starting below the highest sequence sent.
+fn tshark_marks(path: &PathBuf) -> Option<Marks> {
+    if !std::path::Path::new("/usr/bin/tshark").exists() {
+        println!("NOTICE: tshark is not installed; skipping the tshark check (CI installs it)");
+        let _ = std::fs::remove_file(path);
+        return None;
+    }
+    let fields = [
+        "frame.number",
+        "tcp.analysis.retransmission",
+        "tcp.analysis.fast_retransmission",
+        "tcp.analysis.spurious_retransmission",
+        "tcp.analysis.out_of_order",
+        "tcp.analysis.duplicate_ack_frame",
+        "tcp.analysis.duplicate_ack_num",
+    ];
+    let mut cmd = Command::new("/usr/bin/tshark");
+    cmd.args(["-Y", "tcp", "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let t = cmd.arg("-r").arg(path).output().unwrap();
+    let _ = std::fs::remove_file(path);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let mut marks = Marks::new();
+    for line in String::from_utf8_lossy(&t.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let set = |i: usize| !f[i].is_empty();
+        let dup = set(5).then(|| (f[5].parse().unwrap(), f[6].parse().unwrap()));
+        let fast = set(2);
+        let resent = set(1) || fast || set(3) || set(4);
+        marks.insert(f[0].parse().unwrap(), (resent, fast, dup));
+    }
+    Some(marks)
+}
+
+/// The trace's Wireshark marks are Wireshark's: on lossy, duplicating and
+/// reordering runs of several built-ins, every TCP frame of the pcap carries
+/// the same retransmission, fast retransmission and `Dup ACK <frame>#<n>`
+/// marks in tshark as in the trace (frame = packet id + 1).
+#[test]
+fn retransmission_fast_retransmission_and_dup_ack_marks_agree_with_tshark() {
+    let runs: [(&str, f64, f64, f64, u64); 8] = [
+        ("echo-len32", 0.05, 0.0, 0.0, 1),
+        ("hello", 0.0, 0.9, 0.0, 1),
+        ("echo-len32", 0.1, 0.0, 0.2, 5),
+        ("tcp-vs-udp", 0.2, 0.0, 0.0, 4),
+        ("many-clients", 0.2, 0.0, 0.0, 2),
+        ("chat", 0.2, 0.2, 0.0, 3),
+        ("exchange", 0.0, 0.5, 0.5, 7),
+        ("partial-recv", 0.2, 0.0, 0.0, 9),
+    ];
+    let (mut dups, mut fast, mut resent) = (0, 0, 0);
+    for (i, (name, loss, dup, reorder, seed)) in runs.into_iter().enumerate() {
+        let mut sc = Scenario::builtin(name).unwrap();
+        (sc.conditions.loss, sc.conditions.dup, sc.conditions.reorder) = (loss, dup, reorder);
+        sc.seed = seed;
+        let mut sim = Sim::new(&sc).unwrap();
+        sim.run_until_idle();
+        let ours: Marks = sim
+            .trace()
+            .iter()
+            .filter_map(Record::as_packet)
+            .filter(|p| p.tcp.is_some())
+            .map(|p| {
+                let d = p.dup_ack.map(|d| (d.of + 1, d.n));
+                (p.id + 1, (p.retransmission, p.fast_retransmission, d))
+            })
+            .collect();
+        let path = tmp(&format!("marks-{i}.pcap"));
+        std::fs::write(&path, sim.pcap()).unwrap();
+        let Some(theirs) = tshark_marks(&path) else {
+            return;
+        };
+        assert_eq!(
+            ours, theirs,
+            "{name} loss {loss} dup {dup} reorder {reorder} seed {seed}"
+        );
+        for (r, f, d) in ours.values() {
+            resent += usize::from(*r);
+            fast += usize::from(*f);
+            dups += usize::from(d.is_some());
+        }
+    }
+    // Every kind of mark was there to compare.
+    assert!(
+        resent >= 20 && fast >= 1 && dups >= 10,
+        "{resent} {fast} {dups}"
+    );
+}

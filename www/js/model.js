@@ -20,9 +20,11 @@ export function packetView(r, idx, no) {
   const p = {
     idx, no, id: r.id, sentAt: r.sent_at, at: r.at, from: r.from, to: r.to,
     fate: r.fate, lost: !['delivered', 'duplicated', 'corrupted'].includes(r.fate),
-    retrans: !!r.retransmission, len: r.len, proto: 'eth', flags: '', seq: null, ack: null,
+    retrans: !!r.retransmission, fast: !!r.fast_retransmission, dup: null, len: r.len, proto: 'eth', flags: '', seq: null, ack: null,
     src: r.eth.src, dst: r.eth.dst, info: '', short: '', layers: [], bytes: null,
   };
+  // Wireshark's marks, before the Info text (a duplicate ACK's is added by collectPackets).
+  p.mark = p.fast ? '[TCP Fast Retransmission] ' : p.retrans ? '[TCP Retransmission] ' : '';
   p.layers.push({ name: `Ethernet II, Src: ${r.eth.src}, Dst: ${r.eth.dst}`, fields: [
     ['Destination', r.eth.dst], ['Source', r.eth.src],
     ['Type', `${ETHERTYPES[r.eth.ethertype] || 'unknown'} (${hex(r.eth.ethertype, 4)})`],
@@ -101,9 +103,18 @@ export function packetView(r, idx, no) {
 }
 
 // Fold a record list into packet views, appending to `into` (kept in trace order).
+// A duplicate ACK names the ACK it repeats by that packet's number here (Wireshark
+// names its frame); `?` if that one has not arrived yet.
 export function collectPackets(records, startIdx, into) {
   records.forEach((r, i) => {
-    if (r.kind === 'packet') into.push(packetView(r, startIdx + i, into.length + 1));
+    if (r.kind !== 'packet') return;
+    const p = packetView(r, startIdx + i, into.length + 1);
+    if (r.dup_ack) {
+      const of = into.findLast((q) => q.id === r.dup_ack.of);
+      p.dup = { no: of ? of.no : '?', n: r.dup_ack.n };
+      p.mark += `[TCP Dup ACK ${p.dup.no}#${p.dup.n}] `;
+    }
+    into.push(p);
   });
   return into;
 }

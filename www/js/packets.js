@@ -74,10 +74,10 @@ export class PacketList {
   }
 
   row(p) {
-    const cls = [p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : ''].join(' ');
+    const cls = [p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : '', p.dup ? 'dupack' : ''].join(' ');
     const tr = html('tr', { class: cls, 'data-idx': p.idx, tabindex: 0 });
     const seqack = p.seq !== null && p.seq !== undefined ? `${p.seq}/${p.ack ?? '-'}` : '';
-    const info = (p.retrans ? '[TCP Retransmission] ' : '') + p.info + (p.fate !== 'delivered' ? ` [${p.fate.replace(/_/g, ' ')}]` : '');
+    const info = p.mark + p.info + (p.fate !== 'delivered' ? ` [${p.fate.replace(/_/g, ' ')}]` : '');
     for (const c of [p.no, fmtTime(p.at), p.src, p.dst, p.proto.toUpperCase(), p.flags, seqack, p.len, info]) {
       tr.append(html('td', { text: String(c ?? '') }));
     }
@@ -90,7 +90,7 @@ export class PacketList {
     const p = this.packets.find((q) => q.idx === idx);
     clear(this.detail);
     if (!p) { this.detail.append(html('p', { class: 'muted', text: 'Select a packet to see its layers.' })); return; }
-    this.detail.append(html('p', { text: `Packet #${p.no}: ${p.from} \u2192 ${p.to}, sent ${fmtTime(p.sentAt)} s, ${p.lost ? p.fate : 'arrived'} ${fmtTime(p.at)} s` + (p.retrans ? ' \u2014 TCP retransmission' : '') }));
+    this.detail.append(html('p', { text: `Packet #${p.no}: ${p.from} \u2192 ${p.to}, sent ${fmtTime(p.sentAt)} s, ${p.lost ? p.fate : 'arrived'} ${fmtTime(p.at)} s` + (p.mark ? ` \u2014 ${p.mark.trim()}` : '') }));
     for (const layer of p.layers) {
       const d = html('details', { open: true }, html('summary', { text: layer.name }));
       const dl = html('dl');

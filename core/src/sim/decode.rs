@@ -332,6 +332,8 @@ mod tests {
             to: HostName::from("client"),
             fate: Fate::Delivered,
             retransmission: false,
+            fast_retransmission: false,
+            dup_ack: None,
             len,
             eth: d.eth,
             arp: d.arp.map(Box::new),

@@ -405,7 +405,7 @@ impl Sim {
             fill_sums(&mut frame);
             c.push(id, self.now, &frame);
         }
-        let retransmission = self.tracker.observe(&mut decoded);
+        let marks = self.tracker.observe(&mut decoded, id, self.now);
         let to = self.route(&decoded);
         let v = self
             .net
@@ -425,6 +425,8 @@ impl Sim {
         let copy = v
             .dup_at
             .map(|at| (at, pooled_copy(&self.pool, &frame), decoded.clone()));
+        // The copy follows in the capture, and is marked as Wireshark marks it
+        // there: a resent segment, a duplicate ACK.
         let flight = Flight {
             id,
             from,
@@ -433,16 +435,17 @@ impl Sim {
             at: v.at,
             frame,
             decoded,
-            retransmission,
+            marks,
             fate: v.fate,
         };
         self.launch(flight);
-        if let Some((at, frame, decoded)) = copy {
+        if let Some((at, frame, mut decoded)) = copy {
             let id = self.next_packet;
             self.next_packet += 1;
             if let Some(c) = &mut self.capture {
                 c.push(id, self.now, &frame);
             }
+            let marks = self.tracker.observe(&mut decoded, id, self.now);
             self.launch(Flight {
                 id,
                 from,
@@ -451,7 +454,7 @@ impl Sim {
                 at,
                 frame,
                 decoded,
-                retransmission,
+                marks,
                 fate: Fate::Duplicated,
             });
         }
@@ -543,7 +546,9 @@ impl Sim {
                 from: name(f.from),
                 to: f.to.map_or_else(|| HostName::from("?"), name),
                 fate,
-                retransmission: f.retransmission,
+                retransmission: f.marks.retransmission,
+                fast_retransmission: f.marks.fast_retransmission,
+                dup_ack: f.marks.dup_ack,
                 len: f.frame.len(),
                 eth: d.eth,
                 arp: d.arp.map(Box::new),

@@ -17,6 +17,7 @@ use rand_core::Rng;
 use super::decode::Decoded;
 use super::scenario::{Conditions, PacketFilter, Proto};
 use super::trace::Fate;
+use super::tracker::Marks;
 use crate::keyed::Set;
 use crate::time::Instant;
 
@@ -29,7 +30,7 @@ pub(crate) struct Flight {
     pub at: Instant,
     pub frame: Vec<u8>,
     pub decoded: Decoded,
-    pub retransmission: bool,
+    pub marks: Marks,
     pub fate: Fate,
 }
 

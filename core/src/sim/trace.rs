@@ -233,6 +233,13 @@ pub struct PacketRecord {
     pub fate: Fate,
     /// Wireshark's `[TCP Retransmission]`: this data/SYN/FIN was sent before.
     pub retransmission: bool,
+    /// Wireshark's `[TCP Fast Retransmission]`: a retransmission that answers
+    /// two or more duplicate ACKs, the last under 20 ms before, rather than a
+    /// timeout (`retransmission` is set too).
+    pub fast_retransmission: bool,
+    /// Wireshark's `[TCP Dup ACK <frame>#<n>]`: a pure ACK repeating its
+    /// sender's last ACK number, window and sequence number (see `tracker.rs`).
+    pub dup_ack: Option<DupAck>,
     /// Frame length in bytes.
     pub len: usize,
     pub eth: EthHeader,
@@ -247,6 +254,14 @@ pub struct PacketRecord {
     pub payload_len: usize,
     /// The first payload bytes, printable ASCII as is, the rest as `.`.
     pub preview: Preview,
+}
+
+/// A duplicate ACK's place in its run: the `n`th repeat of packet `of` (its
+/// id; Wireshark's frame number in the pcap is `of + 1`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct DupAck {
+    pub of: u64,
+    pub n: u32,
 }
 
 /// TCP states as RFC 793 names them.
@@ -425,8 +440,13 @@ fn write_text(s: &mut String, record: &Record) -> fmt::Result {
 
 fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
     write!(s, "{} {} > {} ", p.at, p.from, p.to)?;
-    if p.retransmission {
+    if p.fast_retransmission {
+        s.push_str("[TCP Fast Retransmission] ");
+    } else if p.retransmission {
         s.push_str("[TCP Retransmission] ");
+    }
+    if let Some(d) = p.dup_ack {
+        write!(s, "[TCP Dup ACK {}#{}] ", d.of + 1, d.n)?;
     }
     if let Some(arp) = &p.arp {
         if arp.op == 1 {

@@ -1,5 +1,5 @@
-//! Wireshark's per-connection view of TCP: relative sequence numbers and
-//! retransmission marks.
+//! Wireshark's per-connection view of TCP: relative sequence numbers,
+//! retransmission, fast retransmission and duplicate ACK marks.
 //!
 //! [`TcpTracker`] sees every TCP segment in sending order. It keeps, per
 //! direction (source and destination address and port), the initial sequence
@@ -8,6 +8,16 @@
 //! already sent as a retransmission (as Wireshark does, also when it carries
 //! new bytes after the old ones). A SYN with a new ISN starts the direction
 //! afresh (and a SYN without ACK forgets the reverse direction: a new attempt).
+//!
+//! Duplicate ACKs and fast retransmissions follow Wireshark's
+//! `tcp_analyze_sequence_number`: a segment is a duplicate ACK when it carries
+//! no data, SYN, FIN or RST, its sender's next sequence number, a non-zero
+//! window equal to its sender's last one and the same ACK number as its
+//! sender's last segment; it names the segment of that direction that last
+//! changed the ACK number (`[TCP Dup ACK 12#2]`: the second repeat of frame 12,
+//! a packet id plus one, as frames count in the pcap). A retransmission is a fast one when
+//! the other direction has sent two or more duplicate ACKs asking for its
+//! sequence number, the last of them under 20 ms before.
 //! A host's crash changes nothing here, as it changes nothing in a capture
 //! Wireshark reads: its peers' segments keep their relative numbers, and a
 //! restarted host's new connections start afresh with their SYNs.
@@ -18,7 +28,13 @@
 use core::net::Ipv4Addr;
 
 use super::decode::Decoded;
+use super::trace::DupAck;
 use crate::hashed::Hashed;
+use crate::time::Instant;
+
+/// How recent the last duplicate ACK must be for a retransmission to count as
+/// a fast one (Wireshark's rule).
+const FAST_WINDOW_US: u64 = 20_000;
 
 /// A connection direction, (src ip, src port, dst ip, dst port), packed in
 /// that order.
@@ -36,6 +52,35 @@ struct Side {
     isn: u32,
     /// Highest relative sequence number sent so far (end of the segment).
     high: u32,
+    /// The raw ACK number and window of this direction's last segment, and
+    /// when it was sent (`None` before the first ACK).
+    ack: Option<(u32, Instant)>,
+    window: u16,
+    /// Duplicate ACKs since the ACK number last changed, and the id of the
+    /// segment that changed it.
+    dups: u32,
+    original: u64,
+}
+
+impl Side {
+    fn new(isn: u32) -> Side {
+        Side {
+            isn,
+            high: 0,
+            ack: None,
+            window: 0,
+            dups: 0,
+            original: 0,
+        }
+    }
+}
+
+/// What the tracker makes of a segment (Wireshark's `tcp.analysis` flags).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Marks {
+    pub retransmission: bool,
+    pub fast_retransmission: bool,
+    pub dup_ack: Option<DupAck>,
 }
 
 /// Relative sequence numbers and retransmission marks, per connection direction.
@@ -45,20 +90,18 @@ pub struct TcpTracker {
 }
 
 impl TcpTracker {
-    /// Rewrite `d.tcp`'s seq/ack as relative numbers; return whether it is a retransmission.
-    pub fn observe(&mut self, d: &mut Decoded) -> bool {
+    /// Rewrite `d.tcp`'s seq/ack as relative numbers, and mark it: segment
+    /// `id`, sent at `now`.
+    pub fn observe(&mut self, d: &mut Decoded, id: u64, now: Instant) -> Marks {
         let Some((src, sport, dst, dport)) = d.tcp_tuple() else {
-            return false;
+            return Marks::default();
         };
         let payload_len = d.payload_len;
         let Some(t) = d.tcp.as_mut() else {
-            return false;
+            return Marks::default();
         };
         let (fwd, reverse) = (dir(src, sport, dst, dport), dir(dst, dport, src, sport));
-        let new = Side {
-            isn: t.raw_seq,
-            high: 0,
-        };
+        let new = Side::new(t.raw_seq);
         if t.flags.syn {
             let fresh = match self.sides.get_mut(fwd) {
                 Some(s) if s.isn == t.raw_seq => false,
@@ -77,7 +120,7 @@ impl TcpTracker {
             }
         }
         let Some(side) = self.sides.entry(fwd, new) else {
-            return false;
+            return Marks::default();
         };
         t.seq = t.raw_seq.wrapping_sub(side.isn);
         let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
@@ -93,14 +136,47 @@ impl TcpTracker {
             }
             seen
         };
+        let mut marks = Marks {
+            retransmission: seen,
+            ..Marks::default()
+        };
+        let dup = t.flags.ack
+            && span == 0
+            && !t.flags.rst
+            && t.window != 0
+            && t.window == side.window
+            && t.seq == side.high
+            && side.ack.is_some_and(|(ack, _)| ack == t.raw_ack);
+        if dup {
+            side.dups += 1;
+            marks.dup_ack = Some(DupAck {
+                of: side.original,
+                n: side.dups,
+            });
+        } else if side.ack.is_none_or(|(ack, _)| ack != t.raw_ack) {
+            // Only a new ACK number starts the count afresh (a window update
+            // or a retransmission in between does not).
+            side.dups = 0;
+            side.original = id;
+        }
+        if t.flags.ack {
+            side.ack = Some((t.raw_ack, now));
+        }
+        side.window = t.window;
         // Read after this direction's update: a connection to itself is
         // its own reverse.
-        if t.flags.ack
-            && let Some(r) = self.sides.get(reverse)
-        {
-            t.ack = t.raw_ack.wrapping_sub(r.isn);
+        if let Some(r) = self.sides.get(reverse) {
+            if t.flags.ack {
+                t.ack = t.raw_ack.wrapping_sub(r.isn);
+            }
+            marks.fast_retransmission = seen
+                && r.dups >= 2
+                && r.ack.is_some_and(|(ack, at)| {
+                    ack == t.raw_seq
+                        && now.as_micros().saturating_sub(at.as_micros()) < FAST_WINDOW_US
+                });
         }
-        seen
+        marks
     }
 
     /// The next sequence number each way of the connection from `local` to
@@ -142,10 +218,7 @@ mod tests {
                 return false;
             };
             let reverse = (dir.2, dir.3, dir.0, dir.1);
-            let new = Side {
-                isn: t.raw_seq,
-                high: 0,
-            };
+            let new = Side::new(t.raw_seq);
             if t.flags.syn && self.0.get(&dir).is_none_or(|s| s.isn != t.raw_seq) {
                 self.0.insert(dir, new);
                 if !t.flags.ack {
@@ -222,7 +295,7 @@ mod tests {
         };
         h.raw_seq = 1000 + raw_seq;
         d.payload_len = len;
-        let again = t.observe(&mut d);
+        let again = t.observe(&mut d, 0, Instant::ZERO).retransmission;
         (d.tcp.unwrap().seq, again)
     }
 
@@ -240,6 +313,118 @@ mod tests {
         assert_eq!(send(&mut t, false, 19, 5), (19, false));
         assert_eq!(send(&mut t, false, 10, 4), (10, true));
         assert_eq!(send(&mut t, false, 24, 0), (24, false));
+    }
+
+    /// Segment `id` at `ms` from the client (10.0.0.2:49152, ISN 1000) or the
+    /// server (10.0.0.1:80, ISN 5000), with raw numbers, as the tracker marks it.
+    struct Conn(TcpTracker);
+
+    impl Conn {
+        /// `(seq, ack)`, `(payload length, window)`, `(id, ms)`.
+        fn seg(
+            &mut self,
+            server: bool,
+            flags: &str,
+            (seq, ack): (u32, u32),
+            (len, win): (usize, u16),
+            (id, ms): (u64, u64),
+        ) -> Marks {
+            let mut d = segment(0, 1);
+            let (ip, h) = (d.ipv4.as_mut().unwrap(), d.tcp.as_mut().unwrap());
+            let (a, b) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+            (ip.src, ip.dst, h.src_port, h.dst_port) = if server {
+                (b, a, 80, 49152)
+            } else {
+                (a, b, 49152, 80)
+            };
+            h.flags = TcpFlags {
+                syn: flags.contains('S'),
+                fin: flags.contains('F'),
+                ack: flags.contains('.'),
+                ..TcpFlags::default()
+            };
+            (h.raw_seq, h.raw_ack, h.window) = (seq, ack, win);
+            d.payload_len = len;
+            self.0.observe(&mut d, id, Instant::from_micros(ms * 1000))
+        }
+    }
+
+    fn dup(of: u64, n: u32) -> Marks {
+        Marks {
+            dup_ack: Some(DupAck { of, n }),
+            ..Marks::default()
+        }
+    }
+
+    const RETRANSMISSION: Marks = Marks {
+        retransmission: true,
+        fast_retransmission: false,
+        dup_ack: None,
+    };
+    const FAST: Marks = Marks {
+        retransmission: true,
+        fast_retransmission: true,
+        dup_ack: None,
+    };
+
+    /// Wireshark's marks on a lost segment's story: the receiver repeats its
+    /// ACK for each later segment (`Dup ACK 7#1`, `#2`, `#3`), the sender
+    /// resends within 20 ms of the last (fast), and a resend after a quiet
+    /// spell is a plain retransmission.
+    #[test]
+    fn duplicate_acks_are_counted_and_the_resend_they_ask_for_is_fast() {
+        let mut c = Conn(TcpTracker::default());
+        let none = Marks::default();
+        assert_eq!(c.seg(false, "S", (1000, 0), (0, 100), (0, 0)), none);
+        assert_eq!(c.seg(true, "S.", (5000, 1001), (0, 100), (1, 1)), none);
+        assert_eq!(c.seg(false, ".", (1001, 5001), (0, 100), (2, 2)), none);
+        // Server data: 5001, 5011 (lost), 5021, 5031, 5041.
+        for (k, seq) in [5001, 5011, 5021, 5031, 5041].into_iter().enumerate() {
+            assert_eq!(
+                c.seg(true, ".", (seq, 1001), (10, 100), (3 + k as u64, 3)),
+                none
+            );
+        }
+        // The client's ACK for 5011, then the same ACK three times more.
+        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 100), (8, 4)), none);
+        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 100), (9, 5)), dup(8, 1));
+        assert_eq!(
+            c.seg(false, ".", (1001, 5011), (0, 100), (10, 5)),
+            dup(8, 2)
+        );
+        // A window change makes it a window update, not a duplicate; the
+        // count goes on after it (the ACK number did not change).
+        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (11, 6)), none);
+        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (12, 6)), dup(8, 3));
+        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (13, 6)), dup(8, 4));
+        // 10 ms after the last duplicate: a fast retransmission.
+        assert_eq!(c.seg(true, ".", (5011, 1001), (10, 100), (14, 16)), FAST);
+        // A new ACK number is no duplicate; data is never one.
+        assert_eq!(c.seg(false, ".", (1001, 5051), (0, 90), (15, 17)), none);
+        assert_eq!(c.seg(false, ".", (1001, 5051), (5, 90), (16, 17)), none);
+        // A pure ACK repeating the data segment's ACK, window and next
+        // sequence number is a duplicate, as Wireshark counts, of the ACK that
+        // brought that number (15). The server's resend comes 30 ms after the
+        // last: a timeout's.
+        assert_eq!(
+            c.seg(false, ".", (1006, 5051), (0, 90), (17, 18)),
+            dup(15, 1)
+        );
+        assert_eq!(
+            c.seg(false, ".", (1006, 5051), (0, 90), (18, 18)),
+            dup(15, 2)
+        );
+        assert_eq!(
+            c.seg(false, ".", (1006, 5051), (0, 90), (19, 18)),
+            dup(15, 3)
+        );
+        assert_eq!(
+            c.seg(true, ".", (5041, 1006), (10, 100), (20, 48)),
+            RETRANSMISSION
+        );
+        // A zero window is never a duplicate (a window probe's answer).
+        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (21, 49)), none);
+        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (22, 49)), none);
     }
 
     /// The hashed table, growth and removals and all, answers as the plain map
@@ -262,7 +447,9 @@ mod tests {
             let (mut a, mut b) = (segment(x >> 7, ports), segment(x >> 7, ports));
             assert_eq!(
                 plain.observe(&mut a),
-                tracker.observe(&mut b),
+                tracker
+                    .observe(&mut b, i, Instant::from_micros(i))
+                    .retransmission,
                 "{ports} ports, segment {i}"
             );
             assert_eq!(a, b, "{ports} ports, segment {i}");
