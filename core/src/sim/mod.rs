@@ -15,8 +15,8 @@
 //! Pieces: [`scenario`] (the data), [`builtins`] (the lessons), `host`/`sockets`/
 //! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
 //! with its index), `network` (the link), `queue` (the event queue), `faults`,
-//! [`trace`], [`mod@decode`], `tracker` (relative seq/ack, retransmissions),
-//! [`pcap`], [`builder`], [`view`].
+//! [`trace`], [`mod@decode`], `tracker` (relative seq/ack, Wireshark's
+//! retransmission and duplicate ACK marks), [`pcap`], [`builder`], [`view`].
 //!
 //! # Polling order
 //!
@@ -425,8 +425,6 @@ impl Sim {
         let copy = v
             .dup_at
             .map(|at| (at, pooled_copy(&self.pool, &frame), decoded.clone()));
-        // The copy follows in the capture, and is marked as Wireshark marks it
-        // there: a resent segment, a duplicate ACK.
         let flight = Flight {
             id,
             from,
@@ -445,6 +443,8 @@ impl Sim {
             if let Some(c) = &mut self.capture {
                 c.push(id, self.now, &frame);
             }
+            // The copy follows in the capture, and is marked as Wireshark
+            // marks it there: a resent segment, a duplicate ACK.
             let marks = self.tracker.observe(&mut decoded, id, self.now);
             self.launch(Flight {
                 id,

@@ -446,7 +446,7 @@ fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
         s.push_str("[TCP Retransmission] ");
     }
     if let Some(d) = p.dup_ack {
-        write!(s, "[TCP Dup ACK {}#{}] ", d.of + 1, d.n)?;
+        write!(s, "[TCP Dup ACK {}#{}] ", d.of.saturating_add(1), d.n)?;
     }
     if let Some(arp) = &p.arp {
         if arp.op == 1 {

@@ -14,10 +14,11 @@
 //! no data, SYN, FIN or RST, its sender's next sequence number, a non-zero
 //! window equal to its sender's last one and the same ACK number as its
 //! sender's last segment; it names the segment of that direction that last
-//! changed the ACK number (`[TCP Dup ACK 12#2]`: the second repeat of frame 12,
-//! a packet id plus one, as frames count in the pcap). A retransmission is a fast one when
-//! the other direction has sent two or more duplicate ACKs asking for its
-//! sequence number, the last of them under 20 ms before.
+//! changed the ACK number (`[TCP Dup ACK 12#2]`: the second repeat of frame
+//! 12, a packet id plus one, as frames count in the pcap). A retransmission is
+//! a fast one when the other direction has sent two or more duplicate ACKs
+//! asking for its sequence number, the last of them under 20 ms before.
+//! Network copies (`dup`) are observed too, as the capture holds them.
 //! A host's crash changes nothing here, as it changes nothing in a capture
 //! Wireshark reads: its peers' segments keep their relative numbers, and a
 //! restarted host's new connections start afresh with their SYNs.
@@ -148,7 +149,7 @@ impl TcpTracker {
             && t.seq == side.high
             && side.ack.is_some_and(|(ack, _)| ack == t.raw_ack);
         if dup {
-            side.dups += 1;
+            side.dups = side.dups.saturating_add(1);
             marks.dup_ack = Some(DupAck {
                 of: side.original,
                 n: side.dups,
