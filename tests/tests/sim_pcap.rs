@@ -33,16 +33,22 @@ fn sim_with_pcap(args: &[&str], path: &PathBuf) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// tshark's verbose reading of the pcap at `path` (deleted after), checked
-/// for malformed packets, bad checksums and expert warnings; `None` (with a
-/// notice) when tshark is not installed.
-fn tshark_clean(path: &PathBuf) -> Option<String> {
+/// A tshark command, or `None` (with a notice, and the pcap at `path`
+/// deleted) when tshark is not installed.
+fn tshark_or_skip(path: &PathBuf) -> Option<Command> {
     if !std::path::Path::new("/usr/bin/tshark").exists() {
         println!("NOTICE: tshark is not installed; skipping the tshark check (CI installs it)");
         let _ = std::fs::remove_file(path);
         return None;
     }
-    let t = Command::new("/usr/bin/tshark")
+    Some(Command::new("/usr/bin/tshark"))
+}
+
+/// tshark's verbose reading of the pcap at `path` (deleted after), checked
+/// for malformed packets, bad checksums and expert warnings; `None` when
+/// tshark is not installed.
+fn tshark_clean(path: &PathBuf) -> Option<String> {
+    let t = tshark_or_skip(path)?
         .args([
             "-o",
             "tcp.check_checksum:TRUE",
@@ -187,11 +193,7 @@ type Marks = std::collections::BTreeMap<u64, (bool, bool, Option<(u64, u32)>)>;
 /// spurious and out-of-order resends count as retransmissions here: the trace
 /// has one mark for a segment starting below the highest sequence sent.
 fn tshark_marks(path: &PathBuf) -> Option<Marks> {
-    if !std::path::Path::new("/usr/bin/tshark").exists() {
-        println!("NOTICE: tshark is not installed; skipping the tshark check (CI installs it)");
-        let _ = std::fs::remove_file(path);
-        return None;
-    }
+    let mut cmd = tshark_or_skip(path)?;
     let fields = [
         "frame.number",
         "tcp.analysis.retransmission",
@@ -201,7 +203,6 @@ fn tshark_marks(path: &PathBuf) -> Option<Marks> {
         "tcp.analysis.duplicate_ack_frame",
         "tcp.analysis.duplicate_ack_num",
     ];
-    let mut cmd = Command::new("/usr/bin/tshark");
     cmd.args(["-Y", "tcp", "-T", "fields"]);
     for f in fields {
         cmd.args(["-e", f]);
