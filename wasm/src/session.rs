@@ -313,9 +313,9 @@ impl Session {
         if self.ended {
             return false;
         }
-        if let Some(step) = self.sim.step() {
+        if let Some((_, kind)) = self.sim.step_kind() {
             self.steps = self.steps.saturating_add(1);
-            self.last = describe(&step.kind);
+            self.last = describe(&kind);
             true
         } else {
             self.ended = true;

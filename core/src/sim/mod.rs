@@ -241,6 +241,17 @@ impl Sim {
     /// Advance exactly one event; `None` when nothing is left before the stop time.
     pub fn step(&mut self) -> Option<Step> {
         let start = self.records.len();
+        let (at, kind) = self.step_kind()?;
+        Some(Step {
+            at,
+            kind,
+            records: self.records.get(start..).unwrap_or_default().to_vec(),
+        })
+    }
+
+    /// Like [`Sim::step`] without copying the records (read them from
+    /// [`Sim::trace`]): the event's time and what it was.
+    pub fn step_kind(&mut self) -> Option<(Instant, StepKind)> {
         let (at, done) = self.advance()?;
         let kind = match done {
             Advanced::Kind(k) => k,
@@ -252,11 +263,7 @@ impl Sim {
                     .unwrap_or_default(),
             },
         };
-        Some(Step {
-            at,
-            kind,
-            records: self.records.get(start..).unwrap_or_default().to_vec(),
-        })
+        Some((at, kind))
     }
 
     /// Like [`Sim::step`] without copying the records (read them from [`Sim::trace`]);
