@@ -17,6 +17,20 @@ fn sums_ok(p: &PacketRecord) -> bool {
         && p.udp.as_ref().is_none_or(|u| u.checksum_ok)
 }
 
+/// Built-in `name` run until idle under its conditions as `set` changes them.
+fn run_with(name: &str, seed: u64, set: impl FnOnce(&mut Conditions)) -> Sim {
+    let sc = Scenario::builtin(name).unwrap();
+    let mut c = sc.conditions.clone();
+    set(&mut c);
+    let mut sim = Builder::from_scenario(sc)
+        .conditions(c)
+        .seed(seed)
+        .build()
+        .unwrap();
+    sim.run_until_idle();
+    sim
+}
+
 fn fates(sim: &Sim) -> Vec<Fate> {
     sim.trace()
         .iter()
@@ -338,14 +352,7 @@ fn reordering_delivers_some_packets_after_later_ones() {
 /// still comes back whole; at the default 1500 segments are larger.
 #[test]
 fn link_mtu_bounds_every_frame_and_the_mss() {
-    let run = |mtu: u16| {
-        let sc = Scenario::builtin("echo-len32").unwrap();
-        let mut c = sc.conditions.clone();
-        c.mtu = mtu;
-        let mut sim = Builder::from_scenario(sc).conditions(c).build().unwrap();
-        sim.run_until_idle();
-        sim
-    };
+    let run = |mtu: u16| run_with("echo-len32", 1, |c| c.mtu = mtu);
     let small = run(576);
     let packets: Vec<_> = small.trace().iter().filter_map(Record::as_packet).collect();
     assert!(
@@ -381,20 +388,9 @@ fn link_mtu_bounds_every_frame_and_the_mss() {
 fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
     let (mut dups, mut corrupted, mut bad_sums) = (0, 0, 0);
     for seed in 1..=10 {
-        let sc = Scenario::builtin("hello").unwrap();
-        let c = Conditions {
-            latency_ms: 20.0,
-            jitter_ms: 5.0,
-            dup: 0.3,
-            corrupt: 0.2,
-            ..sc.conditions.clone()
-        };
-        let mut sim = Builder::from_scenario(sc)
-            .conditions(c)
-            .seed(seed)
-            .build()
-            .unwrap();
-        sim.run_until_idle();
+        let sim = run_with("hello", seed, |c| {
+            (c.latency_ms, c.jitter_ms, c.dup, c.corrupt) = (20.0, 5.0, 0.3, 0.2);
+        });
         let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
         for p in &packets {
             let transit = p.at.saturating_since(p.sent_at);
@@ -437,11 +433,54 @@ fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
         dups > 0 && corrupted > 0,
         "dup {dups}, corrupted {corrupted}"
     );
-    // Most of a frame is checksummed (all but the 14-byte Ethernet header).
+    // The link flips a bit past the Ethernet header: in an IPv4 frame an IP,
+    // TCP or UDP checksum covers it; ARP frames have none.
     assert!(
         bad_sums * 2 > corrupted,
         "{bad_sums} of {corrupted} corrupted packets show a bad checksum"
     );
+}
+
+/// A damaged frame goes no further than the receiving NIC, whatever its kind
+/// (Ethernet's frame check sequence catches the flipped bit). An ARP frame has
+/// no checksum of its own: before, one with a flipped bit reached smoltcp and
+/// taught it a wrong MAC address, and a client sent its SYN to another client
+/// or to nobody (`no route`). With every frame damaged nobody learns anything:
+/// no ARP reply is ever sent and the client gives up on its own.
+#[test]
+fn a_damaged_arp_frame_teaches_nobody_a_wrong_address() {
+    let sim = run_with("hello", 1, |c| c.corrupt = 1.0);
+    let packets: Vec<_> = sim.trace().iter().filter_map(Record::as_packet).collect();
+    assert!(!packets.is_empty());
+    for p in &packets {
+        assert_eq!(p.fate, Fate::Corrupted, "packet {}", p.id);
+        assert!(
+            p.arp.as_ref().is_some_and(|a| a.op == 1),
+            "only ARP requests go out, not packet {}: {p:?}",
+            p.id
+        );
+    }
+    let last = sim.console("client").last().cloned().unwrap_or_default();
+    assert!(last.contains("no route to host"), "{last}");
+    // At 30% corruption every frame still reaches the host its addresses name.
+    for seed in 1..=6 {
+        let sim = run_with("many-clients", seed, |c| c.corrupt = 0.3);
+        let ip_of: std::collections::HashMap<String, std::net::Ipv4Addr> =
+            sim.hosts().into_iter().map(|h| (h.name, h.ip)).collect();
+        for p in sim.trace().iter().filter_map(Record::as_packet) {
+            assert_ne!(p.fate, Fate::NoRoute, "seed {seed}: packet {}", p.id);
+            if let Some(ip) = &p.ipv4 {
+                assert_eq!(
+                    ip_of.get(p.to.as_str()),
+                    Some(&ip.dst),
+                    "seed {seed}: packet {} for {} went to {}",
+                    p.id,
+                    ip.dst,
+                    p.to
+                );
+            }
+        }
+    }
 }
 
 /// Checksums are written lazily (only for the pcap capture and for a frame the

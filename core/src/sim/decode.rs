@@ -35,6 +35,9 @@ pub struct Decoded {
     pub icmp: Option<Box<IcmpHeader>>,
     pub payload_len: usize,
     pub preview: Preview,
+    /// The Ethernet frame check sequence as the receiving NIC finds it: false
+    /// once the link flipped a bit (a network copy made after keeps the flip).
+    pub fcs_ok: bool,
 }
 
 impl Decoded {
@@ -45,9 +48,11 @@ impl Decoded {
         Some((ip.src, t.src_port, ip.dst, t.dst_port))
     }
 
-    /// Every checksum that was checked is right (see `check_sums`).
+    /// Every checksum that was checked is right (see `check_sums`), the
+    /// frame's own included.
     pub fn sums_ok(&self) -> bool {
-        self.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
+        self.fcs_ok
+            && self.ipv4.as_ref().is_none_or(|i| i.checksum_ok)
             && self.tcp.as_ref().is_none_or(|t| t.checksum_ok)
             && self.udp.as_ref().is_none_or(|u| u.checksum_ok)
             && self.icmp.as_ref().is_none_or(|i| i.checksum_ok)
@@ -187,6 +192,7 @@ fn decode_with(frame: &[u8], verify: bool) -> Decoded {
         icmp: None,
         payload_len: 0,
         preview: Preview::EMPTY,
+        fcs_ok: true,
     };
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return d;

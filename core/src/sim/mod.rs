@@ -428,6 +428,7 @@ impl Sim {
             }
             // The receiver will see what the link made of it: say so.
             check_sums(&mut decoded, &frame);
+            decoded.fcs_ok = false;
         }
         let copy = v
             .dup_at
@@ -522,15 +523,21 @@ impl Sim {
             if let Some((port, from)) = arm {
                 host.arm_listener(port, host.rx_set, from);
             }
-            if let Some(a) = &f.decoded.arp {
+            if let Some(a) = &f.decoded.arp
+                && f.decoded.fcs_ok
+            {
                 // A neighbor learned may unblock sockets waiting in any set.
                 host.heard_arp_from(a.sender_ip);
                 host.sockets.touch_all();
             }
         }
         let id = f.id;
-        // The receiving NIC checks the checksums (smoltcp is told so, see
-        // `host.rs`): a frame whose bit flip they catch goes no further.
+        // The receiving NIC checks the frame check sequence (Ethernet's CRC-32
+        // catches any one flipped bit) and drops a damaged frame. In an IPv4
+        // frame the IP, TCP, UDP or ICMP checksum catches the same flip (the
+        // record's verdicts say which; smoltcp checks them too, see `host.rs`);
+        // an ARP frame has no checksum of its own, and before this check a
+        // damaged one reached smoltcp and taught it a wrong address.
         let intact = f.decoded.sums_ok();
         // A RST may put a half-open socket of a backlog back in LISTEN.
         let reset = f

@@ -36,7 +36,9 @@ pub enum Fate {
     Delivered,
     /// An extra copy made by the network (`dup`), delivered.
     Duplicated,
-    /// Arrived with a flipped bit; the receiver drops it on its checksum.
+    /// Arrived with a flipped bit; the receiving NIC drops it (its frame check
+    /// sequence; in an IPv4 frame the IP, TCP or UDP checksum the record shows
+    /// as wrong catches it too).
     Corrupted,
     /// Lost on the link (`loss`).
     Lost,
@@ -57,7 +59,7 @@ pub enum Fate {
 }
 
 impl Fate {
-    /// Did the frame reach the receiver's stack?
+    /// Did the frame reach the receiving host (whose NIC still drops a corrupted one)?
     pub fn arrived(self) -> bool {
         matches!(self, Fate::Delivered | Fate::Duplicated | Fate::Corrupted)
     }
