@@ -535,9 +535,9 @@ impl Sim {
         // The receiving NIC checks the frame check sequence (Ethernet's CRC-32
         // catches any one flipped bit) and drops a damaged frame. In an IPv4
         // frame the IP, TCP, UDP or ICMP checksum catches the same flip (the
-        // record's verdicts say which; smoltcp checks them too, see `host.rs`);
-        // an ARP frame has no checksum of its own, and before this check a
-        // damaged one reached smoltcp and taught it a wrong address.
+        // record's verdicts say which; smoltcp checks them too, see `host.rs`).
+        // An ARP frame has no checksum of its own: only this check keeps a
+        // damaged one from teaching smoltcp a wrong address.
         let intact = f.decoded.sums_ok();
         // A RST may put a half-open socket of a backlog back in LISTEN.
         let reset = f
