@@ -17,9 +17,11 @@ use smoltcp::wire::{
 };
 
 use super::trace::{
-    ArpHeader, EthHeader, IcmpAbout, IcmpHeader, Ipv4Header, Preview, TcpFlags, TcpHeader,
-    UdpHeader,
+    ArpHeader, EthHeader, Fate, HostName, IcmpAbout, IcmpHeader, Ipv4Header, PacketRecord, Preview,
+    TcpFlags, TcpHeader, UdpHeader,
 };
+use super::tracker::Marks;
+use crate::time::Instant;
 
 pub use super::trace::PREVIEW_LEN;
 pub use super::tracker::TcpTracker;
@@ -64,6 +66,49 @@ impl Decoded {
             .as_ref()
             .is_some_and(|t| t.flags.syn && !t.flags.ack)
     }
+
+    /// The trace's record of this frame: its `journey`, and its headers as
+    /// decoded here. Inlined into `Sim::land`, so the record is built in place
+    /// (called, the moves cost 0.7% of a greet run's instructions).
+    #[inline(always)]
+    pub(crate) fn into_record(self, journey: Journey) -> PacketRecord {
+        let marks = journey.marks;
+        PacketRecord {
+            id: journey.id,
+            sent_at: journey.sent_at,
+            at: journey.at,
+            from: journey.from,
+            to: journey.to,
+            fate: journey.fate,
+            retransmission: marks.retransmission,
+            fast_retransmission: marks.fast_retransmission,
+            dup_ack: marks.dup_ack,
+            len: journey.len,
+            eth: self.eth,
+            arp: self.arp.map(Box::new),
+            ipv4: self.ipv4,
+            tcp: self.tcp,
+            udp: self.udp,
+            icmp: self.icmp,
+            payload_len: self.payload_len,
+            preview: self.preview,
+        }
+    }
+}
+
+/// What the simulator knows of a frame beyond its bytes, for its record
+/// ([`Decoded::into_record`]).
+pub(crate) struct Journey {
+    pub id: u64,
+    pub sent_at: Instant,
+    /// Arrival, or when it was dropped.
+    pub at: Instant,
+    pub from: HostName,
+    pub to: HostName,
+    pub fate: Fate,
+    pub marks: Marks,
+    /// Frame length in bytes.
+    pub len: usize,
 }
 
 fn mac6(bytes: &[u8]) -> [u8; 6] {
@@ -315,8 +360,7 @@ fn quoted(bytes: &[u8]) -> Option<IcmpAbout> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::trace::{Fate, HostName, PacketRecord, Record, to_text};
-    use crate::time::Instant;
+    use crate::sim::trace::{Record, to_text};
 
     /// smoltcp's answer from 10.0.0.1 to a 2-byte UDP datagram ("hi") for
     /// port 9999, where nothing listens: ICMP port unreachable, quoting the
@@ -330,26 +374,16 @@ mod tests {
     ];
 
     fn record(d: Decoded, len: usize) -> Record {
-        Record::Packet(PacketRecord {
+        Record::Packet(d.into_record(Journey {
             id: 0,
             sent_at: Instant::ZERO,
             at: Instant::from_millis(4),
             from: HostName::from("server"),
             to: HostName::from("client"),
             fate: Fate::Delivered,
-            retransmission: false,
-            fast_retransmission: false,
-            dup_ack: None,
+            marks: Marks::default(),
             len,
-            eth: d.eth,
-            arp: d.arp.map(Box::new),
-            ipv4: d.ipv4,
-            tcp: d.tcp,
-            udp: d.udp,
-            icmp: d.icmp,
-            payload_len: d.payload_len,
-            preview: d.preview,
-        })
+        }))
     }
 
     #[test]

@@ -53,7 +53,6 @@ pub mod trace;
 mod tracker;
 pub mod view;
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -76,7 +75,7 @@ pub use trace::{
 pub use view::{HostView, LinkView, SocketView};
 
 use crate::keyed::Map;
-use decode::{TcpTracker, check_sums, decode_sent, fill_sums};
+use decode::{Journey, TcpTracker, check_sums, decode_sent, fill_sums};
 use host::{Ctx, Host, Pool, pooled_copy, recycle};
 use network::{Flight, Net};
 use pcap::Capture;
@@ -552,27 +551,18 @@ impl Sim {
                     .map(|h| h.label.clone())
                     .unwrap_or_default()
             };
-            let d = f.decoded;
-            self.records.push(Record::Packet(PacketRecord {
+            let journey = Journey {
                 id,
                 sent_at: f.sent_at,
                 at: self.now,
                 from: name(f.from),
                 to: f.to.map_or_else(|| HostName::from("?"), name),
                 fate,
-                retransmission: f.marks.retransmission,
-                fast_retransmission: f.marks.fast_retransmission,
-                dup_ack: f.marks.dup_ack,
+                marks: f.marks,
                 len: f.frame.len(),
-                eth: d.eth,
-                arp: d.arp.map(Box::new),
-                ipv4: d.ipv4,
-                tcp: d.tcp,
-                udp: d.udp,
-                icmp: d.icmp,
-                payload_len: d.payload_len,
-                preview: d.preview,
-            }));
+            };
+            self.records
+                .push(Record::Packet(f.decoded.into_record(journey)));
         }
         let frame = f.frame;
         match self.hosts.get_mut(to) {
