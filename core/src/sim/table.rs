@@ -324,6 +324,18 @@ pub(crate) fn ephemeral(next: &mut u16, used: &Set<u16>) -> Option<u16> {
     None
 }
 
+/// Take the orphans whose time in `timers` has come (untouched, see
+/// [`Table::scope`]).
+fn take_due(timers: &mut Set<(Instant, Sock)>, now: Instant, orphans: &mut Vec<(Sock, bool)>) {
+    while let Some(&(at, h)) = timers.first() {
+        if at > now {
+            break;
+        }
+        timers.pop_first();
+        orphans.push((h, false));
+    }
+}
+
 impl Table {
     /// The earliest deadline of a pending call.
     pub fn next_deadline(&mut self) -> Option<Instant> {
@@ -414,20 +426,8 @@ impl Table {
         sort_by(keys, |a, b| a < b);
         keys.dedup();
         orphans.extend(self.dirty_orphans.drain(..).map(|h| (h, true)));
-        while let Some(&(at, h)) = self.time_wait.first() {
-            if at > now {
-                break;
-            }
-            self.time_wait.pop_first();
-            orphans.push((h, false));
-        }
-        while let Some(&(at, h)) = self.orphan_limits.first() {
-            if at > now {
-                break;
-            }
-            self.orphan_limits.pop_first();
-            orphans.push((h, false));
-        }
+        take_due(&mut self.time_wait, now, orphans);
+        take_due(&mut self.orphan_limits, now, orphans);
         // Touched first for each handle, so dedup keeps the touched mark.
         sort_by(orphans, |a, b| a.0 < b.0 || (a.0 == b.0 && a.1 && !b.1));
         orphans.dedup_by_key(|o| o.0);
