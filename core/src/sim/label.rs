@@ -223,6 +223,15 @@ impl Text {
         digits::write_ip(self, ip);
     }
 
+    /// `addr` as a Python address tuple: `('10.0.0.1', 12345)`.
+    pub(crate) fn push_py_addr(&mut self, addr: &SocketAddr) {
+        self.push("('");
+        self.push_ip(&addr.ip());
+        self.push("', ");
+        self.push_number(usize::from(addr.port()));
+        self.push(")");
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Only whole `str`s are ever appended, so this is always valid UTF-8.
@@ -372,6 +381,9 @@ mod tests {
             let mut t = Text::EMPTY;
             t.push_ip(&a.ip());
             assert_eq!(t, text!("{}", a.ip()));
+            let mut t = Text::EMPTY;
+            t.push_py_addr(&a);
+            assert_eq!(t, text!("('{}', {})", a.ip(), a.port()));
         }
         assert_eq!(String::from(text!("é{}", 1)), "é1");
         assert_eq!(

@@ -446,11 +446,9 @@ impl Host {
 
     fn sendto(&mut self, ctx: &mut Ctx<'_>, i: usize, sock: SockId, addr: SocketAddr, data: &[u8]) {
         // `sendto(9 bytes, ('10.0.0.1', 9999))`, the address without `core::fmt`.
-        let mut c = Text::number("sendto(", data.len(), " bytes, ('");
-        c.push_ip(&addr.ip());
-        c.push("', ");
-        c.push_number(usize::from(addr.port()));
-        c.push("))");
+        let mut c = Text::number("sendto(", data.len(), " bytes, ");
+        c.push_py_addr(&addr);
+        c.push(")");
         let r = match self.table.entries.get(&(i, sock)).map(|e| &e.kind) {
             // IPv4 and UDP headers: 28 bytes. smoltcp here does not fragment,
             // and would drop a datagram that does not fit the MTU without a

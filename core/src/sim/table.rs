@@ -100,11 +100,9 @@ impl Pending {
 }
 
 pub(crate) fn connect_text(addr: &SocketAddr) -> Text {
-    let mut t = Text::from("connect(('");
-    t.push_ip(&addr.ip());
-    t.push("', ");
-    t.push_number(usize::from(addr.port()));
-    t.push("))");
+    let mut t = Text::from("connect(");
+    t.push_py_addr(addr);
+    t.push(")");
     t
 }
 
