@@ -145,6 +145,15 @@ impl Backlog {
     }
 
     /// Note the state a check saw in `slot`.
+    /// `slot`'s socket `s` (CLOSED or aborted) listens on `port` again, and
+    /// the slot is free.
+    pub fn relisten(&mut self, slot: usize, s: &mut tcp::Socket<'static>, port: u16) {
+        // Cannot fail: the socket is closed and the port is not 0.
+        let _ = s.listen(port);
+        self.set_seen(slot, TcpState::Listen);
+        self.listening(slot);
+    }
+
     pub fn set_seen(&mut self, slot: usize, st: TcpState) {
         if let Some(s) = self.slots.get_mut(slot) {
             s.1 = st;

@@ -99,9 +99,7 @@ impl Host {
                             }
                             TcpState::SynReceived => continue,
                             TcpState::Closed => {
-                                let _ = s.listen(port);
-                                pool.set_seen(idx, TcpState::Listen);
-                                pool.listening(idx);
+                                pool.relisten(idx, s, port);
                                 continue;
                             }
                             _ => {}

@@ -365,7 +365,7 @@ impl Host {
             let ends = Ends::default().update(s);
             // No poll between the two: the RST `abort` stands for never leaves.
             s.abort();
-            let _ = s.listen(*port);
+            pool.relisten(slot, s, *port);
             state_record(
                 ctx,
                 &self.label,
@@ -374,8 +374,6 @@ impl Host {
                 TcpState::SynReceived,
                 TcpState::Listen,
             );
-            pool.set_seen(slot, TcpState::Listen);
-            pool.listening(slot);
         }
     }
 
