@@ -223,6 +223,25 @@ test('duplicated packets: Wireshark\'s Dup ACK and Fast Retransmission marks', a
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[fast retrans]')), 'and the fast retransmission');
 });
 
+test('small socket buffers: Wireshark\'s Window Full mark', async () => {
+  // With 1 KB buffers the echo's 1,500 and 4,000-byte messages are sent in
+  // 1 KB segments, each filling the receiver's whole window.
+  await openLab('#lesson=echo-len32');
+  await page.click('#editor-box summary');
+  const sc = JSON.parse(await page.inputValue('#source'));
+  for (const h of sc.hosts) Object.assign(h, { rx_buffer: 1024, tx_buffer: 1024 });
+  await page.fill('#source', JSON.stringify(sc, null, 2));
+  await page.click('#btn-load');
+  assert.equal(await bannerShown(), false);
+  await page.click('#btn-end');
+  await page.waitForSelector('#done-flag:not([hidden])');
+  const all = await rows();
+  const full = all.filter((r) => /\[TCP Window Full\]/.test(r));
+  assert.ok(full.length >= 2, `window full segments listed: ${full.length}`);
+  assert.ok(full.every((r) => /Len=1024/.test(r)), `each fills the 1 KB window: ${full[0]}`);
+  assert.ok((await ladderLabels()).some((l) => l.startsWith('[window full]')), 'the ladder marks them');
+});
+
 test('UDP to a port nobody listens on: the ICMP port unreachable, decoded', async () => {
   await openLab('#lesson=tcp-vs-udp');
   await page.click('#editor-box summary');

@@ -360,7 +360,10 @@ fn link_mtu_bounds_every_frame_and_the_mss() {
         "a frame over the MTU"
     );
     assert!(packets.iter().all(|p| p.fate == Fate::Delivered));
-    let syns = small.trace_text().matches("options [mss 536]").count();
+    let syns = small
+        .trace_text()
+        .matches("options [mss 536,wscale 0]")
+        .count();
     assert_eq!(syns, 2, "{}", small.trace_text());
     let biggest = |sim: &Sim| {
         sim.trace()

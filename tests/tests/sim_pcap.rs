@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use sockbox_core::sim::{Record, Scenario, Sim};
+use sockbox_core::sim::{Analysis, Record, Scenario, Sim, to_text};
 
 fn tmp(name: &str) -> PathBuf {
     let mut p = std::env::temp_dir();
@@ -184,9 +184,36 @@ fn pcap_records_match_the_trace() {
     }
 }
 
-/// (retransmission, fast retransmission, duplicate ACK as (frame, n)) per
-/// frame number, as the trace marks its TCP packets.
-type Marks = std::collections::BTreeMap<u64, (bool, bool, Option<(u64, u32)>)>;
+/// What one frame's marks are: (retransmission, fast retransmission,
+/// duplicate ACK as (frame, n), the window and keep-alive marks by their
+/// tshark names in `Analysis::NAMES` order), and the marks' text as it
+/// opens the frame's line (Wireshark's Info column).
+type Frame = ((bool, bool, Option<(u64, u32)>, Vec<String>), Vec<String>);
+
+/// Per frame number, the trace's or tshark's [`Frame`] of each TCP packet.
+type Marks = std::collections::BTreeMap<u64, Frame>;
+
+/// The `[TCP ...]` marks that open `line` from its first one on: `[TCP Window
+/// Full]`, `[TCP Dup ACK 12#1]`. Wireshark's spurious and out-of-order
+/// resends read `[TCP Retransmission]`, as the trace marks them. Its guesses
+/// at frames missing from the capture are left out: the trace's capture
+/// holds every frame, and the guess can be wrong (a resend that fills a
+/// loss and carries new bytes past it has its ACK marked `ACKed unseen`).
+fn leading_marks(line: &str) -> Vec<String> {
+    let mut rest = line.find("[TCP ").map_or("", |i| &line[i..]);
+    let mut marks = Vec::new();
+    while let (true, Some(end)) = (rest.starts_with("[TCP "), rest.find(']')) {
+        match &rest[..=end] {
+            "[TCP Spurious Retransmission]" | "[TCP Out-Of-Order]" => {
+                marks.push("[TCP Retransmission]".to_owned())
+            }
+            "[TCP ACKed unseen segment]" | "[TCP Previous segment not captured]" => {}
+            m => marks.push(m.to_owned()),
+        }
+        rest = rest[end + 1..].trim_start();
+    }
+    marks
+}
 
 /// The same per frame as tshark's TCP analysis of the pcap at `path`
 /// (deleted after); `None` when tshark is not installed. Wireshark's
@@ -203,10 +230,15 @@ fn tshark_marks(path: &PathBuf) -> Option<Marks> {
         "tcp.analysis.duplicate_ack_frame",
         "tcp.analysis.duplicate_ack_num",
     ];
+    let analysis: Vec<&str> = Analysis::NAMES.iter().map(|(_, name)| *name).collect();
     cmd.args(["-Y", "tcp", "-T", "fields"]);
     for f in fields {
         cmd.args(["-e", f]);
     }
+    for name in &analysis {
+        cmd.args(["-e", &format!("tcp.analysis.{name}")]);
+    }
+    cmd.args(["-e", "_ws.col.Info"]);
     let t = cmd.arg("-r").arg(path).output().unwrap();
     let _ = std::fs::remove_file(path);
     assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
@@ -217,42 +249,65 @@ fn tshark_marks(path: &PathBuf) -> Option<Marks> {
         let dup = set(5).then(|| (f[5].parse().unwrap(), f[6].parse().unwrap()));
         let fast = set(2);
         let resent = set(1) || fast || set(3) || set(4);
-        marks.insert(f[0].parse().unwrap(), (resent, fast, dup));
+        let window = (0..analysis.len())
+            .filter(|i| set(fields.len() + i))
+            .map(|i| analysis[i].to_owned())
+            .collect();
+        let info = leading_marks(f[fields.len() + analysis.len()]);
+        marks.insert(f[0].parse().unwrap(), ((resent, fast, dup, window), info));
     }
     Some(marks)
 }
 
 /// The trace's Wireshark marks are Wireshark's: on lossy, duplicating and
-/// reordering runs of several built-ins, every TCP frame of the pcap carries
-/// the same retransmission, fast retransmission and `Dup ACK <frame>#<n>`
-/// marks in tshark as in the trace (frame = packet id + 1).
+/// reordering runs of several built-ins, with small and large socket
+/// buffers, every TCP frame of the pcap carries the same retransmission,
+/// fast retransmission, `Dup ACK <frame>#<n>`, window and keep-alive marks in
+/// tshark as in the trace (frame = packet id + 1), and the trace's text line
+/// opens with them in the order of tshark's Info column.
 #[test]
-fn retransmission_fast_retransmission_and_dup_ack_marks_agree_with_tshark() {
-    let runs: [(&str, f64, f64, f64, u64); 8] = [
-        ("echo-len32", 0.05, 0.0, 0.0, 1),
-        ("hello", 0.0, 0.9, 0.0, 1),
-        ("echo-len32", 0.1, 0.0, 0.2, 5),
-        ("tcp-vs-udp", 0.2, 0.0, 0.0, 4),
-        ("many-clients", 0.2, 0.0, 0.0, 2),
-        ("chat", 0.2, 0.2, 0.0, 3),
-        ("exchange", 0.0, 0.5, 0.5, 7),
-        ("partial-recv", 0.2, 0.0, 0.0, 9),
+fn wireshark_marks_agree_with_tshark() {
+    // (scenario, loss, dup, reorder, seed, socket buffers: 0 = the scenario's)
+    let runs: [(&str, f64, f64, f64, u64, usize); 13] = [
+        ("echo-len32", 0.05, 0.0, 0.0, 1, 0),
+        ("hello", 0.0, 0.9, 0.0, 1, 0),
+        ("echo-len32", 0.1, 0.0, 0.2, 5, 0),
+        ("tcp-vs-udp", 0.2, 0.0, 0.0, 4, 0),
+        ("many-clients", 0.2, 0.0, 0.0, 2, 0),
+        ("chat", 0.2, 0.2, 0.0, 3, 0),
+        ("exchange", 0.0, 0.5, 0.5, 7, 0),
+        ("partial-recv", 0.2, 0.0, 0.0, 9, 0),
+        ("echo-len32", 0.0, 0.0, 0.0, 1, 1024),
+        ("echo-len32", 0.1, 0.1, 0.1, 2, 1024),
+        ("partial-recv", 0.1, 0.0, 0.0, 3, 1024),
+        ("partial-recv", 0.1, 0.0, 0.2, 2, 1024),
+        ("echo-len32", 0.05, 0.0, 0.0, 4, 256 * 1024),
     ];
     let (mut dups, mut fast, mut resent) = (0, 0, 0);
-    for (i, (name, loss, dup, reorder, seed)) in runs.into_iter().enumerate() {
+    let mut window = std::collections::BTreeMap::<String, usize>::new();
+    for (i, (name, loss, dup, reorder, seed, buffers)) in runs.into_iter().enumerate() {
         let mut sc = Scenario::builtin(name).unwrap();
         (sc.conditions.loss, sc.conditions.dup, sc.conditions.reorder) = (loss, dup, reorder);
         sc.seed = seed;
+        if buffers != 0 {
+            for h in &mut sc.hosts {
+                (h.rx_buffer, h.tx_buffer) = (buffers, buffers);
+            }
+        }
         let mut sim = Sim::new(&sc).unwrap();
         sim.run_until_idle();
         let ours: Marks = sim
             .trace()
             .iter()
-            .filter_map(Record::as_packet)
-            .filter(|p| p.tcp.is_some())
-            .map(|p| {
+            .filter(|r| r.as_packet().is_some_and(|p| p.tcp.is_some()))
+            .filter_map(|r| Some((r.as_packet()?, leading_marks(&to_text(r)))))
+            .map(|(p, text)| {
                 let d = p.dup_ack.map(|d| (d.of + 1, d.n));
-                (p.id + 1, (p.retransmission, p.fast_retransmission, d))
+                let w = p.analysis.names().map(|(n, _)| n.to_owned()).collect();
+                (
+                    p.id + 1,
+                    ((p.retransmission, p.fast_retransmission, d, w), text),
+                )
             })
             .collect();
         let path = tmp(&format!("marks-{i}.pcap"));
@@ -260,19 +315,34 @@ fn retransmission_fast_retransmission_and_dup_ack_marks_agree_with_tshark() {
         let Some(theirs) = tshark_marks(&path) else {
             return;
         };
-        assert_eq!(
-            ours, theirs,
-            "{name} loss {loss} dup {dup} reorder {reorder} seed {seed}"
-        );
-        for (r, f, d) in ours.values() {
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(
+                a, b,
+                "{name} loss {loss} dup {dup} reorder {reorder} seed {seed} buffers {buffers}"
+            );
+        }
+        assert_eq!(ours.len(), theirs.len());
+        for ((r, f, d, w), _) in ours.values() {
             resent += usize::from(*r);
             fast += usize::from(*f);
             dups += usize::from(d.is_some());
+            for name in w {
+                *window.entry(name.clone()).or_default() += 1;
+            }
         }
     }
+    println!("window and keep-alive marks compared: {window:?}");
     // Every kind of mark was there to compare.
     assert!(
         resent >= 20 && fast >= 1 && dups >= 10,
         "{resent} {fast} {dups}"
+    );
+    let seen = |name: &str| window.get(name).copied().unwrap_or(0);
+    assert!(
+        seen("window_full") >= 10
+            && seen("window_update") >= 1
+            && seen("zero_window") >= 1
+            && seen("zero_window_probe") >= 1,
+        "{window:?}"
     );
 }

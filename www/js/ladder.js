@@ -102,9 +102,10 @@ export class Ladder {
       if (p.lost) {
         this.el.append(svg('path', { class: 'x', d: `M${x2e - 5},${y2 - 5}L${x2e + 5},${y2 + 5}M${x2e + 5},${y2 - 5}L${x2e - 5},${y2 + 5}` }));
       }
-      const text = (p.fast ? '[fast retrans] ' : p.retrans ? '[retrans] ' : p.dup ? '[dup ack] ' : '') + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
+      const mark = p.fast ? '[fast retrans] ' : p.retrans ? '[retrans] ' : p.dup ? '[dup ack] ' : p.win.length ? `[${p.win[0].toLowerCase()}] ` : '';
+      const text = mark + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
       const [mx, my] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
-      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : p.dup ? ' dupack' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
+      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : p.dup || p.win.length ? ' dupack' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
       if (p.idx === selectedIdx || (selectedIdx === null && p.idx === currentIdx)) selY = (y1 + y2) / 2;
     });
     this.el.append(labels);

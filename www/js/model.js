@@ -14,6 +14,11 @@ export function flagNames(letters) {
 
 const hex = (n, w) => `0x${n.toString(16).padStart(w, '0')}`;
 const check = (ok) => (ok ? 'correct' : 'INCORRECT');
+// Wireshark's words for the trace's window and keep-alive marks.
+const ANALYSIS = {
+  zero_window_probe_ack: 'ZeroWindowProbeAck', zero_window: 'ZeroWindow', zero_window_probe: 'ZeroWindowProbe',
+  keep_alive_ack: 'Keep-Alive ACK', keep_alive: 'Keep-Alive', window_full: 'Window Full', window_update: 'Window Update',
+};
 
 // Normalize one packet record. `idx` is its index in the trace, `no` its packet number.
 export function packetView(r, idx, no) {
@@ -23,8 +28,12 @@ export function packetView(r, idx, no) {
     retrans: !!r.retransmission, fast: !!r.fast_retransmission, dup: null, len: r.len, proto: 'eth', flags: '', seq: null, ack: null,
     src: r.eth.src, dst: r.eth.dst, info: '', short: '', layers: [], bytes: null,
   };
-  // Wireshark's marks, before the Info text (a duplicate ACK's is added by collectPackets).
-  p.mark = p.fast ? '[TCP Fast Retransmission] ' : p.retrans ? '[TCP Retransmission] ' : '';
+  // Wireshark's marks, in its Info column's order, before the Info text (a
+  // duplicate ACK's is added by collectPackets). `analysis` lists the window
+  // and keep-alive marks by their tshark names, already in that order.
+  p.win = (r.analysis || []).map((n) => ANALYSIS[n] || n);
+  p.mark = p.win.map((w) => `[TCP ${w}] `).join('') +
+    (p.fast ? '[TCP Fast Retransmission] ' : p.retrans ? '[TCP Retransmission] ' : '');
   p.layers.push({ name: `Ethernet II, Src: ${r.eth.src}, Dst: ${r.eth.dst}`, fields: [
     ['Destination', r.eth.dst], ['Source', r.eth.src],
     ['Type', `${ETHERTYPES[r.eth.ethertype] || 'unknown'} (${hex(r.eth.ethertype, 4)})`],
@@ -59,14 +68,14 @@ export function packetView(r, idx, no) {
     p.seq = t.seq; p.ack = t.flags.includes('.') ? t.ack : null;
     p.info = `${t.src_port} \u2192 ${t.dst_port} [${p.flags}] Seq=${t.seq}` +
       (p.ack !== null ? ` Ack=${t.ack}` : '') + ` Win=${t.window} Len=${r.payload_len}` +
-      (t.mss ? ` MSS=${t.mss}` : '');
+      (t.mss ? ` MSS=${t.mss}` : '') + (t.window_scale !== undefined ? ` WS=${2 ** t.window_scale}` : '');
     p.short = `[${[...t.flags].map((c) => FLAG_NAMES[c] || c).join(',')}]` + (r.payload_len ? ` ${r.payload_len}B` : '');
     p.layers.push({ name: `Transmission Control Protocol, Src Port: ${t.src_port}, Dst Port: ${t.dst_port}, Seq: ${t.seq}, Len: ${r.payload_len}`, fields: [
       ['Source port', t.src_port], ['Destination port', t.dst_port],
       ['Sequence number', `${t.seq} (relative; raw ${t.raw_seq})`],
       ['Acknowledgment number', p.ack !== null ? `${t.ack} (relative; raw ${t.raw_ack})` : '-'],
       ['Flags', `${p.flags || 'none'} (${t.flags})`], ['Window', t.window],
-      ['MSS option', t.mss ?? '-'], ['Checksum', check(t.checksum_ok)],
+      ['MSS option', t.mss ?? '-'], ['Window scale option', t.window_scale ?? '-'], ['Checksum', check(t.checksum_ok)],
       ['Segment length', r.payload_len]] });
   }
   if (r.udp) {

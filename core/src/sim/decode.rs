@@ -83,6 +83,7 @@ impl Decoded {
             retransmission: marks.retransmission,
             fast_retransmission: marks.fast_retransmission,
             dup_ack: marks.dup_ack,
+            analysis: marks.analysis,
             len: journey.len,
             eth: self.eth,
             arp: self.arp.map(Box::new),
@@ -286,7 +287,10 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded, verify: bool) {
             let Ok(tcp) = TcpPacket::new_checked(payload) else {
                 return;
             };
-            let mss = tcp.options_summary().ok().and_then(|o| o.max_segment_size);
+            // smoltcp sends its options (MSS, window scale) on SYNs only.
+            let options = tcp.syn().then(|| tcp.options_summary().ok()).flatten();
+            let (mss, window_scale) =
+                options.map_or((None, None), |o| (o.max_segment_size, o.window_scale));
             d.tcp = Some(TcpHeader {
                 src_port: tcp.src_port(),
                 dst_port: tcp.dst_port(),
@@ -303,6 +307,7 @@ fn decode_ipv4(bytes: &[u8], d: &mut Decoded, verify: bool) {
                 raw_ack: tcp.ack_number().0 as u32,
                 window: tcp.window_len(),
                 mss,
+                window_scale,
                 checksum_ok: !verify || tcp.verify_checksum(&s, &t),
             });
             d.payload_len = tcp.payload().len();

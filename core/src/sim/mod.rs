@@ -70,7 +70,8 @@ pub use scenario::{
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
 pub use trace::{
-    Fate, HostName, IcmpAbout, IcmpHeader, PacketRecord, Preview, Record, TcpState, Text, to_text,
+    Analysis, Fate, HostName, IcmpAbout, IcmpHeader, PacketRecord, Preview, Record, TcpState, Text,
+    to_text,
 };
 pub use view::{HostView, LinkView, SocketView};
 

@@ -17,6 +17,7 @@ use alloc::string::String;
 use core::fmt::{self, Write};
 use core::net::{Ipv4Addr, SocketAddr};
 
+use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
 pub(crate) use super::label::text;
@@ -149,6 +150,10 @@ pub struct TcpHeader {
     pub window: u16,
     /// MSS option, on SYNs.
     pub mss: Option<u16>,
+    /// Window scale option (the shift), on SYNs; left out of the JSON when
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_scale: Option<u8>,
     pub checksum_ok: bool,
 }
 
@@ -242,6 +247,10 @@ pub struct PacketRecord {
     /// Wireshark's `[TCP Dup ACK <frame>#<n>]`: a pure ACK repeating its
     /// sender's last ACK number, window and sequence number (see `tracker.rs`).
     pub dup_ack: Option<DupAck>,
+    /// Wireshark's window and keep-alive marks (`[TCP Window Full]`,
+    /// `[TCP ZeroWindow]`, ...); left out of the JSON when there are none.
+    #[serde(skip_serializing_if = "Analysis::is_empty")]
+    pub analysis: Analysis,
     /// Frame length in bytes.
     pub len: usize,
     pub eth: EthHeader,
@@ -264,6 +273,89 @@ pub struct PacketRecord {
 pub struct DupAck {
     pub of: u64,
     pub n: u32,
+}
+
+/// Wireshark's TCP analysis flags on a segment beyond retransmissions and
+/// duplicate ACKs: its window and keep-alive marks (the rules are in
+/// `tracker.rs`). Serializes as the list of their names in tshark's
+/// `tcp.analysis.*` fields, e.g. `["zero_window", "window_full"]`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Analysis(u8);
+
+impl Analysis {
+    /// No mark.
+    pub const NONE: Analysis = Analysis(0);
+    /// The receiver's window is zero: its buffer is full.
+    pub const ZERO_WINDOW: Analysis = Analysis(1);
+    /// One byte sent into a zero window, to learn when it opens.
+    pub const ZERO_WINDOW_PROBE: Analysis = Analysis(1 << 1);
+    /// The ACK of a zero window probe, the window still zero.
+    pub const ZERO_WINDOW_PROBE_ACK: Analysis = Analysis(1 << 2);
+    /// A pure ACK that only changes the window.
+    pub const WINDOW_UPDATE: Analysis = Analysis(1 << 3);
+    /// Data up to the very edge of the receiver's advertised window.
+    pub const WINDOW_FULL: Analysis = Analysis(1 << 4);
+    /// A segment one byte behind what its sender sent so far.
+    pub const KEEP_ALIVE: Analysis = Analysis(1 << 5);
+    /// The ACK of a keep-alive.
+    pub const KEEP_ALIVE_ACK: Analysis = Analysis(1 << 6);
+
+    /// Each flag with its tshark field name, in the order Wireshark's Info
+    /// column shows them (all before `[TCP Retransmission]`).
+    pub const NAMES: [(Analysis, &'static str); 7] = [
+        (Analysis::ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack"),
+        (Analysis::ZERO_WINDOW, "zero_window"),
+        (Analysis::ZERO_WINDOW_PROBE, "zero_window_probe"),
+        (Analysis::KEEP_ALIVE_ACK, "keep_alive_ack"),
+        (Analysis::KEEP_ALIVE, "keep_alive"),
+        (Analysis::WINDOW_FULL, "window_full"),
+        (Analysis::WINDOW_UPDATE, "window_update"),
+    ];
+
+    /// Wireshark's Info text for each of [`Analysis::NAMES`], in its order
+    /// (apart, so that what only serializes links none of it).
+    const INFO: [&'static str; 7] = [
+        "[TCP ZeroWindowProbeAck]",
+        "[TCP ZeroWindow]",
+        "[TCP ZeroWindowProbe]",
+        "[TCP Keep-Alive ACK]",
+        "[TCP Keep-Alive]",
+        "[TCP Window Full]",
+        "[TCP Window Update]",
+    ];
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, flag: Analysis) -> bool {
+        self.0 & flag.0 == flag.0
+    }
+
+    pub fn insert(&mut self, flag: Analysis) {
+        self.0 |= flag.0;
+    }
+
+    /// The set flags' (tshark name, Info text), in [`Analysis::NAMES`] order.
+    pub fn names(self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        Analysis::NAMES
+            .into_iter()
+            .zip(Analysis::INFO)
+            .filter(move |((f, _), _)| self.contains(*f))
+            .map(|((_, name), text)| (name, text))
+    }
+}
+
+impl Serialize for Analysis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for (flag, name) in Analysis::NAMES {
+            if self.contains(flag) {
+                seq.serialize_element(name)?;
+            }
+        }
+        seq.end()
+    }
 }
 
 /// TCP states as RFC 793 names them.
@@ -442,6 +534,11 @@ fn write_text(s: &mut String, record: &Record) -> fmt::Result {
 
 fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
     write!(s, "{} {} > {} ", p.at, p.from, p.to)?;
+    // In the order of Wireshark's Info column.
+    for (_, text) in p.analysis.names() {
+        s.push_str(text);
+        s.push(' ');
+    }
     if p.fast_retransmission {
         s.push_str("[TCP Fast Retransmission] ");
     } else if p.retransmission {
@@ -483,8 +580,11 @@ fn write_packet(s: &mut String, p: &PacketRecord) -> fmt::Result {
                 write!(s, ", ack {}", t.ack)?;
             }
             write!(s, ", win {}", t.window)?;
-            if let Some(mss) = t.mss {
-                write!(s, ", options [mss {mss}]")?;
+            match (t.mss, t.window_scale) {
+                (Some(mss), Some(ws)) => write!(s, ", options [mss {mss},wscale {ws}]")?,
+                (Some(mss), None) => write!(s, ", options [mss {mss}]")?,
+                (None, Some(ws)) => write!(s, ", options [wscale {ws}]")?,
+                (None, None) => {}
             }
             write!(s, ", length {}", p.payload_len)?;
         } else if let Some(u) = &p.udp {

@@ -1,5 +1,6 @@
 //! Wireshark's per-connection view of TCP: relative sequence numbers,
-//! retransmission, fast retransmission and duplicate ACK marks.
+//! retransmission, fast retransmission, duplicate ACK, window and keep-alive
+//! marks.
 //!
 //! [`TcpTracker`] sees every TCP segment in sending order. It keeps, per
 //! direction (source and destination address and port), the initial sequence
@@ -18,6 +19,18 @@
 //! 12, a packet id plus one, as frames count in the pcap). A retransmission is
 //! a fast one when the other direction has sent two or more duplicate ACKs
 //! asking for its sequence number, the last of them under 20 ms before.
+//! Window and keep-alive marks ([`Analysis`]) follow the same function, in
+//! its order: a one-byte segment at its sender's next sequence number into
+//! a zero window is a zero window probe (and nothing else; it does not move
+//! that number); a window of 0 is a zero window; a segment of at most one
+//! byte just behind that number is a keep-alive (no retransmission); a pure
+//! ACK changing only the window is a window update; data ending at the
+//! other side's last ACK plus its window, scaled by the shift its SYN
+//! offered (a SYN's own window is not scaled), is window full; a repeat of
+//! the last ACK after a keep-alive or a probe is their ACK, and no duplicate.
+//! Wireshark's guesses at frames missing from a capture (`ACKed unseen
+//! segment`, `Previous segment not captured`) are left out: the trace's
+//! capture holds every frame sent.
 //! Network copies (`dup`) are observed too, as the capture holds them.
 //! A host's crash changes nothing here, as it changes nothing in a capture
 //! Wireshark reads: its peers' segments keep their relative numbers, and a
@@ -29,7 +42,7 @@
 use core::net::Ipv4Addr;
 
 use super::decode::Decoded;
-use super::trace::DupAck;
+use super::trace::{Analysis, DupAck, TcpHeader};
 use crate::hashed::Hashed;
 use crate::time::Instant;
 
@@ -48,15 +61,28 @@ fn dir(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Dir {
         | u128::from(dport)
 }
 
+#[derive(Clone, Copy, Default, Debug)]
+struct Last {
+    syn: bool,
+    probe: bool,
+    keep_alive: bool,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Side {
     isn: u32,
-    /// Highest relative sequence number sent so far (end of the segment).
+    /// Highest relative sequence number sent so far (end of the segment):
+    /// Wireshark's next sequence number, which a zero window probe leaves.
     high: u32,
     /// The raw ACK number and window of this direction's last segment, and
     /// when it was sent (`None` before the first ACK).
     ack: Option<(u32, Instant)>,
     window: u16,
+    /// The window scale its SYN offered (unknown before the SYN is seen).
+    scale: Option<u8>,
+    /// What this direction's last segment was: a SYN (its window is not
+    /// scaled), a zero window probe, a keep-alive.
+    last: Last,
     /// Duplicate ACKs since the ACK number last changed, and the id of the
     /// segment that changed it.
     dups: u32,
@@ -70,9 +96,20 @@ impl Side {
             high: 0,
             ack: None,
             window: 0,
+            scale: None,
+            last: Last::default(),
             dups: 0,
             original: 0,
         }
+    }
+
+    /// The right edge of the window this direction last advertised, as a
+    /// raw sequence number of the other direction; `None` before its SYN.
+    /// A SYN's own window is never scaled.
+    fn window_edge(&self) -> Option<u32> {
+        let shift = if self.last.syn { 0 } else { self.scale? };
+        let ack = self.ack.map_or(0, |(ack, _)| ack);
+        Some(ack.wrapping_add(u32::from(self.window) << shift))
     }
 }
 
@@ -82,6 +119,7 @@ pub struct Marks {
     pub retransmission: bool,
     pub fast_retransmission: bool,
     pub dup_ack: Option<DupAck>,
+    pub analysis: Analysis,
 }
 
 /// Relative sequence numbers and retransmission marks, per connection direction.
@@ -120,34 +158,37 @@ impl TcpTracker {
                 self.sides.remove(reverse);
             }
         }
+        // The other direction as it was before this segment (one lookup
+        // serves every use below). A connection to itself is its own
+        // reverse: that one is read after this direction's update.
+        let own = fwd == reverse;
+        let before = if own { None } else { self.sides.get(reverse) };
         let Some(side) = self.sides.entry(fwd, new) else {
             return Marks::default();
         };
         t.seq = t.raw_seq.wrapping_sub(side.isn);
+        if t.flags.syn {
+            // smoltcp offers the option on every SYN, and on a SYN-ACK when
+            // the SYN did: Wireshark's case of one side offering none (then
+            // neither scales) does not arise, and none counts as shift 0.
+            side.scale = Some(t.window_scale.map_or(0, |shift| shift.min(14)));
+        }
+        let mut marks = Marks::default();
+        let dup = window_marks(side, t, payload_len, before, &mut marks.analysis);
         let span = payload_len as u32 + u32::from(t.flags.syn) + u32::from(t.flags.fin);
-        let seen = if span == 0 || t.flags.rst {
-            false
-        } else {
+        let probe = marks.analysis.contains(Analysis::ZERO_WINDOW_PROBE);
+        let keep_alive = marks.analysis.contains(Analysis::KEEP_ALIVE);
+        if span != 0 && !t.flags.rst {
             // As Wireshark marks it: the segment starts below the highest
-            // sequence number sent, even if it carries new bytes past it too.
+            // sequence number sent, even if it carries new bytes past it too;
+            // a keep-alive is no resend, and a probe does not move the edge.
             let end = t.seq.wrapping_add(span);
-            let seen = (t.seq.wrapping_sub(side.high) as i32) < 0 && side.high != 0;
-            if (end.wrapping_sub(side.high) as i32) > 0 || side.high == 0 {
+            marks.retransmission =
+                (t.seq.wrapping_sub(side.high) as i32) < 0 && side.high != 0 && !keep_alive;
+            if !probe && ((end.wrapping_sub(side.high) as i32) > 0 || side.high == 0) {
                 side.high = end;
             }
-            seen
-        };
-        let mut marks = Marks {
-            retransmission: seen,
-            ..Marks::default()
-        };
-        let dup = t.flags.ack
-            && span == 0
-            && !t.flags.rst
-            && t.window != 0
-            && t.window == side.window
-            && t.seq == side.high
-            && side.ack.is_some_and(|(ack, _)| ack == t.raw_ack);
+        }
         if dup {
             side.dups = side.dups.saturating_add(1);
             marks.dup_ack = Some(DupAck {
@@ -164,13 +205,17 @@ impl TcpTracker {
             side.ack = Some((t.raw_ack, now));
         }
         side.window = t.window;
-        // Read after this direction's update: a connection to itself is
-        // its own reverse.
-        if let Some(r) = self.sides.get(reverse) {
+        side.last = Last {
+            syn: t.flags.syn,
+            probe,
+            keep_alive,
+        };
+        let after = if own { self.sides.get(reverse) } else { before };
+        if let Some(r) = after {
             if t.flags.ack {
                 t.ack = t.raw_ack.wrapping_sub(r.isn);
             }
-            marks.fast_retransmission = seen
+            marks.fast_retransmission = marks.retransmission
                 && r.dups >= 2
                 && r.ack.is_some_and(|(ack, at)| {
                     ack == t.raw_seq
@@ -196,6 +241,61 @@ impl TcpTracker {
             fwd.isn.wrapping_add(fwd.high),
             rev.isn.wrapping_add(rev.high),
         ))
+    }
+}
+
+/// Wireshark's window and keep-alive marks on segment `t` (`len` payload
+/// bytes) of direction `side`, before this segment updates it; `rev` is the
+/// other direction then (`None`: not seen yet, which Wireshark counts as a
+/// zero window). Returns whether it is a duplicate ACK. In Wireshark's order:
+/// a zero window probe, or a keep-alive or zero window probe ACK, is nothing
+/// else.
+fn window_marks(
+    side: &Side,
+    t: &TcpHeader,
+    len: usize,
+    rev: Option<Side>,
+    analysis: &mut Analysis,
+) -> bool {
+    let next = side.high != 0 && t.seq == side.high;
+    if len == 1 && next && rev.is_none_or(|r| r.window == 0) {
+        analysis.insert(Analysis::ZERO_WINDOW_PROBE);
+        return false;
+    }
+    let control = t.flags.syn || t.flags.fin || t.flags.rst;
+    if control {
+        return false;
+    }
+    if t.window == 0 {
+        analysis.insert(Analysis::ZERO_WINDOW);
+    }
+    if len <= 1 && side.high != 0 && t.seq == side.high.wrapping_sub(1) {
+        analysis.insert(Analysis::KEEP_ALIVE);
+    }
+    let same_ack = side.ack.is_some_and(|(ack, _)| ack == t.raw_ack);
+    if len == 0 && t.window != 0 && t.window != side.window && next && same_ack {
+        analysis.insert(Analysis::WINDOW_UPDATE);
+    }
+    if len > 0
+        && rev
+            .and_then(|r| r.window_edge())
+            .is_some_and(|edge| t.raw_seq.wrapping_add(len as u32) == edge)
+    {
+        analysis.insert(Analysis::WINDOW_FULL);
+    }
+    if len != 0 || !next || !same_ack || t.window != side.window {
+        return false;
+    }
+    // A pure ACK repeating its sender's last ACK, window and sequence number.
+    let acked = |what: fn(Last) -> bool| rev.is_some_and(|r| what(r.last));
+    if t.window != 0 && acked(|l| l.keep_alive) {
+        analysis.insert(Analysis::KEEP_ALIVE_ACK);
+        false
+    } else if t.window == 0 && acked(|l| l.probe) {
+        analysis.insert(Analysis::ZERO_WINDOW_PROBE_ACK);
+        false
+    } else {
+        t.window != 0 && t.flags.ack
     }
 }
 
@@ -276,6 +376,7 @@ mod tests {
             raw_ack: pick(28, 5000) as u32,
             window: 0,
             mss: None,
+            window_scale: None,
             checksum_ok: true,
         });
         d.payload_len = pick(41, 3) as usize * 7;
@@ -350,6 +451,13 @@ mod tests {
         }
     }
 
+    fn mark(flag: Analysis) -> Marks {
+        Marks {
+            analysis: flag,
+            ..Marks::default()
+        }
+    }
+
     fn dup(of: u64, n: u32) -> Marks {
         Marks {
             dup_ack: Some(DupAck { of, n }),
@@ -361,11 +469,13 @@ mod tests {
         retransmission: true,
         fast_retransmission: false,
         dup_ack: None,
+        analysis: Analysis::NONE,
     };
     const FAST: Marks = Marks {
         retransmission: true,
         fast_retransmission: true,
         dup_ack: None,
+        analysis: Analysis::NONE,
     };
 
     /// Wireshark's marks on a lost segment's story: the receiver repeats its
@@ -395,7 +505,10 @@ mod tests {
         );
         // A window change makes it a window update, not a duplicate; the
         // count goes on after it (the ACK number did not change).
-        assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (11, 6)), none);
+        assert_eq!(
+            c.seg(false, ".", (1001, 5011), (0, 90), (11, 6)),
+            mark(Analysis::WINDOW_UPDATE)
+        );
         assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (12, 6)), dup(8, 3));
         assert_eq!(c.seg(false, ".", (1001, 5011), (0, 90), (13, 6)), dup(8, 4));
         // 10 ms after the last duplicate: a fast retransmission.
@@ -423,9 +536,75 @@ mod tests {
             c.seg(true, ".", (5041, 1006), (10, 100), (20, 48)),
             RETRANSMISSION
         );
-        // A zero window is never a duplicate (a window probe's answer).
-        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (21, 49)), none);
-        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (22, 49)), none);
+        // A zero window is never a duplicate.
+        let zero = mark(Analysis::ZERO_WINDOW);
+        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (21, 49)), zero);
+        assert_eq!(c.seg(false, ".", (1006, 5051), (0, 0), (22, 49)), zero);
+    }
+
+    /// Wireshark's window marks on a slow reader's story (its rules; the
+    /// tshark comparison in `tests/tests/sim_pcap.rs` checks them on real
+    /// runs): data up to the window's scaled edge is Window Full (a SYN's
+    /// window unscaled), a zero window is marked, a one-byte probe into it is
+    /// a probe (and does not move the sequence edge, so the data after it is
+    /// no resend), its repeated ACK a probe ACK, the reopening ACK a window
+    /// update; a byte behind the edge is a keep-alive, its ACK a keep-alive
+    /// ACK and no duplicate.
+    #[test]
+    fn window_full_zero_window_probes_updates_and_keep_alives() {
+        let mut c = Conn(TcpTracker::default());
+        let none = Marks::default();
+        let full = mark(Analysis::WINDOW_FULL);
+        let zero = mark(Analysis::ZERO_WINDOW);
+        // Handshake: the client offers shift 2, the server shift 0.
+        let mut syn = |server: bool, flags: &str, seq_ack, ws: Option<u8>, id| {
+            let mut d = segment(0, 1);
+            let (ip, h) = (d.ipv4.as_mut().unwrap(), d.tcp.as_mut().unwrap());
+            let (a, b) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+            (ip.src, ip.dst, h.src_port, h.dst_port) = match server {
+                true => (b, a, 80, 49152),
+                false => (a, b, 49152, 80),
+            };
+            h.flags = TcpFlags {
+                syn: true,
+                ack: flags.contains('.'),
+                ..TcpFlags::default()
+            };
+            ((h.raw_seq, h.raw_ack), h.window, h.window_scale) = (seq_ack, 100, ws);
+            c.0.observe(&mut d, id, Instant::ZERO)
+        };
+        assert_eq!(syn(false, "S", (1000, 0), Some(2), 0), none);
+        assert_eq!(syn(true, "S.", (5000, 1001), Some(0), 1), none);
+        // The SYN-ACK's window (100) is not scaled: 100 bytes fill it.
+        assert_eq!(c.seg(false, ".", (1001, 5001), (100, 64), (2, 1)), full);
+        // The client's window 64 << 2 = 256 from 5001: 256 bytes fill it.
+        assert_eq!(c.seg(true, ".", (5001, 1101), (200, 100), (3, 2)), none);
+        assert_eq!(c.seg(true, ".", (5201, 1101), (56, 100), (4, 2)), full);
+        // The client's reader stops: a zero window, repeated.
+        assert_eq!(c.seg(false, ".", (1101, 5257), (0, 0), (5, 3)), zero);
+        // A one-byte probe at the edge, its ACK, and the probe again.
+        let probe = mark(Analysis::ZERO_WINDOW_PROBE);
+        assert_eq!(c.seg(true, ".", (5257, 1101), (1, 100), (6, 4)), probe);
+        // Still a zero window, too.
+        let mut probe_ack = zero;
+        probe_ack.analysis.insert(Analysis::ZERO_WINDOW_PROBE_ACK);
+        assert_eq!(c.seg(false, ".", (1101, 5257), (0, 0), (7, 4)), probe_ack);
+        assert_eq!(c.seg(true, ".", (5257, 1101), (1, 100), (8, 5)), probe);
+        // The window opens: a window update; the data from the probe's
+        // byte on is new, not a resend.
+        let update = mark(Analysis::WINDOW_UPDATE);
+        assert_eq!(c.seg(false, ".", (1101, 5257), (0, 16), (9, 6)), update);
+        assert_eq!(c.seg(true, ".", (5257, 1101), (10, 100), (10, 6)), none);
+        // A keep-alive: one byte behind the edge, no resend; its ACK is no
+        // duplicate ACK.
+        let keep_alive = mark(Analysis::KEEP_ALIVE);
+        assert_eq!(c.seg(false, ".", (1101, 5267), (0, 16), (11, 7)), none);
+        assert_eq!(
+            c.seg(true, ".", (5266, 1101), (1, 100), (12, 8)),
+            keep_alive
+        );
+        let ka_ack = mark(Analysis::KEEP_ALIVE_ACK);
+        assert_eq!(c.seg(false, ".", (1101, 5267), (0, 16), (13, 8)), ka_ack);
     }
 
     /// The hashed table, growth and removals and all, answers as the plain map

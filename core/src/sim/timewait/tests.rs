@@ -41,6 +41,7 @@ fn seg(flags: &str, seq: u32, ack: u32) -> TcpHeader {
         raw_ack: ack,
         window: 0,
         mss: None,
+        window_scale: None,
         checksum_ok: true,
     }
 }
