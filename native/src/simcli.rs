@@ -7,8 +7,10 @@
 //! libpcap file. A bad value or scenario (or a `--pcap` file that cannot be
 //! created) is one `error: ...` line on stderr naming the field or flag, and
 //! exit code 2, before anything runs. After the trace, each host's exit codes go
-//! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace, after a
-//! `# stopped at the time limit ...` line if the stop time cut the run short.
+//! to stderr as `# <host>: exit <codes>` so stdout stays a pure trace (then,
+//! for a program still running, `# <host>: blocked in <call> on <socket>` for
+//! each call it waits in), after a `# stopped at the time limit ...` line if
+//! the stop time cut the run short.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use sockbox_core::sim::{Conditions, Scenario, ScenarioError, Sim, to_text};
+use sockbox_core::sim::{Conditions, HostView, Scenario, ScenarioError, Sim, to_text};
 
 /// `sockbox sim`.
 #[derive(Args, Debug, Clone, Default)]
@@ -218,8 +220,36 @@ pub fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
         } else {
             eprintln!("# {}: exit {}", h.name, codes.join(", "));
         }
+        for line in blocked_lines(&h) {
+            eprintln!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where each program still running at the end waits: `# client3: blocked in
+/// recv(1024) on 10.0.0.4:49152 <-> 10.0.0.1:12345`, one line per socket call
+/// it is blocked in (a server's `accept()` on its listening address).
+fn blocked_lines(h: &HostView) -> Vec<String> {
+    let running = |app: Option<u32>| {
+        app.and_then(|a| h.exit_codes.get(a as usize))
+            .is_some_and(Option::is_none)
+    };
+    h.sockets
+        .iter()
+        .filter(|s| running(s.app))
+        .filter_map(|s| {
+            let call = s.blocked_in.as_deref()?;
+            let mut line = format!("# {}: blocked in {call}", h.name);
+            if let Some(local) = s.local {
+                line.push_str(&format!(" on {local}"));
+            }
+            if let Some(remote) = s.remote {
+                line.push_str(&format!(" <-> {remote}"));
+            }
+            Some(line)
+        })
+        .collect()
 }
 
 /// The trace's reader went away (`sockbox sim hello | head`): stop printing

@@ -78,8 +78,13 @@ fn console(out: &str) -> BTreeMap<String, Vec<String>> {
     hosts
 }
 
+/// The `# <host>: exit ...` / `no programs` lines (`sim` also names the calls
+/// running programs are blocked in, which `run` does not).
 fn exit_lines(stderr: &str) -> Vec<&str> {
-    stderr.lines().filter(|l| l.starts_with("# ")).collect()
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("# ") && (l.contains(": exit ") || l.ends_with(": no programs")))
+        .collect()
 }
 
 fn cli(args: &[&str]) -> Result<Output> {

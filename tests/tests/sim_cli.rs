@@ -78,6 +78,14 @@ fn a_run_cut_short_by_the_time_limit_says_so() {
         "{err}"
     );
     assert!(err.contains("# tcp-client: exit running"), "{err}");
+    // Where each program still running waits, socket by socket.
+    for line in [
+        "# tcp-client: blocked in recv(1024) on 10.0.0.2:49152 <-> 10.0.0.1:12345",
+        "# server: blocked in accept() on 10.0.0.1:12345",
+        "# server: blocked in recvfrom(65535) on 10.0.0.1:9999",
+    ] {
+        assert!(err.lines().any(|l| l == line), "{line}\n{err}");
+    }
     // With room to finish it ends on its own, and no such line.
     let o = sockbox(&[
         "sim",
@@ -92,6 +100,7 @@ fn a_run_cut_short_by_the_time_limit_says_so() {
     let err = stderr(&o);
     assert!(!err.contains("stopped at the time limit"), "{err}");
     assert!(err.contains("# tcp-client: exit 0"), "{err}");
+    assert!(!err.contains("# tcp-client: blocked"), "{err}");
     let o = sockbox(&["sim", "hello"]);
     assert!(!stderr(&o).contains("stopped at the time limit"));
 }
