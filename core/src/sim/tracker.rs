@@ -74,9 +74,11 @@ struct Side {
     /// Highest relative sequence number sent so far (end of the segment):
     /// Wireshark's next sequence number, which a zero window probe leaves.
     high: u32,
-    /// The raw ACK number and window of this direction's last segment, and
-    /// when it was sent (`None` before the first ACK).
-    ack: Option<(u32, Instant)>,
+    /// The raw ACK number of this direction's last ACK (if `acked`: it sent
+    /// one), and when it was sent; the window of its last segment.
+    ack: u32,
+    acked: bool,
+    acked_at: Instant,
     window: u16,
     /// The window scale its SYN offered (unknown before the SYN is seen).
     scale: Option<u8>,
@@ -94,7 +96,9 @@ impl Side {
         Side {
             isn,
             high: 0,
-            ack: None,
+            ack: 0,
+            acked: false,
+            acked_at: Instant::ZERO,
             window: 0,
             scale: None,
             last: Last::default(),
@@ -108,8 +112,12 @@ impl Side {
     /// A SYN's own window is never scaled.
     fn window_edge(&self) -> Option<u32> {
         let shift = if self.last.syn { 0 } else { self.scale? };
-        let ack = self.ack.map_or(0, |(ack, _)| ack);
+        let ack = self.last_ack().unwrap_or(0);
         Some(ack.wrapping_add(u32::from(self.window) << shift))
+    }
+
+    fn last_ack(&self) -> Option<u32> {
+        self.acked.then_some(self.ack)
     }
 }
 
@@ -195,14 +203,14 @@ impl TcpTracker {
                 of: side.original,
                 n: side.dups,
             });
-        } else if side.ack.is_none_or(|(ack, _)| ack != t.raw_ack) {
+        } else if side.last_ack() != Some(t.raw_ack) {
             // Only a new ACK number starts the count afresh (a window update
             // or a retransmission in between does not).
             side.dups = 0;
             side.original = id;
         }
         if t.flags.ack {
-            side.ack = Some((t.raw_ack, now));
+            (side.ack, side.acked, side.acked_at) = (t.raw_ack, true, now);
         }
         side.window = t.window;
         side.last = Last {
@@ -217,10 +225,8 @@ impl TcpTracker {
             }
             marks.fast_retransmission = marks.retransmission
                 && r.dups >= 2
-                && r.ack.is_some_and(|(ack, at)| {
-                    ack == t.raw_seq
-                        && now.as_micros().saturating_sub(at.as_micros()) < FAST_WINDOW_US
-                });
+                && r.last_ack() == Some(t.raw_seq)
+                && now.as_micros().saturating_sub(r.acked_at.as_micros()) < FAST_WINDOW_US;
         }
         marks
     }
@@ -272,7 +278,7 @@ fn window_marks(
     if len <= 1 && side.high != 0 && t.seq == side.high.wrapping_sub(1) {
         analysis.insert(Analysis::KEEP_ALIVE);
     }
-    let same_ack = side.ack.is_some_and(|(ack, _)| ack == t.raw_ack);
+    let same_ack = side.last_ack() == Some(t.raw_ack);
     if len == 0 && t.window != 0 && t.window != side.window && next && same_ack {
         analysis.insert(Analysis::WINDOW_UPDATE);
     }
