@@ -221,6 +221,8 @@ test('duplicated packets: Wireshark\'s Dup ACK and Fast Retransmission marks', a
   assert.ok(orig && orig[5] === 'ACK' && !/Dup ACK/.test(orig[8]), `row ${no}: ${orig}`);
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[dup ack]')), 'the ladder marks duplicates');
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[fast retrans]')), 'and the fast retransmission');
+  await page.click(`#pk-table tbody tr:nth-child(${all.findIndex((r) => /#1\]/.test(r)) + 1})`);
+  assert.match(await page.textContent('#detail'), new RegExp(`Duplicate ACK \\(#1\\) of packet ${no}: the receiver repeats`));
 });
 
 test('small socket buffers: Wireshark\'s Window Full mark', async () => {
@@ -240,6 +242,11 @@ test('small socket buffers: Wireshark\'s Window Full mark', async () => {
   assert.ok(full.length >= 2, `window full segments listed: ${full.length}`);
   assert.ok(full.every((r) => /Len=1024/.test(r)), `each fills the 1 KB window: ${full[0]}`);
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[window full]')), 'the ladder marks them');
+  // The packet's detail explains the mark, with Wireshark's expert info.
+  await page.click(`#pk-table tbody tr:nth-child(${all.indexOf(full[0]) + 1})`);
+  const detail = await page.textContent('#detail');
+  assert.match(detail, /SEQ\/ACK analysis/);
+  assert.match(detail, /TCP window specified by the receiver is now completely full: this segment fills/);
 });
 
 test('UDP to a port nobody listens on: the ICMP port unreachable, decoded', async () => {

@@ -111,6 +111,40 @@ export function packetView(r, idx, no) {
   return p;
 }
 
+// Each TCP analysis mark: Wireshark's expert info for it, then what it means here.
+const MEANING = {
+  'Retransmission': ['This frame is a (suspected) retransmission',
+    'it starts in sequence space already sent: no ACK came in time, so the sender sent these bytes again'],
+  'Fast Retransmission': ['This frame is a (suspected) fast retransmission',
+    'sent again at once, without waiting for a timeout: the receiver repeated its ACK for exactly these bytes'],
+  'Dup ACK': ['Duplicate ACK',
+    'the receiver repeats an earlier ACK: a later segment arrived, but the one it asks for is still missing'],
+  'ZeroWindowProbeAck': ['ACK to a TCP Zero Window Probe', 'the receiver answers the probe: its window is still zero'],
+  'ZeroWindow': ['TCP Zero Window segment',
+    'its sender\'s receive buffer is full (its program has not read the data yet): the other side must stop sending'],
+  'ZeroWindowProbe': ['TCP Zero Window Probe', 'one byte sent into a zero window, to learn when it opens'],
+  'Keep-Alive ACK': ['ACK to a TCP keep-alive segment', 'the peer is still there'],
+  'Keep-Alive': ['TCP keep-alive segment', 'one byte behind what was sent: is the peer still there?'],
+  'Window Full': ['TCP window specified by the receiver is now completely full',
+    'this segment fills all the room the receiver advertised: the sender must wait for an ACK before it sends more'],
+  'Window Update': ['TCP window update', 'an ACK that only opens the window: the receiver\'s program read data, there is room again'],
+};
+
+// Wireshark's "SEQ/ACK analysis" of a TCP packet, after its TCP layer: each mark
+// with its expert info and a plain explanation.
+function addAnalysis(p) {
+  const marks = [...p.win, ...(p.fast ? ['Fast Retransmission'] : p.retrans ? ['Retransmission'] : []), ...(p.dup ? ['Dup ACK'] : [])];
+  if (!marks.length) return;
+  const fields = marks.map((m) => {
+    const [expert, plain] = MEANING[m];
+    const label = m === 'Dup ACK' ? `[TCP Dup ACK ${p.dup.no}#${p.dup.n}]` : `[TCP ${m}]`;
+    const more = m === 'Dup ACK' ? ` (#${p.dup.n}) of packet ${p.dup.no}` : '';
+    return [label, `${expert}${more}: ${plain}`];
+  });
+  const at = p.layers.findIndex((l) => l.name.startsWith('Transmission Control Protocol'));
+  p.layers.splice(at + 1, 0, { name: 'SEQ/ACK analysis', fields });
+}
+
 // Fold a record list into packet views, appending to `into` (kept in trace order).
 // A duplicate ACK names the ACK it repeats by that packet's number here (Wireshark
 // names its frame); `?` if that one has not arrived yet.
@@ -123,6 +157,7 @@ export function collectPackets(records, startIdx, into) {
       p.dup = { no: of ? of.no : '?', n: r.dup_ack.n };
       p.mark += `[TCP Dup ACK ${p.dup.no}#${p.dup.n}] `;
     }
+    addAnalysis(p);
     into.push(p);
   });
   return into;
