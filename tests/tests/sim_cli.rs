@@ -268,26 +268,51 @@ fn a_reader_that_stops_early_is_not_an_error() {
 
 /// The README's dead-host example: its TOML block, run, prints its trace block
 /// line for line.
-#[test]
-fn readme_dead_host_example_prints_what_it_says() {
+/// The README example between `<!-- NAME example -->` and its end marker,
+/// run: (what `sockbox sim` printed, its stderr, the trace lines the README
+/// shows under the `$ sockbox sim` line).
+fn readme_example(name: &str) -> (String, String, Vec<String>) {
     let readme = include_str!("../../README.md");
     let start = readme
-        .find("<!-- dead-host example -->")
-        .expect("README has the dead-host example");
+        .find(&format!("<!-- {name} example -->"))
+        .unwrap_or_else(|| panic!("README has the {name} example"));
     let end = readme[start..]
-        .find("<!-- end dead-host example -->")
+        .find(&format!("<!-- end {name} example -->"))
         .map(|e| start + e)
         .expect("the example ends");
     let blocks: Vec<&str> = readme[start..end].split("```").collect();
     // [marker, "toml\n...", between, "\n$ sockbox sim ...\n<trace>", tail]
     let toml = blocks[1].strip_prefix("toml\n").expect("a toml block");
-    let shown: Vec<&str> = blocks[3].trim().lines().skip(1).collect();
-    let file = std::env::temp_dir().join(format!("sockbox-{}-dead-host.toml", std::process::id()));
+    let shown = blocks[3].trim().lines().skip(1).map(String::from).collect();
+    let file = std::env::temp_dir().join(format!("sockbox-{}-{name}.toml", std::process::id()));
     std::fs::write(&file, toml).unwrap();
     let o = sockbox(&["sim", file.to_str().unwrap()]);
     let _ = std::fs::remove_file(&file);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("# client: exit 1"), "{}", stderr(&o));
-    let got = String::from_utf8(o.stdout).unwrap();
+    let err = stderr(&o);
+    (String::from_utf8(o.stdout).unwrap(), err, shown)
+}
+
+#[test]
+fn readme_dead_host_example_prints_what_it_says() {
+    let (got, err, shown) = readme_example("dead-host");
+    assert!(err.contains("# client: exit 1"), "{err}");
     assert_eq!(got.lines().collect::<Vec<_>>(), shown);
+}
+
+/// The flow-control example shows excerpts (`...` between them): each shown
+/// line is printed, in the order shown.
+#[test]
+fn readme_flow_control_example_prints_what_it_says() {
+    let (got, err, shown) = readme_example("flow-control");
+    assert!(err.contains("# client: exit 0"), "{err}");
+    let mut printed = got.lines();
+    for line in shown.iter().filter(|l| *l != "...") {
+        assert!(
+            printed.any(|p| p == line),
+            "not printed (or out of order): {line}\n{got}"
+        );
+    }
+    assert!(shown.iter().any(|l| l.contains("[TCP Window Full]")));
+    assert!(shown.iter().any(|l| l.contains("Partial send")));
 }
