@@ -242,6 +242,13 @@ test('small socket buffers: Wireshark\'s Window Full mark', async () => {
   assert.ok(full.length >= 2, `window full segments listed: ${full.length}`);
   assert.ok(full.every((r) => /Len=1024/.test(r)), `each fills the 1 KB window: ${full[0]}`);
   assert.ok((await ladderLabels()).some((l) => l.startsWith('[window full]')), 'the ladder marks them');
+  // Only the marked packets, as Wireshark's tcp.analysis.flags filter shows them.
+  await page.check('#marked-only');
+  const marked = await rows();
+  assert.ok(marked.length >= full.length && marked.length < all.length, `${marked.length} of ${all.length}`);
+  assert.ok(marked.every((r) => /\[TCP (Window Full|ZeroWindow|Retransmission|Fast Retransmission|Dup ACK)/.test(r)), marked.join('\n'));
+  await page.uncheck('#marked-only');
+  assert.equal((await rows()).length, all.length);
   // The packet's detail explains the mark, with Wireshark's expert info.
   await page.click(`#pk-table tbody tr:nth-child(${all.indexOf(full[0]) + 1})`);
   const detail = await page.textContent('#detail');

@@ -1,4 +1,5 @@
-// The packet list (Wireshark-like) with a protocol filter, and the detail pane:
+// The packet list (Wireshark-like) with filters (protocol, lost only, TCP analysis
+// marks only), and the detail pane:
 // each layer's fields, then the frame as hex + text. Rows are appended as the
 // run advances; the table is rebuilt only when the filter or the run changes.
 import { html, clear } from './svg.js';
@@ -12,12 +13,14 @@ export class PacketList {
     this.count = root.querySelector('#pk-count');
     this.proto = root.querySelector('#proto-filter');
     this.lostOnly = root.querySelector('#lost-only');
+    this.markedOnly = root.querySelector('#marked-only');
     this.onSelect = onSelect;
     this.shown = 0;
     this.packets = [];
     this.selected = null;
     this.proto.addEventListener('change', () => this.rebuild());
     this.lostOnly.addEventListener('change', () => this.rebuild());
+    this.markedOnly.addEventListener('change', () => this.rebuild());
     this.tbody.addEventListener('click', (e) => {
       const tr = e.target.closest('tr');
       if (tr) this.onSelect(Number(tr.dataset.idx));
@@ -37,6 +40,8 @@ export class PacketList {
     const proto = this.proto.value;
     if (proto && p.proto !== proto) return false;
     if (this.lostOnly.checked && !p.lost) return false;
+    // As Wireshark's `tcp.analysis.flags`, which leaves out window updates.
+    if (this.markedOnly.checked && !(p.retrans || p.dup || p.win.some((w) => w !== 'Window Update'))) return false;
     return true;
   }
 
