@@ -61,6 +61,8 @@ fn dir(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Dir {
         | u128::from(dport)
 }
 
+/// What a direction's last segment was, for the marks of the next one the
+/// other way (keep-alive and probe ACKs) and for its window's scaling.
 #[derive(Clone, Copy, Default, Debug)]
 struct Last {
     syn: bool,
@@ -253,7 +255,8 @@ impl TcpTracker {
 /// Wireshark's window and keep-alive marks on segment `t` (`len` payload
 /// bytes) of direction `side`, before this segment updates it; `rev` is the
 /// other direction then (`None`: not seen yet, which Wireshark counts as a
-/// zero window). Returns whether it is a duplicate ACK. In Wireshark's order:
+/// zero window; or a connection to itself). Returns whether it is a duplicate
+/// ACK. In Wireshark's order:
 /// a zero window probe, or a keep-alive or zero window probe ACK, is nothing
 /// else.
 fn window_marks(
@@ -611,6 +614,24 @@ mod tests {
         );
         let ka_ack = mark(Analysis::KEEP_ALIVE_ACK);
         assert_eq!(c.seg(false, ".", (1101, 5267), (0, 16), (13, 8)), ka_ack);
+    }
+
+    /// Each mark's Info text is its tshark name's (`NAMES` and `INFO` are
+    /// kept apart for the lab's size): `window_full`, `[TCP Window Full]`.
+    #[test]
+    fn each_marks_info_text_goes_with_its_name() {
+        let squash = |s: &str| {
+            s.chars()
+                .filter(char::is_ascii_alphabetic)
+                .collect::<alloc::string::String>()
+                .to_lowercase()
+        };
+        for (i, (flag, name)) in Analysis::NAMES.into_iter().enumerate() {
+            let (got, info) = flag.names().next().unwrap();
+            assert_eq!(got, name);
+            assert_eq!(squash(info), alloc::format!("tcp{}", squash(name)), "{i}");
+            assert_eq!(flag.names().count(), 1);
+        }
     }
 
     /// The hashed table, growth and removals and all, answers as the plain map
