@@ -123,12 +123,14 @@ function placeLabel(placed, w, x1, y1, x2, y2) {
     const cx = x1 + (x2 - x1) * f, base = y1 + (y2 - y1) * f - 4;
     return { l: cx - w / 2, r: cx + w / 2, t: base - LBL_H + 2, b: base + 2, cx, base };
   };
-  // Area shared with labels already placed: a free spot if there is one, else the
-  // spot that covers the least of the others (a burst of packets in one instant).
+  const hits = (b) => placed.some((o) => b.l < o.r && o.l < b.r && b.t < o.b && o.t < b.b);
+  // None free (a burst of packets in one instant): the spot whose area shared with
+  // the labels already placed is least.
   const overlap = (b) => placed.reduce((sum, o) =>
     sum + Math.max(0, Math.min(b.r, o.r) - Math.max(b.l, o.l)) * Math.max(0, Math.min(b.b, o.b) - Math.max(b.t, o.t)), 0);
-  const spots = SPOTS.map(box).map((c) => [overlap(c), c]);
-  const b = (spots.find(([o]) => o === 0) || spots.reduce((best, s) => (s[0] < best[0] ? s : best)))[1];
+  const spots = SPOTS.map(box);
+  const b = spots.find((c) => !hits(c)) ||
+    spots.map((c) => [overlap(c), c]).reduce((best, s) => (s[0] < best[0] ? s : best))[1];
   placed.push(b);
   return [b.cx, b.base];
 }
