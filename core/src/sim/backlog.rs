@@ -144,7 +144,6 @@ impl Backlog {
         self.slots
     }
 
-    /// Note the state a check saw in `slot`.
     /// `slot`'s socket `s` (CLOSED or aborted) listens on `port` again, and
     /// the slot is free.
     pub fn relisten(&mut self, slot: usize, s: &mut tcp::Socket<'static>, port: u16) {
@@ -154,6 +153,7 @@ impl Backlog {
         self.listening(slot);
     }
 
+    /// Note the state a check saw in `slot`.
     pub fn set_seen(&mut self, slot: usize, st: TcpState) {
         if let Some(s) = self.slots.get_mut(slot) {
             s.1 = st;

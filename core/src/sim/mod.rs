@@ -16,7 +16,8 @@
 //! `check`/`table` (smoltcp hosts, the socket-call emulation and the socket table
 //! with its index), `network` (the link), `queue` (the event queue), `faults`,
 //! [`trace`], [`mod@decode`], `tracker` (relative seq/ack, Wireshark's
-//! retransmission and duplicate ACK marks), [`pcap`], [`builder`], [`view`].
+//! retransmission, duplicate ACK, window and keep-alive marks), [`pcap`],
+//! [`builder`], [`view`].
 //!
 //! # Polling order
 //!
