@@ -105,7 +105,7 @@ export class Ladder {
       const mark = p.fast ? '[fast retrans] ' : p.retrans ? '[retrans] ' : p.dup ? '[dup ack] ' : p.win.length ? `[${p.win[0].toLowerCase()}] ` : '';
       const text = mark + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
       const [mx, my] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
-      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : p.dup || p.win.length ? ' dupack' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
+      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : p.dup || p.win.length ? ' noted' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
       if (p.idx === selectedIdx || (selectedIdx === null && p.idx === currentIdx)) selY = (y1 + y2) / 2;
     });
     this.el.append(labels);

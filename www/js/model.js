@@ -28,12 +28,11 @@ export function packetView(r, idx, no) {
     retrans: !!r.retransmission, fast: !!r.fast_retransmission, dup: null, len: r.len, proto: 'eth', flags: '', seq: null, ack: null,
     src: r.eth.src, dst: r.eth.dst, info: '', short: '', layers: [], bytes: null,
   };
-  // Wireshark's marks, in its Info column's order, before the Info text (a
-  // duplicate ACK's is added by collectPackets). `analysis` lists the window
-  // and keep-alive marks by their tshark names, already in that order.
+  // The window and keep-alive marks in Wireshark's words; `analysis` lists them
+  // by their tshark names, already in its Info column's order. `addMarks` (from
+  // collectPackets, once a duplicate ACK's packet number is known) writes them all.
   p.win = (r.analysis || []).map((n) => ANALYSIS[n] || n);
-  p.mark = p.win.map((w) => `[TCP ${w}] `).join('') +
-    (p.fast ? '[TCP Fast Retransmission] ' : p.retrans ? '[TCP Retransmission] ' : '');
+  p.mark = '';
   p.layers.push({ name: `Ethernet II, Src: ${r.eth.src}, Dst: ${r.eth.dst}`, fields: [
     ['Destination', r.eth.dst], ['Source', r.eth.src],
     ['Type', `${ETHERTYPES[r.eth.ethertype] || 'unknown'} (${hex(r.eth.ethertype, 4)})`],
@@ -130,15 +129,18 @@ const MEANING = {
   'Window Update': ['TCP window update', 'an ACK that only opens the window: the receiver\'s program read data, there is room again'],
 };
 
-// Wireshark's "SEQ/ACK analysis" of a TCP packet, after its TCP layer: each mark
-// with its expert info and a plain explanation.
-function addAnalysis(p) {
-  const marks = [...p.win, ...(p.fast ? ['Fast Retransmission'] : p.retrans ? ['Retransmission'] : []), ...(p.dup ? ['Dup ACK'] : [])];
+// A packet's Wireshark marks, in its Info column's order: the Info prefix
+// (`p.mark`, `[TCP Window Full] `) and, after the TCP layer, the "SEQ/ACK
+// analysis" layer: each mark with its expert info and a plain explanation.
+function addMarks(p) {
+  const marks = p.win.map((w) => [w, `[TCP ${w}]`, '']);
+  if (p.fast) marks.push(['Fast Retransmission', '[TCP Fast Retransmission]', '']);
+  else if (p.retrans) marks.push(['Retransmission', '[TCP Retransmission]', '']);
+  if (p.dup) marks.push(['Dup ACK', `[TCP Dup ACK ${p.dup.no}#${p.dup.n}]`, ` (#${p.dup.n}) of packet ${p.dup.no}`]);
+  p.mark = marks.map(([, label]) => `${label} `).join('');
   if (!marks.length) return;
-  const fields = marks.map((m) => {
-    const [expert, plain] = MEANING[m];
-    const label = m === 'Dup ACK' ? `[TCP Dup ACK ${p.dup.no}#${p.dup.n}]` : `[TCP ${m}]`;
-    const more = m === 'Dup ACK' ? ` (#${p.dup.n}) of packet ${p.dup.no}` : '';
+  const fields = marks.map(([key, label, more]) => {
+    const [expert, plain] = MEANING[key];
     return [label, `${expert}${more}: ${plain}`];
   });
   const at = p.layers.findIndex((l) => l.name.startsWith('Transmission Control Protocol'));
@@ -155,9 +157,8 @@ export function collectPackets(records, startIdx, into) {
     if (r.dup_ack) {
       const of = into.findLast((q) => q.id === r.dup_ack.of);
       p.dup = { no: of ? of.no : '?', n: r.dup_ack.n };
-      p.mark += `[TCP Dup ACK ${p.dup.no}#${p.dup.n}] `;
     }
-    addAnalysis(p);
+    addMarks(p);
     into.push(p);
   });
   return into;

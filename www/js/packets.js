@@ -79,7 +79,7 @@ export class PacketList {
   }
 
   row(p) {
-    const cls = [p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : '', p.dup || p.win.length ? 'dupack' : ''].join(' ');
+    const cls = [p.proto, p.lost ? 'lost' : '', p.retrans ? 'retrans' : '', p.dup || p.win.length ? 'noted' : ''].join(' ');
     const tr = html('tr', { class: cls, 'data-idx': p.idx, tabindex: 0 });
     const seqack = p.seq !== null && p.seq !== undefined ? `${p.seq}/${p.ack ?? '-'}` : '';
     const info = p.mark + p.info + (p.fate !== 'delivered' ? ` [${p.fate.replace(/_/g, ' ')}]` : '');
