@@ -1,8 +1,9 @@
 //! The connect policy every built-in TCP client shares; each app supplies a [`Session`].
 //!
 //! [`Client`] waits `start_delay_ms`, connects with `connect_timeout_ms`, and on a
-//! failed attempt waits `backoff_ms`, doubling each time up to `backoff_max_ms`, for
-//! at most `retries` more attempts (the tutorial's `settimeout` + retry loop). Once
+//! failed attempt closes that socket and waits `backoff_ms`, doubling each time up
+//! to `backoff_max_ms`, for at most `retries` more attempts (the tutorial's
+//! `settimeout` + retry loop), each on a new socket. Once
 //! connected it sets `recv_timeout_ms` with `settimeout` and hands the framed
 //! [`Stream`] to the session. Like the tutorial's client it reads only while
 //! nothing it wrote is still being sent (`sendall`, then `recv`). When the session
@@ -142,7 +143,16 @@ impl Client {
         self.state = State::Connecting(sock);
     }
 
-    fn connect_failed(&mut self, now: Instant, error: super::ConnectError, io: &mut Io) {
+    /// A failed `connect()`: close that socket, as the tutorial's retry loop
+    /// does (`except OSError: s.close()`), then retry after the backoff or give up.
+    fn connect_failed(
+        &mut self,
+        now: Instant,
+        sock: super::SockId,
+        error: super::ConnectError,
+        io: &mut Io,
+    ) {
+        io.close(sock);
         let total = self.policy.retries.saturating_add(1);
         if self.attempt < total {
             let wait = self.policy.backoff(self.attempt);
@@ -241,7 +251,7 @@ impl App for Client {
             }
             (State::Waiting, Event::Timer { id: RETRY_TIMER }) => self.connect(io),
             (State::Connecting(s), Event::ConnectFailed { sock, error }) if *s == sock => {
-                self.connect_failed(now, error, io)
+                self.connect_failed(now, sock, error, io)
             }
             (State::Connecting(s), Event::Connected { sock, peer, .. }) if *s == sock => {
                 self.connected(now, sock, peer, io)

@@ -140,6 +140,9 @@ pub enum ConnectError {
     /// the kernel gave up (Linux: after 6 retransmissions, about 127 s;
     /// Python's `TimeoutError: [Errno 110] Connection timed out`).
     Unanswered,
+    /// Every local (ephemeral) port is taken: Linux's `EADDRNOTAVAIL`, Python's
+    /// `OSError: [Errno 99] Cannot assign requested address`.
+    AddrNotAvailable,
 }
 
 impl fmt::Display for ConnectError {
@@ -150,6 +153,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Unreachable => "no route to host",
             ConnectError::Reset => "connection reset during handshake",
             ConnectError::Unanswered => "connection timed out",
+            ConnectError::AddrNotAvailable => "cannot assign requested address",
         })
     }
 }

@@ -150,6 +150,11 @@ impl Host {
                     // Whether its set needs another poll: see `needs_poll`.
                     let before = (s.send_queue(), s.recv_queue(), s.state());
                     answer_tcp(s, e, sock, now, answers);
+                    if let Some((Event::ConnectFailed { .. }, ..)) = answers.last()
+                        && endpoint(s.local_endpoint()).is_none()
+                    {
+                        release_port(table, (i, sock));
+                    }
                     retry_limit(s, st);
                     if needs_poll(before, s) {
                         sockets.touch(h.set);
@@ -181,6 +186,24 @@ impl Host {
         if table.parked.next_expiry().is_some_and(|at| at <= now) {
             table.expire_parked(ctx, label);
         }
+    }
+}
+
+/// A `connect()` failed and its socket is CLOSED: as Linux does (unless the
+/// app bound the port itself), the ephemeral port goes back at once, without
+/// waiting for the app's `close()`, so a program that keeps failed sockets
+/// open does not run out of ports. Its tuple may stay filed under the entry
+/// until a new connection takes the port (and the tuple) or the app closes it;
+/// `Host::close` files an orphan only under a tuple the entry still holds.
+#[cold]
+fn release_port(table: &mut Table, key: (usize, SockId)) {
+    if let Some(Entry {
+        kind: Kind::Tcp(_, own),
+        ..
+    }) = table.entries.get_mut(&key)
+        && let Some(port) = own.take()
+    {
+        table.tcp_ports.remove(&port);
     }
 }
 
@@ -351,6 +374,7 @@ pub(crate) fn connect_failure(error: ConnectError) -> &'static str {
         ConnectError::Unreachable => "OSError: no route to host",
         ConnectError::Reset => "ConnectionResetError: connection reset during handshake",
         ConnectError::Unanswered => "TimeoutError: connection timed out",
+        ConnectError::AddrNotAvailable => "OSError: cannot assign requested address",
     }
 }
 

@@ -358,12 +358,17 @@ impl Host {
         let mut s = new_tcp(self);
         // Linux gives up on a SYN nobody answers after 127 s (`giveup.rs`).
         s.set_timeout(Some(super::giveup::SYN_GIVE_UP));
-        let ok = match (port, v4(addr)) {
-            (Some(port), Some(remote)) => s.connect(self.iface.context(), remote, port).is_ok(),
-            _ => false,
+        let failed = match (port, v4(addr)) {
+            // Every ephemeral port is in use (closed sockets give theirs back).
+            (None, _) => Some(ConnectError::AddrNotAvailable),
+            (Some(port), Some(remote)) => s
+                .connect(self.iface.context(), remote, port)
+                .err()
+                .map(|_| ConnectError::Unreachable),
+            (Some(_), None) => Some(ConnectError::Unreachable),
         };
-        let (Some(port), true) = (port, ok) else {
-            let error = ConnectError::Unreachable;
+        let (Some(port), None) = (port, failed) else {
+            let error = failed.unwrap_or(ConnectError::Unreachable);
             self.events
                 .push_back((i, Event::ConnectFailed { sock, error }));
             call(
@@ -497,7 +502,10 @@ impl Host {
                     s.set_timeout(None);
                 }
                 self.sockets.touch(h.set);
-                if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote) {
+                // Its tuple, unless a failed connect gave it back (`check.rs`).
+                if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote)
+                    && self.table.by_tuple.get(&(l.port(), r)) == Some(&Owner::Entry((i, sock)))
+                {
                     self.table.by_tuple.insert((l.port(), r), Owner::Orphan(h));
                 }
                 self.adopt(Orphan {

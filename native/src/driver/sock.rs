@@ -355,6 +355,7 @@ pub fn connect_error(e: &io::Error) -> ConnectError {
         io::ErrorKind::ConnectionRefused => ConnectError::Refused,
         io::ErrorKind::TimedOut => ConnectError::Unanswered,
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => ConnectError::Reset,
+        io::ErrorKind::AddrNotAvailable => ConnectError::AddrNotAvailable,
         _ => ConnectError::Unreachable,
     }
 }

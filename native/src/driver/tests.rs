@@ -499,8 +499,8 @@ fn os_errors_map_to_the_cores_names() {
     use super::sock::{connect_error, sock_error};
     use std::io::Error;
     // Linux errno values.
-    let (epipe, econnaborted, econnreset, etimedout, econnrefused, ehostunreach) =
-        (32, 103, 104, 110, 111, 113);
+    let (epipe, eaddrnotavail, econnaborted, econnreset, etimedout, econnrefused, ehostunreach) =
+        (32, 99, 103, 104, 110, 111, 113);
     let sock = |errno| sock_error(&Error::from_raw_os_error(errno));
     assert_eq!(sock(econnreset), SockError::Reset);
     assert_eq!(sock(epipe), SockError::Reset);
@@ -511,4 +511,5 @@ fn os_errors_map_to_the_cores_names() {
     assert_eq!(connect(econnrefused), ConnectError::Refused);
     assert_eq!(connect(etimedout), ConnectError::Unanswered);
     assert_eq!(connect(ehostunreach), ConnectError::Unreachable);
+    assert_eq!(connect(eaddrnotavail), ConnectError::AddrNotAvailable);
 }
