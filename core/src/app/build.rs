@@ -2,7 +2,9 @@
 //!
 //! Checks the spec first and answers a [`SpecError`] naming the problem:
 //! a client needs `server`; there is no raw server; echo and udp-echo clients
-//! need something to send; `recv_max` must be at least 1.
+//! need something to send, at most [`MAX_MESSAGES`] messages of at most
+//! [`MAX_SEND_BYTES`] in all (a spec's numbers must not make a program that
+//! cannot fit in memory); `recv_max` must be at least 1.
 //!
 //! Framing: every TCP app uses the spec's framing, except the raw client (always
 //! raw, like the tutorial's client) and chat, whose postcard messages need frame
@@ -10,11 +12,12 @@
 //! `line` framing speaks JSON lines instead of postcard.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use core::fmt;
 
 use super::chat::{ChatService, ChatSession};
 use super::client::Client;
-use super::echo::{EchoService, EchoSession, payloads};
+use super::echo::{EchoService, EchoSession};
 use super::exchange::{ExchangeService, ExchangeSession};
 use super::greet::{GreetService, GreetSession};
 use super::server::Server;
@@ -33,26 +36,68 @@ pub enum SpecError {
     NoMessages(AppKind),
     /// `recv_max` is 0: `recv(0)` would never read anything.
     ZeroRecvMax,
+    /// More than [`MAX_MESSAGES`] messages (`messages`, and `sizes` or
+    /// `count`), or more than [`MAX_SEND_BYTES`] in all.
+    TooMuch(AppKind),
 }
+
+/// Most messages an echo or udp-echo client may send.
+pub const MAX_MESSAGES: usize = 100_000;
+
+/// Most bytes an echo or udp-echo client's messages may add up to: 64 MiB.
+pub const MAX_SEND_BYTES: usize = 64 << 20;
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpecError::NoServer(app) => {
-                write!(f, "a {} client needs a server address", app_name(*app))
+                write!(f, "the {} client needs a server address", app_name(*app))
             }
             SpecError::RawServer => f.write_str("there is no raw server (raw is a client only)"),
             SpecError::NoMessages(app) => write!(
                 f,
-                "a {} client needs something to send (messages, sizes or count)",
+                "the {} client needs something to send (messages, sizes or count)",
                 app_name(*app)
             ),
             SpecError::ZeroRecvMax => f.write_str("recv_max must be at least 1"),
+            SpecError::TooMuch(app) => write!(
+                f,
+                "the {} client sends at most 100000 messages, of at most 64 MiB in all",
+                app_name(*app)
+            ),
         }
     }
 }
 
 impl core::error::Error for SpecError {}
+
+/// What an echo or udp-echo client would send, checked before [`payloads`](super::echo::payloads)
+/// makes it: something, not too many messages, not too many bytes.
+fn check_load(spec: &AppSpec) -> Result<(), SpecError> {
+    let generated = match spec.sizes.len() {
+        0 => spec.count as usize,
+        n => n,
+    };
+    let n = spec.messages.len().saturating_add(generated);
+    if n == 0 {
+        return Err(SpecError::NoMessages(spec.app));
+    }
+    // Generated messages ("message 1", ...) are short: 100,000 of them are
+    // under 2 MB.
+    let mut bytes = 0usize;
+    for len in spec
+        .messages
+        .iter()
+        .map(String::len)
+        .chain(spec.sizes.iter().copied())
+    {
+        bytes = bytes.saturating_add(len);
+    }
+    if n > MAX_MESSAGES || bytes > MAX_SEND_BYTES {
+        return Err(SpecError::TooMuch(spec.app));
+    }
+    Ok(())
+}
 
 /// The kebab-case name used in specs and on the command line.
 pub fn app_name(app: AppKind) -> &'static str {
@@ -96,9 +141,8 @@ pub fn build(spec: &AppSpec) -> Result<Box<dyn App>, SpecError> {
         },
         Role::Client => {
             let server = spec.server.ok_or(SpecError::NoServer(spec.app))?;
-            let needs_messages = matches!(spec.app, AppKind::Echo | AppKind::UdpEcho);
-            if needs_messages && payloads(spec).is_empty() {
-                return Err(SpecError::NoMessages(spec.app));
+            if matches!(spec.app, AppKind::Echo | AppKind::UdpEcho) {
+                check_load(spec)?;
             }
             match spec.app {
                 AppKind::Greet | AppKind::Raw => {
@@ -127,4 +171,82 @@ pub fn build(spec: &AppSpec) -> Result<Box<dyn App>, SpecError> {
         }
     };
     Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    use super::*;
+
+    fn client(app: AppKind) -> AppSpec {
+        AppSpec {
+            app,
+            role: Role::Client,
+            server: Some(core::net::SocketAddr::from(([10, 0, 0, 1], 7))),
+            ..AppSpec::default()
+        }
+    }
+
+    fn error(spec: &AppSpec) -> String {
+        match build(spec) {
+            Ok(_) => "built".to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_client_sends_at_most_max_messages() {
+        let count = |n: u32| AppSpec {
+            count: n,
+            ..client(AppKind::Echo)
+        };
+        // The error's text spells out both limits.
+        assert_eq!((MAX_MESSAGES, MAX_SEND_BYTES), (100_000, 64 << 20));
+        let max = u32::try_from(MAX_MESSAGES).unwrap_or(u32::MAX);
+        assert_eq!(check_load(&count(max)), Ok(()));
+        assert_eq!(
+            error(&count(max + 1)),
+            "the echo client sends at most 100000 messages, of at most 64 MiB in all"
+        );
+        assert_eq!(
+            error(&count(u32::MAX)),
+            "the echo client sends at most 100000 messages, of at most 64 MiB in all"
+        );
+        // `messages` count too; `count` is ignored once `sizes` is given.
+        let mixed = AppSpec {
+            messages: vec!["hi".into()],
+            ..count(max)
+        };
+        assert_eq!(check_load(&mixed), Err(SpecError::TooMuch(AppKind::Echo)));
+        let sized = AppSpec {
+            sizes: vec![1],
+            ..count(u32::MAX)
+        };
+        assert_eq!(error(&sized), "built");
+    }
+
+    #[test]
+    fn a_client_sends_at_most_64_mib() {
+        let sizes = |v: Vec<usize>| AppSpec {
+            sizes: v,
+            ..client(AppKind::UdpEcho)
+        };
+        assert_eq!(check_load(&sizes(vec![MAX_SEND_BYTES])), Ok(()));
+        assert_eq!(
+            error(&sizes(vec![MAX_SEND_BYTES, 1])),
+            "the udp-echo client sends at most 100000 messages, of at most 64 MiB in all"
+        );
+        // No overflow on the way to the sum.
+        assert_eq!(
+            check_load(&sizes(vec![usize::MAX, usize::MAX])),
+            Err(SpecError::TooMuch(AppKind::UdpEcho))
+        );
+        let text = AppSpec {
+            messages: vec!["x".into()],
+            ..sizes(vec![MAX_SEND_BYTES])
+        };
+        assert_eq!(check_load(&text), Err(SpecError::TooMuch(AppKind::UdpEcho)));
+    }
 }

@@ -86,7 +86,7 @@ mod server;
 mod spec;
 mod stream;
 mod udp_echo;
-pub use build::{SpecError, app_name, build, effective_framing};
+pub use build::{MAX_MESSAGES, MAX_SEND_BYTES, SpecError, app_name, build, effective_framing};
 pub use chat::DEFAULT_NAME;
 pub use echo::{PER_MESSAGE_LINES, payloads};
 pub use exchange::{CLIENT_REPLY, SERVER_HELLO};

@@ -304,7 +304,7 @@ fn bad_specs_are_refused_with_a_reason() {
                 ..client(AppKind::Greet)
             },
             SpecError::NoServer(AppKind::Greet),
-            "a greet client needs a server address",
+            "the greet client needs a server address",
         ),
         (
             server(AppKind::Raw),
@@ -314,7 +314,7 @@ fn bad_specs_are_refused_with_a_reason() {
         (
             client(AppKind::UdpEcho),
             SpecError::NoMessages(AppKind::UdpEcho),
-            "a udp-echo client needs something to send (messages, sizes or count)",
+            "the udp-echo client needs something to send (messages, sizes or count)",
         ),
         (
             AppSpec {
@@ -323,6 +323,14 @@ fn bad_specs_are_refused_with_a_reason() {
             },
             SpecError::ZeroRecvMax,
             "recv_max must be at least 1",
+        ),
+        (
+            AppSpec {
+                count: 100_001,
+                ..client(AppKind::Echo)
+            },
+            SpecError::TooMuch(AppKind::Echo),
+            "the echo client sends at most 100000 messages, of at most 64 MiB in all",
         ),
     ];
     for (spec, error, text) in errors {
