@@ -18,7 +18,7 @@ use core::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::{AppSpec, Role};
+use crate::app::{AppKind, AppSpec, Role};
 use crate::keyed::Set;
 
 /// The network between the hosts, the same in every direction unless a fault
@@ -161,6 +161,10 @@ impl Default for HostSpec {
 
 /// Most memory the listening sockets of one `listen()` may hold (backlog x buffers).
 pub const LISTEN_MEMORY: usize = 256 << 20;
+
+/// Most memory the socket buffers of a whole scenario may come to, counted
+/// as [`Scenario::validate`] does: 2 GiB (the lab's wasm has 4 GiB at most).
+pub const SOCKET_MEMORY: u64 = 2 << 30;
 
 /// Most hosts a scenario may have (each smoltcp interface holds a 1,024-entry ARP cache).
 pub const MAX_HOSTS: usize = 10_000;
@@ -364,7 +368,10 @@ impl fmt::Display for Reason {
             Reason::NoServer => "a client needs a server address",
             Reason::Missing => "is required for this fault",
             Reason::TooMany => "is too large",
-            Reason::Memory => "asks for too much memory (backlog x socket buffers over 256 MiB)",
+            Reason::Memory => {
+                "asks for too much memory: socket buffers over 256 MiB for one backlog, or \
+                 2 GiB in all (make rx_buffer/tx_buffer smaller)"
+            }
         })
     }
 }
@@ -462,7 +469,11 @@ impl Scenario {
         self.hosts.iter().position(|h| h.name == name)
     }
 
-    /// Check everything serde cannot: ranges, unique names/addresses, targets that exist.
+    /// Check everything serde cannot: ranges, unique names/addresses, targets
+    /// that exist, and memory. Each app counts one socket's buffers (its host's
+    /// `rx_buffer` and `tx_buffer`), a TCP server its whole backlog, and a TCP
+    /// client the socket its server accepts for it too; over [`SOCKET_MEMORY`]
+    /// in all, the app that crosses it is the error.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         self.conditions.validate("conditions.")?;
         if self.stop_ms == 0 {
@@ -474,6 +485,8 @@ impl Scenario {
         // Names by hash (a hit is checked against the names before it).
         let mut names = Set::new();
         let mut ips = Set::new();
+        let mut memory = 0u64;
+        let buffers = |h: &HostSpec| (h.rx_buffer as u64).saturating_add(h.tx_buffer as u64);
         for (i, h) in self.hosts.iter().enumerate() {
             let field = |f: &str| format!("hosts[{i}].{f}");
             if h.name.is_empty() {
@@ -510,25 +523,35 @@ impl Scenario {
             }
             for (j, app) in h.apps.iter().enumerate() {
                 let field = |f: &str| format!("hosts[{i}].apps[{j}].{f}");
+                let mut sockets = 1;
                 if app.role == Role::Client {
                     let Some(server) = app.server else {
                         return Err(ScenarioError::invalid(field("server"), Reason::NoServer));
                     };
-                    let known = match server.ip() {
-                        IpAddr::V4(ip) => self.hosts.iter().any(|o| o.ip == ip),
-                        IpAddr::V6(_) => false,
+                    let target = match server.ip() {
+                        IpAddr::V4(ip) => self.hosts.iter().find(|o| o.ip == ip),
+                        IpAddr::V6(_) => None,
                     };
-                    if !known || server.port() == 0 {
+                    let Some(target) = target.filter(|_| server.port() != 0) else {
                         return Err(ScenarioError::invalid(field("server"), Reason::UnknownHost));
+                    };
+                    if app.app != AppKind::UdpEcho {
+                        memory = memory.saturating_add(buffers(target));
                     }
                 } else if app.port == 0 {
                     return Err(ScenarioError::invalid(field("port"), Reason::Zero));
-                } else {
+                } else if app.app != AppKind::UdpEcho {
                     // Every listening socket of the backlog holds its buffers.
-                    let pool = usize::from(app.backlog.clamp(1, super::MAX_BACKLOG));
-                    if pool.saturating_mul(h.rx_buffer + h.tx_buffer) > LISTEN_MEMORY {
+                    let pool = app.backlog.clamp(1, super::MAX_BACKLOG);
+                    if usize::from(pool).saturating_mul(h.rx_buffer + h.tx_buffer) > LISTEN_MEMORY {
                         return Err(ScenarioError::invalid(field("backlog"), Reason::Memory));
                     }
+                    sockets = u64::from(pool);
+                }
+                memory = memory.saturating_add(sockets.saturating_mul(buffers(h)));
+                if memory > SOCKET_MEMORY {
+                    let app = format!("hosts[{i}].apps[{j}]");
+                    return Err(ScenarioError::invalid(app, Reason::Memory));
                 }
                 if app.recv_max == 0 {
                     return Err(ScenarioError::invalid(field("recv_max"), Reason::Zero));
@@ -665,6 +688,51 @@ server = "10.0.0.1:12345"
         let nowhere = TWO.replace("10.0.0.1:12345", "10.0.0.9:12345");
         let err = Scenario::from_toml(&nowhere).unwrap_err().to_string();
         assert!(err.contains("hosts[1].apps[0].server"), "{err}");
+    }
+
+    /// A JSON scenario: a server with 16 MiB buffers and `clients` greet
+    /// clients with `client_kib` KiB buffers, all on 10.0.0.0/16.
+    fn crowd(clients: usize, client_kib: usize, app: &str) -> String {
+        let big = 16 << 20;
+        let mut hosts = alloc::vec![format!(
+            r#"{{"name": "s", "ip": "10.0.0.1", "rx_buffer": {big}, "tx_buffer": {big},
+              "apps": [{{"app": "{app}", "port": 7, "backlog": 1}}]}}"#
+        )];
+        for c in 0..clients {
+            let (hi, lo) = (c / 200, c % 200 + 2);
+            let kib = client_kib << 10;
+            hosts.push(format!(
+                r#"{{"name": "c{c}", "ip": "10.0.{hi}.{lo}", "rx_buffer": {kib}, "tx_buffer": {kib},
+                  "apps": [{{"app": "{app}", "role": "client", "server": "10.0.0.1:7", "count": 1}}]}}"#
+            ));
+        }
+        format!(r#"{{"hosts": [{}]}}"#, hosts.join(","))
+    }
+
+    #[test]
+    fn socket_buffers_of_the_whole_scenario_stay_under_2_gib() {
+        // The server's listener (1 x 32 MiB) and each client's two sockets:
+        // 32 MiB on the server, 128 KiB on the client. 62 clients: 2,016 MiB
+        // + 7.75 MiB; 63: over 2 GiB at the last client.
+        assert!(Scenario::from_json(&crowd(62, 64, "greet")).is_ok());
+        let err = Scenario::from_json(&crowd(63, 64, "greet")).unwrap_err();
+        assert_eq!(
+            err,
+            ScenarioError::Invalid {
+                field: "hosts[63].apps[0]".into(),
+                reason: Reason::Memory
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "scenario field `hosts[63].apps[0]` asks for too much memory: socket buffers \
+             over 256 MiB for one backlog, or 2 GiB in all (make rx_buffer/tx_buffer smaller)"
+        );
+        // UDP clients share the server's one socket: only their own counts.
+        assert!(Scenario::from_json(&crowd(63, 64, "udp-echo")).is_ok());
+        // Many hosts with the default 64 KiB buffers: 8,000 connections fit.
+        let many = crowd(4000, 64, "greet").replace("16777216", "65535");
+        assert!(Scenario::from_json(&many).is_ok());
     }
 
     #[test]
