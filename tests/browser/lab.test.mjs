@@ -389,6 +389,24 @@ test('a bad scenario shows an error at its line, the page stays usable', async (
   assert.equal(await stepNo(), 1);
 });
 
+test('the editor lays a lesson out as serde_json pretty-prints it, digits kept', async () => {
+  const { prettyJson } = await import('../../www/js/pretty.js');
+  // serde_json::to_string_pretty's (and Python's json.dumps(indent=2)) layout.
+  const compact = '{"a":"x:{,}[\\"\\\\\\"]","b":[],"c":{},"d":[[1,{"e":null}],true],'
+    + '"é{":"ünï,cödé: 😀 [x]","f":1.0,"seed":18446744073709551615}';
+  assert.equal(prettyJson(compact), [
+    '{', '  "a": "x:{,}[\\"\\\\\\"]",', '  "b": [],', '  "c": {},', '  "d": [', '    [', '      1,',
+    '      {', '        "e": null', '      }', '    ],', '    true', '  ],',
+    '  "é{": "ünï,cödé: 😀 [x]",', '  "f": 1.0,', '  "seed": 18446744073709551615', '}',
+  ].join('\n'));
+  await openLab('#lesson=hello');
+  await page.click('#editor-box summary');
+  const src = await page.inputValue('#source');
+  assert.equal(src.split('\n')[1], '  "name": "hello",');
+  assert.match(src, /\n {4}"latency_ms": 1\.0,\n/);
+  assert.equal(JSON.parse(src).hosts.length, 2);
+});
+
 test('an edited scenario runs, and its link reopens it', async () => {
   await openLab('#lesson=hello');
   await page.click('#editor-box summary');

@@ -116,7 +116,7 @@ impl Lab {
         self.s.scenario().description.clone()
     }
 
-    /// The scenario as pretty JSON, for the editor.
+    /// The scenario as compact JSON, for the editor (which lays it out).
     pub fn source_json(&self) -> String {
         views::scenario_json(self.s.scenario())
     }
@@ -167,10 +167,6 @@ impl Lab {
 
     pub fn is_done(&self) -> bool {
         self.s.is_done()
-    }
-
-    pub fn trace_len(&self) -> usize {
-        self.s.sim().trace().len()
     }
 
     /// The trace records from index `from` on, as a JSON array.

@@ -33,72 +33,10 @@ pub fn builtins_json() -> String {
     serde_json::to_string(&list).unwrap_or_else(|_| String::from("[]"))
 }
 
-/// The scenario as pretty JSON for the editor (`Lab.parse(text, "json")` reads it back).
+/// The scenario as compact JSON for the editor, which lays it out
+/// (`www/js/pretty.js`); `Lab.parse(text, "json")` reads it back.
 pub fn scenario_json(scenario: &Scenario) -> String {
-    pretty(&serde_json::to_string(scenario).unwrap_or_default())
-}
-
-/// Re-indent compact JSON as `serde_json::to_string_pretty` lays it out (two
-/// spaces, `"key": value`, `[]`/`{}` when empty). Done on the text so that the
-/// scenario's serializers are compiled once, for the compact writer, instead of
-/// twice (about 12 KB of wasm).
-pub fn pretty(compact: &str) -> String {
-    // Byte by byte: every byte that matters is ASCII, and the bytes of a
-    // multi-byte character (all 0x80 and above) are copied as they come.
-    // (0.3 KB less gzipped wasm than decoding and re-encoding `char`s.)
-    let mut out = Vec::with_capacity(compact.len() * 2);
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut bytes = compact.bytes().peekable();
-    let newline = |out: &mut Vec<u8>, depth: usize| {
-        out.push(b'\n');
-        for _ in 0..depth {
-            out.extend_from_slice(b"  ");
-        }
-    };
-    while let Some(c) = bytes.next() {
-        if in_str {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match c {
-            b'"' => {
-                in_str = true;
-                out.push(c);
-            }
-            b'{' | b'[' => {
-                out.push(c);
-                if let Some(close) = bytes.next_if(|&n| n == b'}' || n == b']') {
-                    out.push(close);
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            b',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            b':' => out.extend_from_slice(b": "),
-            _ => out.push(c),
-        }
-    }
-    // Valid UTF-8: the input's bytes in their order, ASCII added between
-    // characters only.
-    String::from_utf8(out).unwrap_or_default()
+    serde_json::to_string(scenario).unwrap_or_default()
 }
 
 /// The op log for the page: each op with its label.

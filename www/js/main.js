@@ -9,6 +9,7 @@ import { Ladder } from './ladder.js';
 import { PacketList } from './packets.js';
 import { renderHosts } from './hosts.js';
 import { Editor } from './editor.js';
+import { prettyJson } from './pretty.js';
 
 const $ = (id) => document.getElementById(id);
 const COND_FIELDS = ['latency_ms', 'jitter_ms', 'loss', 'dup', 'reorder', 'mtu', 'bandwidth_bps'];
@@ -129,7 +130,7 @@ function open(scenario, { ops = null, step = 0, seed = null } = {}) {
   else if (step) guard(() => lab.goto(step));
   if (scenario.lesson !== undefined) {
     $('lesson').value = scenario.lesson;
-    editor.value = lab.source_json();
+    editor.value = prettyJson(lab.source_json());
   } else {
     $('lesson').value = '';
     editor.value = scenario.src;
