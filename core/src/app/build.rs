@@ -62,7 +62,7 @@ impl fmt::Display for SpecError {
             SpecError::ZeroRecvMax => f.write_str("recv_max must be at least 1"),
             SpecError::TooMuch(app) => write!(
                 f,
-                "the {} client sends at most 100000 messages, of at most 64 MiB in all",
+                "the {} client sends at most 100000 messages and 64 MiB",
                 app_name(*app)
             ),
         }
@@ -208,11 +208,11 @@ mod tests {
         assert_eq!(check_load(&count(max)), Ok(()));
         assert_eq!(
             error(&count(max + 1)),
-            "the echo client sends at most 100000 messages, of at most 64 MiB in all"
+            "the echo client sends at most 100000 messages and 64 MiB"
         );
         assert_eq!(
             error(&count(u32::MAX)),
-            "the echo client sends at most 100000 messages, of at most 64 MiB in all"
+            "the echo client sends at most 100000 messages and 64 MiB"
         );
         // `messages` count too; `count` is ignored once `sizes` is given.
         let mixed = AppSpec {
@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(check_load(&sizes(vec![MAX_SEND_BYTES])), Ok(()));
         assert_eq!(
             error(&sizes(vec![MAX_SEND_BYTES, 1])),
-            "the udp-echo client sends at most 100000 messages, of at most 64 MiB in all"
+            "the udp-echo client sends at most 100000 messages and 64 MiB"
         );
         // No overflow on the way to the sum.
         assert_eq!(

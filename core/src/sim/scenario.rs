@@ -134,6 +134,8 @@ impl Conditions {
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HostSpec {
+    /// 1 to 63 ASCII letters, digits, `-`, `_` or `.`: it names the host in
+    /// each line of the trace, and faults name it.
     pub name: String,
     pub ip: Ipv4Addr,
     /// TCP maximum segment size this host announces and sends (sets its MTU to mss + 40).
@@ -349,6 +351,7 @@ pub enum Reason {
     Missing,
     TooMany,
     Memory,
+    BadName,
 }
 
 impl fmt::Display for Reason {
@@ -361,6 +364,7 @@ impl fmt::Display for Reason {
             Reason::Buffer => "must be between 64 bytes and 16 MiB",
             Reason::Zero => "must not be zero",
             Reason::Empty => "must not be empty",
+            Reason::BadName => "must be 1 to 63 letters, digits, '-', '_' or '.'",
             Reason::DuplicateName => "names a host twice",
             Reason::DuplicateAddress => "gives two hosts the same address",
             Reason::BadAddress => "must be a unicast IPv4 address",
@@ -369,8 +373,8 @@ impl fmt::Display for Reason {
             Reason::Missing => "is required for this fault",
             Reason::TooMany => "is too large",
             Reason::Memory => {
-                "asks for too much memory: socket buffers over 256 MiB for one backlog, or \
-                 2 GiB in all (make rx_buffer/tx_buffer smaller)"
+                "needs too much socket buffer memory (over 256 MiB for one backlog, 2 GiB \
+                 in all): make rx_buffer/tx_buffer smaller"
             }
         })
     }
@@ -489,8 +493,10 @@ impl Scenario {
         let buffers = |h: &HostSpec| (h.rx_buffer as u64).saturating_add(h.tx_buffer as u64);
         for (i, h) in self.hosts.iter().enumerate() {
             let field = |f: &str| format!("hosts[{i}].{f}");
-            if h.name.is_empty() {
-                return Err(ScenarioError::invalid(field("name"), Reason::Empty));
+            // A space, `>` or a line break would make the trace's text lines ambiguous.
+            let ok = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+            if !(1..=63).contains(&h.name.len()) || !h.name.bytes().all(ok) {
+                return Err(ScenarioError::invalid(field("name"), Reason::BadName));
             }
             if h.ip.is_unspecified()
                 || h.ip.is_broadcast()
@@ -685,6 +691,17 @@ server = "10.0.0.1:12345"
             );
         let err = Scenario::from_toml(&greedy).unwrap_err().to_string();
         assert!(err.contains("hosts[0].apps[0].backlog"), "{err}");
+        for name in ["", "se rver", "a>b", "two\\nlines", "é", &"x".repeat(64)] {
+            let bad = TWO.replace("name = \"server\"", &format!("name = \"{name}\""));
+            let err = Scenario::from_toml(&bad).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                "scenario field `hosts[0].name` must be 1 to 63 letters, digits, '-', '_' or '.'",
+                "{name:?}"
+            );
+        }
+        let fine = TWO.replace("name = \"server\"", "name = \"Server_2.lan-A\"");
+        assert!(Scenario::from_toml(&fine).is_ok());
         let nowhere = TWO.replace("10.0.0.1:12345", "10.0.0.9:12345");
         let err = Scenario::from_toml(&nowhere).unwrap_err().to_string();
         assert!(err.contains("hosts[1].apps[0].server"), "{err}");
@@ -725,8 +742,8 @@ server = "10.0.0.1:12345"
         );
         assert_eq!(
             err.to_string(),
-            "scenario field `hosts[63].apps[0]` asks for too much memory: socket buffers \
-             over 256 MiB for one backlog, or 2 GiB in all (make rx_buffer/tx_buffer smaller)"
+            "scenario field `hosts[63].apps[0]` needs too much socket buffer memory (over \
+             256 MiB for one backlog, 2 GiB in all): make rx_buffer/tx_buffer smaller"
         );
         // UDP clients share the server's one socket: only their own counts.
         assert!(Scenario::from_json(&crowd(63, 64, "udp-echo")).is_ok());

@@ -330,7 +330,7 @@ fn bad_specs_are_refused_with_a_reason() {
                 ..client(AppKind::Echo)
             },
             SpecError::TooMuch(AppKind::Echo),
-            "the echo client sends at most 100000 messages, of at most 64 MiB in all",
+            "the echo client sends at most 100000 messages and 64 MiB",
         ),
     ];
     for (spec, error, text) in errors {
