@@ -389,6 +389,17 @@ test('a bad scenario shows an error at its line, the page stays usable', async (
   assert.equal(await stepNo(), 1);
 });
 
+test('the list of changes labels each kind of change', async () => {
+  const { opLabel } = await import('../../www/js/ops.js');
+  const conditions = { latency_ms: 5.0, jitter_ms: 0.25, loss: 0.2, dup: 0, reorder: 0, mtu: 576, bandwidth_bps: 0 };
+  assert.equal(opLabel({ step: 1, op: 'set-conditions', conditions }),
+    'network: latency 5 ms, jitter 0.25 ms, loss 0.2, dup 0, reorder 0, MTU 576, 0 bit/s');
+  assert.equal(opLabel({ step: 2, op: 'partition', a: 'client', b: 'server' }), 'partition client \u2194 server');
+  assert.equal(opLabel({ step: 3, op: 'repair', a: 'client', b: 'server' }), 'repair client \u2194 server');
+  assert.equal(opLabel({ step: 4, op: 'crash', host: 'server' }), 'crash server');
+  assert.equal(opLabel({ step: 5, op: 'restart', host: 'server' }), 'restart server');
+});
+
 test('the editor lays a lesson out as serde_json pretty-prints it, digits kept', async () => {
   const { prettyJson } = await import('../../www/js/pretty.js');
   // serde_json::to_string_pretty's (and Python's json.dumps(indent=2)) layout.

@@ -227,7 +227,7 @@ impl Lab {
         json(&self.s.partitions())
     }
 
-    /// The changes applied so far: `[{step, op, ..., label}]`.
+    /// The changes applied so far: `[{step, op, ...}]`.
     pub fn ops_json(&self) -> String {
         json(&views::ops(self.s.ops()))
     }

@@ -79,26 +79,6 @@ impl Change {
             Change::Restart { .. } => OpKind::Restart,
         }
     }
-
-    /// A short description for the page's list of changes.
-    pub fn label(&self) -> String {
-        match self {
-            Change::SetConditions { conditions: c } => alloc::format!(
-                "network: latency {} ms, jitter {} ms, loss {}, dup {}, reorder {}, MTU {}, {} bit/s",
-                plain(c.latency_ms),
-                plain(c.jitter_ms),
-                plain(c.loss),
-                plain(c.dup),
-                plain(c.reorder),
-                c.mtu,
-                c.bandwidth_bps
-            ),
-            Change::Partition { a, b } => alloc::format!("partition {a} \u{2194} {b}"),
-            Change::Repair { a, b } => alloc::format!("repair {a} \u{2194} {b}"),
-            Change::Crash { host } => alloc::format!("crash {host}"),
-            Change::Restart { host } => alloc::format!("restart {host}"),
-        }
-    }
 }
 
 /// A [`Change`] applied after `step` steps. JSON: `{"step": 3, "op": "partition",
@@ -130,7 +110,7 @@ sockbox_core::json_enum!(OpKind {
 });
 
 /// Read as [`OpJson`] is by serde: `step` and `op` required, unknown fields
-/// (the page's `label`) ignored; then checked as `Op::try_from` does.
+/// (a `label` in links from older pages) ignored; then checked as `Op::try_from` does.
 impl FromJson for Op {
     fn from_json(node: &Node) -> Result<Op, json::Error> {
         const EXP: &str = "struct OpJson";
@@ -148,7 +128,6 @@ impl FromJson for Op {
             a: opt("a")?,
             b: opt("b")?,
             host: opt("host")?,
-            label: opt("label")?,
         };
         Op::try_from(j).map_err(|e| node.error(e))
     }
@@ -156,7 +135,8 @@ impl FromJson for Op {
 
 /// An [`Op`] as JSON: one flat object. A plain struct rather than serde's
 /// `flatten` + internally tagged enum, whose buffering code costs the lab's
-/// wasm about 30 KB. `label` is written for the page and ignored when read.
+/// wasm about 30 KB. Unknown fields are ignored when read (links made when
+/// the page's labels came from here carry a `label`).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct OpJson {
     pub step: u32,
@@ -169,8 +149,6 @@ pub struct OpJson {
     pub b: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
 }
 
 /// An op in JSON lacks a field its kind needs.
@@ -229,7 +207,6 @@ impl From<Op> for OpJson {
             a: None,
             b: None,
             host: None,
-            label: None,
         };
         match op.change {
             Change::SetConditions { conditions } => j.conditions = Some(conditions),
@@ -407,17 +384,6 @@ impl Session {
             }
         }
         cut
-    }
-}
-
-/// A number as `{}` prints it (`5`, `0.25`), through serde_json's float
-/// writer: `<f64 as Display>` and its tables cost the lab's wasm ~20 KB. Values
-/// under 1e-5 or from 1e16 on are written with an exponent (`1e-7`).
-fn plain(x: f64) -> String {
-    let text = json::float_text(x);
-    match text.strip_suffix(".0") {
-        Some(whole) => whole.to_string(),
-        None => text,
     }
 }
 

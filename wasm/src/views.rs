@@ -39,14 +39,9 @@ pub fn scenario_json(scenario: &Scenario) -> String {
     serde_json::to_string(scenario).unwrap_or_default()
 }
 
-/// The op log for the page: each op with its label.
+/// The op log for the page (which writes each op's label: `www/js/main.js`).
 pub fn ops(ops: &[Op]) -> Vec<OpJson> {
-    ops.iter()
-        .map(|op| OpJson {
-            label: Some(op.change.label()),
-            ..OpJson::from(op.clone())
-        })
-        .collect()
+    ops.iter().cloned().map(OpJson::from).collect()
 }
 
 /// One socket row of a host panel.

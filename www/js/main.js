@@ -10,6 +10,7 @@ import { PacketList } from './packets.js';
 import { renderHosts } from './hosts.js';
 import { Editor } from './editor.js';
 import { prettyJson } from './pretty.js';
+import { opLabel } from './ops.js';
 
 const $ = (id) => document.getElementById(id);
 const COND_FIELDS = ['latency_ms', 'jitter_ms', 'loss', 'dup', 'reorder', 'mtu', 'bandwidth_bps'];
@@ -277,7 +278,7 @@ function renderOps() {
   const ops = guard(() => JSON.parse(ui.lab.ops_json()), []);
   $('interventions').replaceChildren(...ops.map((o) => {
     const li = document.createElement('li');
-    li.textContent = `at step ${o.step}: ${o.label}`;
+    li.textContent = `at step ${o.step}: ${opLabel(o)}`;
     return li;
   }));
 }
@@ -292,7 +293,7 @@ function writeHash() {
   if (ui.scenario.lesson !== undefined) q.set('lesson', ui.scenario.lesson);
   else { q.set('src', b64(ui.scenario.src)); q.set('fmt', ui.scenario.fmt); }
   q.set('seed', String(ui.lab.seed()));
-  const ops = JSON.parse(ui.lab.ops_json()).map(({ label, ...op }) => op);
+  const ops = JSON.parse(ui.lab.ops_json());
   if (ops.length) q.set('ops', b64(JSON.stringify(ops)));
   q.set('step', String(ui.lab.step_no()));
   history.replaceState(null, '', `#${q}`);
