@@ -20,14 +20,23 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// The hosts' default socket buffers.
 const BUF: usize = 65_535;
 
+/// A greet server with `listen(12345, 1024)`, or a client of it.
 fn greet(role: Role) -> AppSpec {
-    AppSpec {
+    let spec = AppSpec {
         app: AppKind::Greet,
         role,
-        port: 12345,
-        backlog: 1024,
-        server: Some(([10, 0, 0, 1], 12345).into()),
         ..AppSpec::default()
+    };
+    match role {
+        Role::Server => AppSpec {
+            port: 12345,
+            backlog: 1024,
+            ..spec
+        },
+        Role::Client => AppSpec {
+            server: Some(([10, 0, 0, 1], 12345).into()),
+            ..spec
+        },
     }
 }
 

@@ -273,7 +273,7 @@ mod tests {
             app,
             role,
             server: server.map(|s| s.parse().unwrap()),
-            connect_timeout_ms: Some(300),
+            connect_timeout_ms: (role == Role::Client).then_some(300),
             ..AppSpec::default()
         }
     }

@@ -51,10 +51,15 @@ fn harsh(name: &str, seed: u64) -> Scenario {
     };
     for h in &mut sc.hosts {
         for app in &mut h.apps {
+            // What each program reads: a UDP client has no connect, a UDP
+            // server no connections to time out.
+            let tcp = app.app != AppKind::UdpEcho;
             if app.role == Role::Client {
                 app.recv_timeout_ms.get_or_insert(20_000);
-                app.connect_timeout_ms.get_or_insert(20_000);
-            } else {
+                if tcp {
+                    app.connect_timeout_ms.get_or_insert(20_000);
+                }
+            } else if tcp {
                 app.idle_timeout_ms.get_or_insert(60_000);
             }
         }

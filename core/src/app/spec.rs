@@ -40,7 +40,9 @@ pub enum Role {
     Client,
 }
 
-/// A program and its options. Fields a role does not use are ignored by it.
+/// A program and its options. An option its program does not read (`count`
+/// on a greet client, `framing` on a udp-echo one) is an error of [`build()`](crate::app::build()):
+/// each field's doc says who reads it.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppSpec {
