@@ -75,6 +75,7 @@ use crate::time::Instant;
 
 mod build;
 mod chat;
+mod check;
 mod client;
 mod echo;
 mod exchange;
@@ -86,8 +87,9 @@ mod server;
 mod spec;
 mod stream;
 mod udp_echo;
-pub use build::{MAX_MESSAGES, MAX_SEND_BYTES, SpecError, app_name, build, effective_framing};
+pub use build::{SpecError, app_name, build, effective_framing};
 pub use chat::DEFAULT_NAME;
+pub use check::{MAX_MESSAGES, MAX_SEND_BYTES};
 pub use echo::{PER_MESSAGE_LINES, payloads};
 pub use exchange::{CLIENT_REPLY, SERVER_HELLO};
 pub use greet::GREETING;
