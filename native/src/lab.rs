@@ -22,7 +22,7 @@ use std::time::Duration;
 use sockbox_core::app::{AppKind, AppSpec, Role, SpecError, build};
 use sockbox_core::time::Instant;
 
-use crate::driver::{AppId, Driver, Host, Outcome};
+use crate::driver::{AppId, Blocked, Driver, Host, Outcome};
 
 /// One simulated machine: its name, its address in the simulation, its apps.
 #[derive(Clone, Debug)]
@@ -238,6 +238,22 @@ impl Lab {
                     .map(|i| self.driver.exit_code(AppId(i)))
                     .collect();
                 (host.name.as_str(), codes)
+            })
+            .collect()
+    }
+
+    /// The calls each host's running programs are blocked in, in host order.
+    pub fn blocked(&self) -> Vec<(&str, Vec<Blocked>)> {
+        let owner = self.owner.borrow();
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(h, host)| {
+                let calls = (0..owner.len())
+                    .filter(|i| owner.get(*i) == Some(&h))
+                    .flat_map(|i| self.driver.blocked(AppId(i)))
+                    .collect();
+                (host.name.as_str(), calls)
             })
             .collect()
     }

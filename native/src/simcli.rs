@@ -13,6 +13,7 @@
 //! the stop time cut the run short.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -239,17 +240,32 @@ fn blocked_lines(h: &HostView) -> Vec<String> {
         .iter()
         .filter(|s| running(s.app))
         .filter_map(|s| {
-            let call = s.blocked_in.as_deref()?;
-            let mut line = format!("# {}: blocked in {call}", h.name);
-            if let Some(local) = s.local {
-                line.push_str(&format!(" on {local}"));
-            }
-            if let Some(remote) = s.remote {
-                line.push_str(&format!(" <-> {remote}"));
-            }
-            Some(line)
+            Some(blocked_line(
+                &h.name,
+                s.blocked_in.as_deref()?,
+                s.local,
+                s.remote,
+            ))
         })
         .collect()
+}
+
+/// `# <host>: blocked in <call> on <local> <-> <remote>` (`sockbox sim` and
+/// `sockbox run` alike).
+pub fn blocked_line(
+    host: &str,
+    call: &str,
+    local: Option<SocketAddr>,
+    remote: Option<SocketAddr>,
+) -> String {
+    let mut line = format!("# {host}: blocked in {call}");
+    if let Some(local) = local {
+        line.push_str(&format!(" on {local}"));
+    }
+    if let Some(remote) = remote {
+        line.push_str(&format!(" <-> {remote}"));
+    }
+    line
 }
 
 /// The trace's reader went away (`sockbox sim hello | head`): stop printing

@@ -1,6 +1,7 @@
 //! For every built-in scenario, `sockbox run X` (real loopback sockets) prints the
-//! same app console lines as `sockbox sim X` (the simulated network), and the same
-//! per-host exit codes.
+//! same app console lines as `sockbox sim X` (the simulated network), the same
+//! per-host exit codes, and the same calls left blocked at the end (a server's
+//! `accept()`).
 //!
 //! Normalised before comparing: the time prefix, every `a.b.c.d:port` address
 //! (simulated vs loopback), and line order across hosts (each host's own lines
@@ -78,12 +79,19 @@ fn console(out: &str) -> BTreeMap<String, Vec<String>> {
     hosts
 }
 
-/// The `# <host>: exit ...` / `no programs` lines (`sim` also names the calls
-/// running programs are blocked in, which `run` does not).
-fn exit_lines(stderr: &str) -> Vec<&str> {
+/// The `# <host>: exit ...` / `no programs` lines, and the `# <host>: blocked
+/// in <call> on <addresses>` lines after them, addresses normalised (the
+/// simulated ones against real loopback ports).
+fn exit_lines(stderr: &str) -> Vec<String> {
     stderr
         .lines()
-        .filter(|l| l.starts_with("# ") && (l.contains(": exit ") || l.ends_with(": no programs")))
+        .filter(|l| {
+            l.starts_with("# ")
+                && (l.contains(": exit ")
+                    || l.ends_with(": no programs")
+                    || l.contains(": blocked in "))
+        })
+        .map(strip_addrs)
         .collect()
 }
 
@@ -128,11 +136,7 @@ fn printed(name: &str, out: &Output) -> Result<Printed> {
             lines.sort();
         }
     }
-    let exits = exit_lines(&out.stderr)
-        .into_iter()
-        .map(String::from)
-        .collect();
-    Ok((hosts, exits))
+    Ok((hosts, exit_lines(&out.stderr)))
 }
 
 /// Attempts of `run` per scenario. Real sockets run on a real scheduler: on a
@@ -171,7 +175,7 @@ fn run_and_sim_print_the_same_console_lines_for_every_builtin() -> Result<()> {
             got = printed(name, &cli(&["run", name])?)?;
         }
         assert_eq!(got.0, want.0, "{name}: run vs sim console lines differ");
-        assert_eq!(got.1, want.1, "{name}: exit codes differ");
+        assert_eq!(got.1, want.1, "{name}: exit codes or blocked calls differ");
     }
     Ok(())
 }

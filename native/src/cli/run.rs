@@ -12,7 +12,9 @@
 //! The run ends when every client app has exited (plus a short settle so servers
 //! print what the clients' closing caused) or at the scenario's stop time
 //! (`--until` overrides it). As with `sockbox sim`, each host's exit codes then go
-//! to stderr as `# <host>: exit <codes>`; the exit code is 0 when the run completed
+//! to stderr as `# <host>: exit <codes>`, followed by the calls its running
+//! programs are blocked in (`# server: blocked in accept() on 127.0.0.1:40919`,
+//! real loopback addresses); the exit code is 0 when the run completed
 //! (failing clients are part of a lesson), 1 if the driver failed, 2 for a bad
 //! scenario.
 
@@ -27,6 +29,7 @@ use sockbox_core::sim::{Conditions, FaultKind, Scenario};
 use super::{CliError, parse_secs};
 use crate::driver::{CRASHED, stdout_line};
 use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, MIN_BACKLOG, console_line};
+use crate::simcli::blocked_line;
 
 /// Run a scenario's programs over real loopback sockets.
 #[derive(Args, Debug)]
@@ -140,7 +143,8 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         None => Duration::from_millis(scenario.stop_ms),
     };
     lab.run(limit, SETTLE)?;
-    for (host, codes) in lab.exit_codes() {
+    let blocked = lab.blocked();
+    for ((host, codes), (_, calls)) in lab.exit_codes().into_iter().zip(blocked) {
         let codes: Vec<String> = codes
             .iter()
             .map(|c| match c {
@@ -153,6 +157,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             eprintln!("# {host}: no programs");
         } else {
             eprintln!("# {host}: exit {}", codes.join(", "));
+        }
+        for b in calls {
+            eprintln!("{}", blocked_line(host, &b.call, b.local, b.remote));
         }
     }
     Ok(())

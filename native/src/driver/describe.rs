@@ -3,8 +3,12 @@
 //! preview instead of whole buffers.
 
 use std::fmt::Write;
+use std::net::SocketAddr;
 
 use sockbox_core::app::{Action, Event};
+
+use super::sock::{Kind, Sock};
+use super::{AppId, Driver};
 
 /// Bytes shown of a payload.
 const PREVIEW: usize = 24;
@@ -73,6 +77,65 @@ pub fn event(e: &Event) -> String {
         Event::Sent { sock, len } => format!("{sock} send -> {len}"),
         Event::SentAll { sock, len } => format!("{sock} sendall -> {len} bytes done"),
         other => format!("{other:?}"),
+    }
+}
+
+/// A socket call a program is blocked in, spelled as `sockbox sim` spells it,
+/// with the socket's local and remote addresses.
+pub struct Blocked {
+    pub call: String,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+/// What `sock` waits in, as the simulator says it: a connect or receive
+/// before a queued send (`recv(1024)`, `connect(('127.0.0.1', 40919))`,
+/// `sendall(4004 bytes)`, `accept()`, `recvfrom(65535)`).
+fn blocked_in(sock: &Sock) -> Option<Blocked> {
+    let (call, local, remote) = match &sock.kind {
+        Kind::Listener(l) => ("accept()".to_string(), l.local_addr().ok(), None),
+        Kind::Stream(s) => {
+            let call = if let Some((target, _)) = s.connecting {
+                format!("connect(('{}', {}))", target.ip(), target.port())
+            } else if let Some(armed) = s.recv {
+                format!("recv({})", armed.max)
+            } else {
+                let (all, len) = s.waiting_send()?;
+                format!("{}({len} bytes)", if all { "sendall" } else { "send" })
+            };
+            let remote = s.tcp.peer_addr().ok().or(s.connecting.map(|(t, _)| t));
+            (call, s.tcp.local_addr().ok(), remote)
+        }
+        Kind::Udp(u) => {
+            let armed = u.recv?;
+            (
+                format!("recvfrom({})", armed.max),
+                u.udp.local_addr().ok(),
+                None,
+            )
+        }
+    };
+    Some(Blocked {
+        call,
+        local,
+        remote,
+    })
+}
+
+impl Driver {
+    /// The calls app `app` is blocked in, by socket id (none once it exited,
+    /// nor on sockets it closed).
+    pub fn blocked(&self, app: AppId) -> Vec<Blocked> {
+        if self.exit_code(app).is_some() {
+            return Vec::new();
+        }
+        let mut socks: Vec<&Sock> = self
+            .socks
+            .values()
+            .filter(|s| s.app == app.0 && !s.closing)
+            .collect();
+        socks.sort_by_key(|s| s.id.0);
+        socks.into_iter().filter_map(blocked_in).collect()
     }
 }
 

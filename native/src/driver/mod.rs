@@ -39,6 +39,7 @@ use sockbox_core::app::{App, Event, Io, SockId};
 use sockbox_core::time::Instant;
 
 use deadline::{Deadlines, Due};
+pub use describe::Blocked;
 pub use host::{Failure, Host, tcp_listener};
 use sock::{Kind, Sock};
 pub use thread::ServerThread;

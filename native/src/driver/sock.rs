@@ -113,6 +113,14 @@ impl Stream {
         self.queued
     }
 
+    /// The oldest send call still waiting: `sendall` or not, and its size.
+    pub fn waiting_send(&self) -> Option<(bool, usize)> {
+        self.out.front().map(|o| match o {
+            Out::Send { data, .. } => (false, data.len()),
+            Out::All { data, .. } => (true, data.len()),
+        })
+    }
+
     /// Check a connect in progress: `None` while it is still pending.
     pub fn poll_connect(&mut self) -> Option<ConnectOutcome> {
         let (target, _) = self.connecting?;
