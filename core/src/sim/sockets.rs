@@ -358,28 +358,30 @@ impl Host {
         let mut s = new_tcp(self);
         // Linux gives up on a SYN nobody answers after 127 s (`giveup.rs`).
         s.set_timeout(Some(super::giveup::SYN_GIVE_UP));
-        let failed = match (port, v4(addr)) {
+        let started = match (port, v4(addr)) {
             // Every ephemeral port is in use (closed sockets give theirs back).
-            (None, _) => Some(ConnectError::AddrNotAvailable),
+            (None, _) => Err(ConnectError::AddrNotAvailable),
             (Some(port), Some(remote)) => s
                 .connect(self.iface.context(), remote, port)
-                .err()
-                .map(|_| ConnectError::Unreachable),
-            (Some(_), None) => Some(ConnectError::Unreachable),
+                .map(|()| port)
+                .map_err(|_| ConnectError::Unreachable),
+            (Some(_), None) => Err(ConnectError::Unreachable),
         };
-        let (Some(port), None) = (port, failed) else {
-            let error = failed.unwrap_or(ConnectError::Unreachable);
-            self.events
-                .push_back((i, Event::ConnectFailed { sock, error }));
-            call(
-                ctx,
-                &self.label,
-                i,
-                Some(sock),
-                connect_text(&addr),
-                super::check::connect_failure(error).into(),
-            );
-            return;
+        let port = match started {
+            Ok(port) => port,
+            Err(error) => {
+                self.events
+                    .push_back((i, Event::ConnectFailed { sock, error }));
+                call(
+                    ctx,
+                    &self.label,
+                    i,
+                    Some(sock),
+                    connect_text(&addr),
+                    super::check::connect_failure(error).into(),
+                );
+                return;
+            }
         };
         self.table.tcp_ports.insert(port);
         let h = self.sockets.add_conn(s);
@@ -503,8 +505,11 @@ impl Host {
                 }
                 self.sockets.touch(h.set);
                 // Its tuple, unless a failed connect gave it back (`check.rs`).
+                // Only a reset socket (a failed connect is one) is looked up.
                 if let (Some(l), Some(r)) = (e.ends.local, e.ends.remote)
-                    && self.table.by_tuple.get(&(l.port(), r)) == Some(&Owner::Entry((i, sock)))
+                    && (!e.reset
+                        || self.table.by_tuple.get(&(l.port(), r))
+                            == Some(&Owner::Entry((i, sock))))
                 {
                     self.table.by_tuple.insert((l.port(), r), Owner::Orphan(h));
                 }
