@@ -225,35 +225,47 @@ impl Lab {
         }
     }
 
-    /// Each host's name and the exit codes of the apps it ran, in start order
-    /// (`None`: still running; [`crate::driver::CRASHED`]: stopped by a crash).
-    pub fn exit_codes(&self) -> Vec<(&str, Vec<Option<i32>>)> {
+    /// Each host's name and its apps, in start order.
+    fn apps_by_host(&self) -> Vec<(&str, Vec<AppId>)> {
         let owner = self.owner.borrow();
         self.hosts
             .iter()
             .enumerate()
             .map(|(h, host)| {
-                let codes = (0..owner.len())
+                let apps = (0..owner.len())
                     .filter(|i| owner.get(*i) == Some(&h))
-                    .map(|i| self.driver.exit_code(AppId(i)))
+                    .map(AppId)
                     .collect();
-                (host.name.as_str(), codes)
+                (host.name.as_str(), apps)
+            })
+            .collect()
+    }
+
+    /// Each host's name and the exit codes of the apps it ran, in start order
+    /// (`None`: still running; [`crate::driver::CRASHED`]: stopped by a crash).
+    pub fn exit_codes(&self) -> Vec<(&str, Vec<Option<i32>>)> {
+        self.apps_by_host()
+            .into_iter()
+            .map(|(name, apps)| {
+                (
+                    name,
+                    apps.into_iter().map(|a| self.driver.exit_code(a)).collect(),
+                )
             })
             .collect()
     }
 
     /// The calls each host's running programs are blocked in, in host order.
     pub fn blocked(&self) -> Vec<(&str, Vec<Blocked>)> {
-        let owner = self.owner.borrow();
-        self.hosts
-            .iter()
-            .enumerate()
-            .map(|(h, host)| {
-                let calls = (0..owner.len())
-                    .filter(|i| owner.get(*i) == Some(&h))
-                    .flat_map(|i| self.driver.blocked(AppId(i)))
-                    .collect();
-                (host.name.as_str(), calls)
+        self.apps_by_host()
+            .into_iter()
+            .map(|(name, apps)| {
+                (
+                    name,
+                    apps.into_iter()
+                        .flat_map(|a| self.driver.blocked(a))
+                        .collect(),
+                )
             })
             .collect()
     }
