@@ -529,7 +529,8 @@ impl Scenario {
             }
             for (j, app) in h.apps.iter().enumerate() {
                 let field = |f: &str| format!("hosts[{i}].apps[{j}].{f}");
-                let mut sockets = 1;
+                // This app's own sockets' buffers: one socket, or a backlog of them.
+                let mut own = buffers(h);
                 if app.role == Role::Client {
                     let Some(server) = app.server else {
                         return Err(ScenarioError::invalid(field("server"), Reason::NoServer));
@@ -549,12 +550,12 @@ impl Scenario {
                 } else if app.app != AppKind::UdpEcho {
                     // Every listening socket of the backlog holds its buffers.
                     let pool = app.backlog.clamp(1, super::MAX_BACKLOG);
-                    if usize::from(pool).saturating_mul(h.rx_buffer + h.tx_buffer) > LISTEN_MEMORY {
+                    own = own.saturating_mul(u64::from(pool));
+                    if own > LISTEN_MEMORY as u64 {
                         return Err(ScenarioError::invalid(field("backlog"), Reason::Memory));
                     }
-                    sockets = u64::from(pool);
                 }
-                memory = memory.saturating_add(sockets.saturating_mul(buffers(h)));
+                memory = memory.saturating_add(own);
                 if memory > SOCKET_MEMORY {
                     let app = format!("hosts[{i}].apps[{j}]");
                     return Err(ScenarioError::invalid(app, Reason::Memory));
