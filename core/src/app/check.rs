@@ -1,6 +1,7 @@
 //! What [`build`](super::build()) refuses before it makes a program: a zero
 //! `recv_max`; an option the program never reads (`count` on a greet client,
-//! `framing` on a udp-echo one), which would otherwise be ignored silently;
+//! `framing` on a udp-echo one, `count` beside `sizes`, a second `messages`
+//! entry for the exchange client), which would otherwise be ignored silently;
 //! an echo or udp-echo client with nothing to send, or with more than
 //! [`MAX_MESSAGES`] messages or [`MAX_SEND_BYTES`] in all (numbers in a spec
 //! must not make a program that cannot fit in memory). The role-specific
@@ -155,10 +156,22 @@ fn unused(spec: &AppSpec) -> Option<&'static str> {
         (Role::Client, AppKind::UdpEcho) => SERVER | MESSAGES | SIZES_COUNT | RECV_TIMEOUT,
     };
     let extra = options_set(spec) & !used;
-    OPTIONS.get(extra.trailing_zeros() as usize).copied()
+    if let Some(&field) = OPTIONS.get(extra.trailing_zeros() as usize) {
+        return Some(field);
+    }
+    // Read only in part: the error names the part, as in "the echo client does
+    // not use `count` with `sizes`".
+    match spec.app {
+        AppKind::Echo | AppKind::UdpEcho if !spec.sizes.is_empty() && spec.count != 0 => {
+            Some("count` with `sizes")
+        }
+        AppKind::Exchange if spec.role == Role::Client && spec.messages.len() > 1 => {
+            Some("messages` beyond `messages[0]")
+        }
+        _ => None,
+    }
 }
 
-#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use alloc::string::ToString;
@@ -201,17 +214,12 @@ mod tests {
             error(&count(u32::MAX)),
             "the echo client sends at most 100000 messages and 64 MiB"
         );
-        // `messages` count too; `count` is ignored once `sizes` is given.
+        // `messages` count too.
         let mixed = AppSpec {
             messages: vec!["hi".into()],
             ..count(max)
         };
         assert_eq!(check_load(&mixed), Err(SpecError::TooMuch(AppKind::Echo)));
-        let sized = AppSpec {
-            sizes: vec![1],
-            ..count(u32::MAX)
-        };
-        assert_eq!(error(&sized), "built");
     }
 
     #[test]
@@ -283,6 +291,31 @@ mod tests {
                     ..AppSpec::default()
                 },
                 "the udp-echo server does not use `backlog`",
+            ),
+            // `count` says how many messages to make when `sizes` is empty.
+            (
+                AppSpec {
+                    sizes: vec![1],
+                    count: 3,
+                    ..client(AppKind::Echo)
+                },
+                "the echo client does not use `count` with `sizes`",
+            ),
+            (
+                AppSpec {
+                    sizes: vec![1],
+                    count: u32::MAX,
+                    ..client(AppKind::UdpEcho)
+                },
+                "the udp-echo client does not use `count` with `sizes`",
+            ),
+            // The exchange client sends one reply.
+            (
+                AppSpec {
+                    messages: vec!["one".into(), "two".into()],
+                    ..client(AppKind::Exchange)
+                },
+                "the exchange client does not use `messages` beyond `messages[0]`",
             ),
         ];
         for (spec, text) in cases {

@@ -4,7 +4,7 @@
 //! `Hello, client! This is a longer message.` (or the spec's `message`), read one
 //! frame (with raw framing: one `recv`), print it, close.
 //! Client ([`ExchangeSession`]): read one frame, print it, reply
-//! `Hello, server! Thanks for the message.` (or the spec's first `messages` entry),
+//! `Hello, server! Thanks for the message.` (or the spec's one `messages` entry),
 //! close once sent, exit 0.
 //!
 //! Console lines (besides the shared server/client ones):

@@ -206,7 +206,6 @@ fn udp_echo_client_stops_early_when_everything_came_back() -> Res {
     let spec = AppSpec {
         start_delay_ms: 10,
         sizes: vec![0, 2_000, 60_000],
-        count: 100,
         ..client(AppKind::UdpEcho)
     };
     let c = add(&mut lb, &spec)?;
