@@ -10,7 +10,7 @@
 use sockbox_core::app::{AppKind, AppSpec, Role};
 use sockbox_core::sim::{HostSpec, Scenario, Sim};
 use std::net::{Ipv4Addr, SocketAddr};
-fn big(n: usize, backlog: u16, count: u32, loss: f64, seed: u64) -> Scenario {
+fn big(n: usize, backlog: u16, loss: f64, seed: u64) -> Scenario {
     let server = Ipv4Addr::new(10, 0, 0, 1);
     let mut hosts = vec![HostSpec {
         name: "server".into(),
@@ -32,7 +32,6 @@ fn big(n: usize, backlog: u16, count: u32, loss: f64, seed: u64) -> Scenario {
                 app: AppKind::Greet,
                 role: Role::Client,
                 server: Some(SocketAddr::from((server, 12345))),
-                count,
                 retries: 3,
                 ..AppSpec::default()
             }],
@@ -51,16 +50,16 @@ fn big(n: usize, backlog: u16, count: u32, loss: f64, seed: u64) -> Scenario {
 fn main() {
     let dir = std::env::args().nth(1).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
-    for (i, (n, b, c, l)) in [
-        (300usize, 1024u16, 1u32, 0.0),
-        (100, 3, 2, 0.0),
-        (200, 1024, 3, 0.05),
-        (50, 5, 2, 0.2),
+    for (i, (n, b, l)) in [
+        (300usize, 1024u16, 0.0),
+        (100, 3, 0.0),
+        (200, 1024, 0.05),
+        (50, 5, 0.2),
     ]
     .into_iter()
     .enumerate()
     {
-        let mut sim = Sim::new(&big(n, b, c, l, 3)).unwrap();
+        let mut sim = Sim::new(&big(n, b, l, 3)).unwrap();
         let steps = sim.run_until_idle();
         std::fs::write(format!("{dir}/big{i}.steps"), format!("{steps}\n")).unwrap();
         std::fs::write(format!("{dir}/big{i}.txt"), sim.trace_text()).unwrap();
