@@ -377,9 +377,13 @@ impl Host {
         }
     }
 
-    /// An ARP frame from `ip` reached this host: the address answers.
-    pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) {
-        self.table.arp_tries.remove(&ip);
-        self.table.arp_failed.remove(&ip);
+    /// An ARP frame from `ip` reached this host: the address answers. Whether
+    /// this host had asked for it: every ARP request smoltcp makes for a socket
+    /// that waits for an address leaves the address in `arp_tries` or
+    /// `arp_failed` ([`Host::kernel_sends`]), so if it is in neither, no socket
+    /// waits for it.
+    pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) -> bool {
+        let asked = self.table.arp_tries.remove(&ip).is_some();
+        self.table.arp_failed.remove(&ip).is_some() || asked
     }
 }
