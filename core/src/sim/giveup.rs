@@ -377,13 +377,17 @@ impl Host {
         }
     }
 
-    /// An ARP frame from `ip` reached this host: the address answers. Whether
-    /// this host had asked for it: every ARP request smoltcp makes for a socket
-    /// that waits for an address leaves the address in `arp_tries` or
-    /// `arp_failed` ([`Host::kernel_sends`]), so if it is in neither, no socket
-    /// waits for it.
-    pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) -> bool {
+    /// An ARP frame from `ip` reached this host: the address answers, and the
+    /// sockets waiting for it may go on, in any set. Only if this host had
+    /// asked for it: every ARP request smoltcp makes for a socket that waits
+    /// for an address leaves the address in `arp_tries` or `arp_failed`
+    /// ([`Host::kernel_sends`]), so if it is in neither, no socket waits for it
+    /// (and a server hearing from a thousand new clients does not poll all its
+    /// sets a thousand times).
+    pub(crate) fn heard_arp_from(&mut self, ip: Ipv4Addr) {
         let asked = self.table.arp_tries.remove(&ip).is_some();
-        self.table.arp_failed.remove(&ip).is_some() || asked
+        if self.table.arp_failed.remove(&ip).is_some() || asked {
+            self.sockets.touch_all();
+        }
     }
 }

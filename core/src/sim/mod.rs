@@ -527,11 +527,7 @@ impl Sim {
             if let Some(a) = &f.decoded.arp
                 && f.decoded.fcs_ok
             {
-                // A neighbor learned may unblock sockets waiting for it, in
-                // any set; none waits for an address this host never asked for.
-                if host.heard_arp_from(a.sender_ip) {
-                    host.sockets.touch_all();
-                }
+                host.heard_arp_from(a.sender_ip);
             }
         }
         let id = f.id;
