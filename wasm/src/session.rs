@@ -310,11 +310,18 @@ impl Session {
     }
 
     /// Re-simulate to step `target` (or the end, if the run is shorter).
+    /// Forward, it stops at [`MAX_STEPS`] as [`Session::run_to_end`] does.
     pub fn goto(&mut self, target: u32) -> Result<(), LabError> {
         if target >= self.steps {
-            while self.steps < target && self.step() {}
+            while self.steps < target.min(MAX_STEPS) && self.step() {}
             return Ok(());
         }
+        self.replay(target)
+    }
+
+    /// Rebuild the sim and step it to `target`, applying each op before the
+    /// step it was applied at; ops after `target` are dropped.
+    fn replay(&mut self, target: u32) -> Result<(), LabError> {
         self.ops.retain(|op| op.step <= target);
         let ops = core::mem::take(&mut self.ops);
         self.sim = build(&self.scenario)?;
@@ -347,20 +354,15 @@ impl Session {
         Ok(())
     }
 
-    /// Replace the op log and re-simulate to step `target` (a shared link).
-    pub fn restore(&mut self, mut ops: Vec<Op>, target: u32) -> Result<(), LabError> {
-        // Stable, by step. An insertion sort: a log is nearly always in step
-        // order already, and `sort_by_key` adds kilobytes to the wasm.
-        for i in 1..ops.len() {
-            let mut j = i;
-            while j > 0 && ops[j - 1].step > ops[j].step {
-                ops.swap(j - 1, j);
-                j -= 1;
-            }
+    /// Replace the op log and re-simulate to step `target` (a shared link; at
+    /// most [`MAX_STEPS`]). The log must be in step order, as
+    /// [`Session::ops`] keeps it.
+    pub fn restore(&mut self, ops: Vec<Op>, target: u32) -> Result<(), LabError> {
+        if ops.windows(2).any(|w| w[0].step > w[1].step) {
+            return Err(LabError::BadOps("not in step order".into()));
         }
         self.ops = ops;
-        self.steps = u32::MAX; // force a rebuild in goto
-        self.goto(target)
+        self.replay(target.min(MAX_STEPS))
     }
 
     /// A new seed: the same steps and ops, re-simulated under it.

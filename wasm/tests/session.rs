@@ -243,3 +243,39 @@ fn the_editor_source_is_the_scenario_as_compact_json() {
         );
     }
 }
+
+#[test]
+fn a_link_cannot_run_past_the_step_limit_or_reorder_its_changes() {
+    // A link's step past the limit stops there, with the sim really rebuilt
+    // (it used to report step 4294967295 over a sim left where it was).
+    let mut s = Session::builtin("hello").unwrap();
+    s.step();
+    s.restore(Vec::new(), u32::MAX).unwrap();
+    let mut end = Session::builtin("hello").unwrap();
+    end.run_to_end();
+    assert_eq!(s.steps(), end.steps(), "hello ends well before the limit");
+    assert_eq!(trace(&s), trace(&end));
+    let mut forward = Session::builtin("hello").unwrap();
+    forward.goto(u32::MAX).unwrap();
+    assert_eq!(forward.steps(), end.steps());
+    // Changes out of step order are refused by name, and nothing changes.
+    let op = |step| Op {
+        step,
+        change: Change::Partition {
+            a: "client".into(),
+            b: "server".into(),
+        },
+    };
+    let before = trace(&s);
+    let e = s.restore(vec![op(3), op(1)], 5).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bad list of changes in the link: not in step order"
+    );
+    assert_eq!(trace(&s), before);
+    assert!(s.ops().is_empty());
+    // In order, they apply.
+    s.restore(vec![op(1), op(1), op(3)], 5).unwrap();
+    assert_eq!(s.steps(), 5);
+    assert_eq!(s.ops().len(), 3);
+}
