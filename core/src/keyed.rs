@@ -545,10 +545,10 @@ mod tests {
     #[test]
     fn agrees_with_a_btreemap() {
         use alloc::collections::BTreeMap;
-        use rand_chacha::ChaCha8Rng;
         use rand_core::{Rng, SeedableRng};
+        use rand_pcg::Pcg64;
         for keys in [4u32, 12, 500] {
-            let mut rng = ChaCha8Rng::seed_from_u64(u64::from(keys));
+            let mut rng = Pcg64::seed_from_u64(u64::from(keys));
             let mut m: Map<u32, u32> = Map::new();
             let mut r: BTreeMap<u32, u32> = BTreeMap::new();
             for step in 0..20_000u32 {

@@ -386,10 +386,12 @@ fn link_mtu_bounds_every_frame_and_the_mss() {
 /// Latency and jitter set every packet's transit time (20-25 ms, plus up to 0.5 ms
 /// for a duplicate behind its original); duplication and corruption show up as
 /// such in the trace (a corrupted packet with the checksum the receiver finds
-/// wrong), and the greeting still arrives exactly once.
+/// wrong), and the greeting still arrives exactly once, unless ARP itself
+/// failed first (three requests or replies damaged: the client, which does not
+/// retry, prints `no route to host`), which may happen to a few seeds.
 #[test]
 fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
-    let (mut dups, mut corrupted, mut bad_sums) = (0, 0, 0);
+    let (mut dups, mut corrupted, mut bad_sums, mut no_route) = (0, 0, 0, 0);
     for seed in 1..=10 {
         let sim = run_with("hello", seed, |c| {
             (c.latency_ms, c.jitter_ms, c.dup, c.corrupt) = (20.0, 5.0, 0.3, 0.2);
@@ -403,12 +405,14 @@ fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
                 p.id
             );
         }
-        let greetings = sim
-            .console("client")
-            .iter()
-            .filter(|l| l.as_str() == GREETING)
-            .count();
-        assert_eq!(greetings, 1, "seed {seed}: {:?}", sim.console("client"));
+        let console = sim.console("client");
+        let greetings = console.iter().filter(|l| l.as_str() == GREETING).count();
+        if console.iter().any(|l| l.ends_with(": no route to host")) {
+            no_route += 1;
+            assert_eq!(greetings, 0, "seed {seed}: {console:?}");
+        } else {
+            assert_eq!(greetings, 1, "seed {seed}: {console:?}");
+        }
         dups += packets
             .iter()
             .filter(|p| p.fate == Fate::Duplicated)
@@ -432,6 +436,7 @@ fn latency_jitter_dup_and_corruption_are_visible_and_tcp_copes() {
             .filter(|p| p.fate == Fate::Corrupted && !sums_ok(p))
             .count();
     }
+    assert!(no_route <= 2, "ARP failed for {no_route} of 10 seeds");
     assert!(
         dups > 0 && corrupted > 0,
         "dup {dups}, corrupted {corrupted}"

@@ -32,7 +32,7 @@ use core::fmt;
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use rand_chacha::ChaCha8Rng;
+use super::SimRng;
 use rand_core::{Rng, SeedableRng};
 
 use super::decode::TcpTracker;
@@ -192,7 +192,7 @@ impl Builder {
         }
         let sc = &self.scenario;
         sc.validate()?;
-        let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
+        let mut rng = SimRng::seed_from_u64(sc.seed);
         // Each host's custom apps, in the order they were added, in one pass.
         let mut custom: Vec<Vec<AppFactory>> = sc.hosts.iter().map(|_| Vec::new()).collect();
         for (i, f) in self.custom.drain(..) {

@@ -11,7 +11,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use rand_chacha::ChaCha8Rng;
+use super::SimRng;
 use rand_core::Rng;
 
 use super::decode::Decoded;
@@ -97,7 +97,7 @@ fn us(ms: f64) -> u64 {
     (ms * 1000.0 + 0.5) as u64
 }
 
-fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
+fn chance(rng: &mut SimRng, p: f64) -> bool {
     p > 0.0 && ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
 }
 
@@ -117,7 +117,7 @@ impl Net {
     /// Decide what happens to a frame `from` sends at `now`.
     pub fn judge(
         &mut self,
-        rng: &mut ChaCha8Rng,
+        rng: &mut SimRng,
         now: Instant,
         from: usize,
         to: Option<usize>,

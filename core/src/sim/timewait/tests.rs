@@ -243,9 +243,15 @@ fn a_lost_last_ack_is_answered_from_the_parked_connection() {
             Record::State(s) if s.host == "server" && s.to == TcpState::TimeWait => Some(s.at),
             _ => None,
         });
+        // A FIN after TIME-WAIT ran out meets a closed port: RST, not ACK.
+        let left = trace.iter().find_map(|r| match r {
+            Record::State(s) if s.host == "server" && s.from == TcpState::TimeWait => Some(s.at),
+            _ => None,
+        });
         let packets = || trace.iter().filter_map(Record::as_packet);
         let fins: Vec<_> = packets()
             .filter(|p| p.to == "server" && p.fate.arrived() && Some(p.at) > entered)
+            .filter(|p| left.is_none_or(|l| p.at < l))
             .filter(|p| p.tcp.as_ref().is_some_and(|t| t.flags.fin))
             .map(|p| p.at)
             .collect();
