@@ -316,3 +316,46 @@ fn readme_flow_control_example_prints_what_it_says() {
     assert!(shown.iter().any(|l| l.contains("[TCP Window Full]")));
     assert!(shown.iter().any(|l| l.contains("Partial send")));
 }
+
+/// Text that came over the wire may hold line breaks and escape sequences; the
+/// text trace keeps each record on one line, with them escaped as Python's
+/// `repr` writes them (the JSON trace has the line as it is).
+#[test]
+fn console_text_from_the_wire_stays_on_one_line() {
+    let file = std::env::temp_dir().join(format!("sockbox-sim-{}-nl.toml", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"
+name = "newlines"
+[[hosts]]
+name = "server"
+ip = "10.0.0.1"
+apps = [{app = "exchange", message = "line one\nline two"}]
+[[hosts]]
+name = "client"
+ip = "10.0.0.2"
+apps = [{app = "exchange", role = "client", server = "10.0.0.1:12345", messages = ["red \u001b[31m bell \u0007 \\ end"]}]
+"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let text = sockbox(&["sim", path]);
+    let json = sockbox(&["sim", path, "--json"]);
+    std::fs::remove_file(&file).ok();
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8(text.stdout).unwrap();
+    let json = String::from_utf8(json.stdout).unwrap();
+    assert_eq!(text.lines().count(), json.lines().count(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with("client | Received: line one\\nline two")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with("server | Received: red \\x1b[31m bell \\x07 \\\\ end")),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    assert!(json.contains(r#""line":"Received: line one\nline two""#), "{json}");
+}

@@ -323,6 +323,36 @@ macro_rules! text {
 }
 pub(crate) use text;
 
+/// Push `line`, a line an app printed, as the text trace writes it: on one
+/// line. Text that came over the wire may hold a line break or other control
+/// characters; each is written as Python's `repr` writes it (`\n`, `\r`,
+/// `\t`, `\x07`, `\x9b`), and a backslash is doubled so that an escape is
+/// never ambiguous. Everything else, UTF-8 included, is copied as it is.
+pub fn push_console(out: &mut String, line: &str) {
+    let plain = |c: char| c != '\\' && !c.is_control();
+    if line.chars().all(plain) {
+        out.push_str(line);
+        return;
+    }
+    for c in line.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // `is_control` is C0, DEL and C1: all below U+00A0.
+            c if c.is_control() => {
+                let b = c as u32;
+                out.push_str("\\x");
+                for d in [b >> 4, b & 15] {
+                    out.push(char::from_digit(d, 16).unwrap_or('0'));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +438,25 @@ mod tests {
                 .as_deref(),
             Some("\"hi.\"")
         );
+    }
+
+    #[test]
+    fn console_lines_stay_on_one_line() {
+        let console = |line: &str| {
+            let mut s = String::new();
+            push_console(&mut s, line);
+            s
+        };
+        assert_eq!(console("Received: héllo wörld"), "Received: héllo wörld");
+        assert_eq!(
+            console("line one\nline two\r\n"),
+            "line one\\nline two\\r\\n"
+        );
+        assert_eq!(
+            console("a\tb\u{7}\u{1b}[31m\u{7f}\u{9b}"),
+            "a\\tb\\x07\\x1b[31m\\x7f\\x9b"
+        );
+        assert_eq!(console("C:\\temp\\n"), "C:\\\\temp\\\\n");
+        assert_eq!(console(""), "");
     }
 }

@@ -21,7 +21,7 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
 pub(crate) use super::label::text;
-pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
+pub use super::label::{HostName, PREVIEW_LEN, Preview, Text, push_console};
 use crate::digits::Addr;
 use crate::time::Instant;
 
@@ -527,7 +527,11 @@ fn write_text(s: &mut String, record: &Record) -> fmt::Result {
             write!(s, " {} -> {}", r.from, r.to)
         }
         Record::Call(c) => write!(s, "{} {} {} -> {}", c.at, c.host, c.call, c.result),
-        Record::Console(c) => write!(s, "{} {} | {}", c.at, c.host, c.line),
+        Record::Console(c) => {
+            write!(s, "{} {} | ", c.at, c.host)?;
+            push_console(s, &c.line);
+            Ok(())
+        }
         Record::Fault(f) => write!(s, "{} fault: {}", f.at, f.fault),
     }
 }
