@@ -329,26 +329,39 @@ pub(crate) use text;
 /// `\t`, `\x07`, `\x9b`), and a backslash is doubled so that an escape is
 /// never ambiguous. Everything else, UTF-8 included, is copied as it is.
 pub fn push_console(out: &mut String, line: &str) {
-    let plain = |c: char| c != '\\' && !c.is_control();
+    push_escaped(out, line, true);
+}
+
+/// An error message on one line: control characters (a line break inside a
+/// string the message quotes from the input, say) escaped as
+/// [`push_console`] escapes them; backslashes stay as they are.
+pub(crate) fn one_line(message: &str) -> String {
+    let mut s = String::new();
+    push_escaped(&mut s, message, false);
+    s
+}
+
+fn push_escaped(out: &mut String, line: &str, backslash: bool) {
+    let plain = |c: char| !(c.is_control() || backslash && c == '\\');
     if line.chars().all(plain) {
         out.push_str(line);
         return;
     }
     for c in line.chars() {
         match c {
+            c if plain(c) => out.push(c),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            // `is_control` is C0, DEL and C1: all below U+00A0.
-            c if c.is_control() => {
+            // The rest of `is_control`: C0, DEL and C1, all below U+00A0.
+            c => {
                 let b = c as u32;
                 out.push_str("\\x");
                 for d in [b >> 4, b & 15] {
                     out.push(char::from_digit(d, 16).unwrap_or('0'));
                 }
             }
-            c => out.push(c),
         }
     }
 }
@@ -458,5 +471,9 @@ mod tests {
         );
         assert_eq!(console("C:\\temp\\n"), "C:\\\\temp\\\\n");
         assert_eq!(console(""), "");
+        assert_eq!(
+            one_line("unknown variant `a\nb\\c`"),
+            "unknown variant `a\\nb\\c`"
+        );
     }
 }

@@ -18,6 +18,7 @@ use core::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::label::one_line;
 use crate::app::{AppKind, AppSpec, Role};
 use crate::keyed::Set;
 
@@ -435,7 +436,7 @@ impl Scenario {
             ScenarioError::Syntax {
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: one_line(e.message().trim()),
             }
         })?;
         sc.validate_file()?;
@@ -452,7 +453,7 @@ impl Scenario {
         let sc: Scenario = crate::json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: e.message().to_string(),
+            message: one_line(e.message()),
         })?;
         sc.validate_file()?;
         Ok(sc)
@@ -650,6 +651,22 @@ server = "10.0.0.1:12345"
         let text = err.to_string();
         assert!(text.contains("line 2:1"), "{text}");
         assert!(text.contains("latncy"), "{text}");
+    }
+
+    /// An error quoting a string from the file stays on one line (found by the
+    /// `scenario` fuzz target: a line break in an app's name split the error).
+    #[test]
+    fn an_error_quoting_the_input_stays_on_one_line() {
+        let toml = "[[hosts]]\nname = \"a\"\nip = \"10.0.0.1\"\napps = [{app = \"e\\nx\\u0007\"}]\n";
+        let json = r#"{"hosts": [{"name": "a", "ip": "10.0.0.1", "apps": [{"app": "e\nx\u0007"}]}]}"#;
+        for err in [
+            Scenario::from_toml(toml).unwrap_err(),
+            Scenario::from_json(json).unwrap_err(),
+        ] {
+            let text = err.to_string();
+            assert!(text.contains("unknown variant `e\\nx\\x07`"), "{text}");
+            assert!(!text.contains('\n'), "{text}");
+        }
     }
 
     #[test]
