@@ -11,7 +11,7 @@
 //! fractional milliseconds so sub-millisecond links can be described.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr};
@@ -657,8 +657,10 @@ server = "10.0.0.1:12345"
     /// `scenario` fuzz target: a line break in an app's name split the error).
     #[test]
     fn an_error_quoting_the_input_stays_on_one_line() {
-        let toml = "[[hosts]]\nname = \"a\"\nip = \"10.0.0.1\"\napps = [{app = \"e\\nx\\u0007\"}]\n";
-        let json = r#"{"hosts": [{"name": "a", "ip": "10.0.0.1", "apps": [{"app": "e\nx\u0007"}]}]}"#;
+        let toml =
+            "[[hosts]]\nname = \"a\"\nip = \"10.0.0.1\"\napps = [{app = \"e\\nx\\u0007\"}]\n";
+        let json =
+            r#"{"hosts": [{"name": "a", "ip": "10.0.0.1", "apps": [{"app": "e\nx\u0007"}]}]}"#;
         for err in [
             Scenario::from_toml(toml).unwrap_err(),
             Scenario::from_json(json).unwrap_err(),
