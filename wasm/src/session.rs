@@ -320,10 +320,13 @@ impl Session {
     }
 
     /// Rebuild the sim and step it to `target`, applying each op before the
-    /// step it was applied at; ops after `target` are dropped.
+    /// step it was applied at; ops after `target` are dropped. An op that
+    /// cannot be applied (a link's change naming no host of the scenario) stops
+    /// the replay there, with the ops before it kept: the log stays what the
+    /// sim has been through.
     fn replay(&mut self, target: u32) -> Result<(), LabError> {
         self.ops.retain(|op| op.step <= target);
-        let ops = core::mem::take(&mut self.ops);
+        let mut ops = core::mem::take(&mut self.ops);
         self.sim = build(&self.scenario)?;
         self.steps = 0;
         self.ended = false;
@@ -331,7 +334,11 @@ impl Session {
         let mut next = 0;
         loop {
             while let Some(op) = ops.get(next).filter(|op| op.step <= self.steps) {
-                apply(&mut self.sim, &op.change)?;
+                if let Err(e) = apply(&mut self.sim, &op.change) {
+                    ops.truncate(next);
+                    self.ops = ops;
+                    return Err(e);
+                }
                 next += 1;
             }
             if self.steps >= target || !self.step() {

@@ -279,3 +279,32 @@ fn a_link_cannot_run_past_the_step_limit_or_reorder_its_changes() {
     assert_eq!(s.steps(), 5);
     assert_eq!(s.ops().len(), 3);
 }
+
+#[test]
+fn a_link_whose_change_cannot_apply_stops_there_and_keeps_the_rest() {
+    let mut s = Session::builtin("hello").unwrap();
+    let ops = vec![
+        Op {
+            step: 1,
+            change: Change::Partition {
+                a: "client".into(),
+                b: "server".into(),
+            },
+        },
+        Op {
+            step: 3,
+            change: Change::Crash {
+                host: "nosuch".into(),
+            },
+        },
+    ];
+    let e = s.restore(ops.clone(), 6).unwrap_err();
+    assert!(e.to_string().contains("nosuch"), "{e}");
+    // Stopped before step 3's change, with the partition that was applied logged.
+    assert_eq!(s.steps(), 3);
+    assert_eq!(s.ops(), &ops[..1]);
+    assert_eq!(s.partitions().len(), 1);
+    // Back replays what is logged, as for any other run.
+    s.goto(2).unwrap();
+    assert_eq!(s.ops(), &ops[..1]);
+}
