@@ -357,5 +357,8 @@ apps = [{app = "exchange", role = "client", server = "10.0.0.1:12345", messages 
         "{text}"
     );
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
-    assert!(json.contains(r#""line":"Received: line one\nline two""#), "{json}");
+    assert!(
+        json.contains(r#""line":"Received: line one\nline two""#),
+        "{json}"
+    );
 }
