@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod app;
 pub(crate) mod digits;
+pub(crate) mod escape;
 pub use digits::Addr;
 pub mod frame;
 pub(crate) mod hashed;

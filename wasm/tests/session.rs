@@ -308,3 +308,12 @@ fn a_link_whose_change_cannot_apply_stops_there_and_keeps_the_rest() {
     s.goto(2).unwrap();
     assert_eq!(s.ops(), &ops[..1]);
 }
+
+#[test]
+fn a_link_error_quoting_the_link_stays_on_one_line() {
+    let e = sockbox_core::json::from_str::<Vec<Op>>(r#"[{"step": 0, "op": "cr\nash"}]"#)
+        .map_err(|e| LabError::BadOps(e.to_string()))
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains('\n'), "{e}");
+}

@@ -16,7 +16,10 @@
 //! u64", "unknown field `x`, expected one of ...", "trailing characters") and
 //! carry the 1-based line and column (in characters) where serde_json reports
 //! them: the offending character, or the last character of a value of the
-//! wrong type. It never panics, whatever the input.
+//! wrong type. Unlike serde_json's, a message is always one line: a control
+//! character in input it quotes (`unknown variant` of a string holding a line
+//! break) is escaped, as `crate::escape` writes it. It never panics, whatever
+//! the input.
 
 mod number;
 mod parse;
@@ -27,6 +30,8 @@ use alloc::string::{String, ToString};
 use core::fmt;
 
 use serde::de;
+
+use crate::escape::one_line;
 
 pub use parse::{Kind, Node};
 pub use read::{check_field, float_text, unit_variant, variant_field};
@@ -50,7 +55,7 @@ struct Inner {
 impl Error {
     pub(crate) fn at(msg: &str, at: usize) -> Error {
         Error(Box::new(Inner {
-            msg: msg.to_string(),
+            msg: one_line(msg),
             at: Some(at),
             after: false,
             line: 0,
@@ -104,7 +109,7 @@ impl de::StdError for Error {}
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error(Box::new(Inner {
-            msg: msg.to_string(),
+            msg: one_line(&msg.to_string()),
             at: None,
             after: false,
             line: 0,

@@ -18,8 +18,8 @@ use core::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
-use super::label::one_line;
 use crate::app::{AppKind, AppSpec, Role};
+use crate::escape::one_line;
 use crate::keyed::Set;
 
 /// The network between the hosts, the same in every direction unless a fault
@@ -453,7 +453,8 @@ impl Scenario {
         let sc: Scenario = crate::json::from_str(text).map_err(|e| ScenarioError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: one_line(e.message()),
+            // The reader's messages are one line already (`json::Error`).
+            message: e.message().into(),
         })?;
         sc.validate_file()?;
         Ok(sc)

@@ -21,8 +21,9 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
 pub(crate) use super::label::text;
-pub use super::label::{HostName, PREVIEW_LEN, Preview, Text, push_console};
+pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
 use crate::digits::Addr;
+pub use crate::escape::push_console;
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
