@@ -64,8 +64,8 @@ use rand_core::Rng;
 
 /// The simulator's one source of randomness, seeded from the scenario's seed:
 /// PCG-XSL-RR 128/64 (`rand_pcg::Pcg64`). Statistically plenty for drawing
-/// losses and delays, and a few hundred bytes of wasm where ChaCha8's block
-/// function was 4.3 KB.
+/// losses and delays; with it the lab's wasm is 1.9 KB gzip smaller than with
+/// ChaCha8, whose block function alone was 4.3 KB.
 pub type SimRng = rand_pcg::Pcg64;
 
 pub use builder::{BuildError, Builder};
