@@ -19,7 +19,6 @@ use core::net::{IpAddr, Ipv4Addr};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{AppKind, AppSpec, Role};
-use crate::escape::one_line;
 use crate::keyed::Set;
 
 /// The network between the hosts, the same in every direction unless a fault
@@ -436,7 +435,7 @@ impl Scenario {
             ScenarioError::Syntax {
                 line,
                 column,
-                message: one_line(e.message().trim()),
+                message: crate::escape::one_line(e.message().trim()),
             }
         })?;
         sc.validate_file()?;
