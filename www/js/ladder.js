@@ -11,6 +11,9 @@ import { svg, clear } from './svg.js';
 const LEFT = 70, TOP = 8, ROW = 22, SUB = 14;
 // Label box estimate: the labels are 10px monospace (CHAR wide per character).
 const CHAR = 6.1, LBL_H = 11;
+// A label's baseline sits this far above its arrow; labels turn with arrows up
+// to MAX_TURN degrees.
+const LIFT = 4, MAX_TURN = 15;
 // Where along an arrow its label may go, best first.
 const SPOTS = [0.5, 0.35, 0.65, 0.22, 0.78];
 
@@ -104,8 +107,11 @@ export class Ladder {
       }
       const mark = p.fast ? '[fast retrans] ' : p.retrans ? '[retrans] ' : p.dup ? '[dup ack] ' : p.win.length ? `[${p.win[0].toLowerCase()}] ` : '';
       const text = mark + p.short + (p.lost ? ` (${p.fate.replace(/_/g, ' ')})` : '');
-      const [mx, my] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
-      labels.append(svg('text', { class: 'lbl' + (p.retrans ? ' retrans' : p.dup || p.win.length ? ' noted' : ''), x: mx, y: my, 'text-anchor': 'middle', 'data-idx': p.idx }, text));
+      const [mx, my, deg] = placeLabel(placed, text.length * CHAR, x1, y1, x2e, y2);
+      labels.append(svg('text', {
+        class: 'lbl' + (p.retrans ? ' retrans' : p.dup || p.win.length ? ' noted' : ''),
+        x: mx, y: my, 'text-anchor': 'middle', transform: `rotate(${deg.toFixed(2)} ${mx} ${my + LIFT})`, 'data-idx': p.idx,
+      }, text));
       if (p.idx === selectedIdx || (selectedIdx === null && p.idx === currentIdx)) selY = (y1 + y2) / 2;
     });
     this.el.append(labels);
@@ -117,10 +123,20 @@ export class Ladder {
 }
 
 // The first spot along (x1,y1)->(x2,y2) where a label w wide overlaps no label
-// in `placed` (else the one overlapping them least); records and returns its baseline.
+// in `placed` (else the one overlapping them least); records it and returns its
+// baseline's middle and the angle to draw it at. A gently sloping arrow (one
+// packet in its instant) gets its label along it, turned about the arrow
+// point LIFT below the baseline, so the label never crosses its own arrow; a
+// steep one (a burst, drawn across many sub-rows) keeps its label level, as
+// labels turned that far would read badly and pile up. The boxes that keep
+// labels apart stay upright either way.
 function placeLabel(placed, w, x1, y1, x2, y2) {
+  let deg = Math.atan2(y2 - y1, x2 - x1) * 180 / Math.PI;
+  if (deg > 90) deg -= 180;
+  else if (deg < -90) deg += 180;
+  if (Math.abs(deg) > MAX_TURN) deg = 0;
   const box = (f) => {
-    const cx = x1 + (x2 - x1) * f, base = y1 + (y2 - y1) * f - 4;
+    const cx = x1 + (x2 - x1) * f, base = y1 + (y2 - y1) * f - LIFT;
     return { l: cx - w / 2, r: cx + w / 2, t: base - LBL_H + 2, b: base + 2, cx, base };
   };
   const hits = (b) => placed.some((o) => b.l < o.r && o.l < b.r && b.t < o.b && o.t < b.b);
@@ -132,7 +148,7 @@ function placeLabel(placed, w, x1, y1, x2, y2) {
   const b = spots.find((c) => !hits(c)) ||
     spots.map((c) => [overlap(c), c]).reduce((best, s) => (s[0] < best[0] ? s : best))[1];
   placed.push(b);
-  return [b.cx, b.base];
+  return [b.cx, b.base, deg];
 }
 
 export function fmtTime(us) {
