@@ -4,6 +4,8 @@
 import { svg, clear } from './svg.js';
 
 const W = 400, H = 260, CX = W / 2, CY = H / 2;
+// Half a host box's width and height.
+const HALF_W = 46, HALF_H = 18;
 
 export class Topology {
   constructor(el) {
@@ -40,7 +42,7 @@ export class Topology {
     for (const h of hosts) {
       const p = pos.get(h.name);
       const g = svg('g', { class: 'host' + (h.crashed ? ' crashed' : ''), 'data-host': h.name });
-      g.append(svg('rect', { x: p.x - 46, y: p.y - 18, width: 92, height: 36 }));
+      g.append(svg('rect', { x: p.x - HALF_W, y: p.y - HALF_H, width: 2 * HALF_W, height: 2 * HALF_H }));
       g.append(svg('text', { x: p.x, y: p.y - 3 }, h.crashed ? `${h.name} (down)` : h.name));
       g.append(svg('text', { class: 'ip', x: p.x, y: p.y + 11 }, h.ip));
       this.el.append(g);
@@ -55,11 +57,13 @@ export class Topology {
     const dot = svg('circle', { class: 'pkt', r: 7, fill: packet.lost ? '#c62828' : color, cx: a.x, cy: a.y });
     const label = svg('text', { class: 'pkt-label', x: a.x, y: a.y - 10, 'text-anchor': 'middle' }, packet.short);
     this.el.append(dot, label);
-    // Path: host -> switch -> host. Lost packets stop halfway along it.
+    // Path: host -> switch -> host, from and to where the link meets each host's
+    // box (so the dot never sits on a host's name). Lost packets stop halfway.
     const end = packet.lost ? 0.5 : 1;
+    const from = edge(a), to = pos.has(packet.to) ? edge(b) : b;
     const at = (t) => (t < 0.5
-      ? { x: a.x + (CX - a.x) * t * 2, y: a.y + (CY - a.y) * t * 2 }
-      : { x: CX + (b.x - CX) * (t - 0.5) * 2, y: CY + (b.y - CY) * (t - 0.5) * 2 });
+      ? { x: from.x + (CX - from.x) * t * 2, y: from.y + (CY - from.y) * t * 2 }
+      : { x: CX + (to.x - CX) * (t - 0.5) * 2, y: CY + (to.y - CY) * (t - 0.5) * 2 });
     const place = (t) => {
       const p = at(t);
       dot.setAttribute('cx', p.x); dot.setAttribute('cy', p.y);
@@ -82,4 +86,14 @@ export class Topology {
     };
     this.anim = requestAnimationFrame(tick);
   }
+}
+
+// Where the link from a host's centre p to the switch leaves the host's box
+// (HALF_W x HALF_H each side), plus the packet dot's radius and a pixel.
+function edge(p) {
+  const dx = CX - p.x, dy = CY - p.y;
+  const len = Math.hypot(dx, dy) || 1;
+  const out = Math.min(dx ? HALF_W / Math.abs(dx) : Infinity, dy ? HALF_H / Math.abs(dy) : Infinity);
+  const f = Math.min(out + 8 / len, 0.5);
+  return { x: p.x + dx * f, y: p.y + dy * f };
 }
