@@ -10,7 +10,6 @@
 use alloc::string::String;
 
 use super::{AppKind, AppSpec, Role, SpecError};
-use crate::frame::FramingKind;
 
 /// Most messages an echo or udp-echo client may send.
 pub const MAX_MESSAGES: usize = 100_000;
@@ -88,30 +87,30 @@ const OPTIONS: [&str; 20] = [
 ];
 
 /// Which [`OPTIONS`] `spec` sets (gives another value than
-/// [`AppSpec::default`]'s, written out here; a test checks they agree), one
-/// bit each in that order.
+/// [`AppSpec::default`]'s), one bit each in that order.
 fn options_set(spec: &AppSpec) -> u32 {
+    let d = AppSpec::default();
     let set = [
-        spec.port != 12345,
-        spec.backlog != 5,
-        spec.server.is_some(),
-        spec.framing != FramingKind::Raw,
-        spec.max_frame != crate::frame::DEFAULT_MAX_FRAME,
-        spec.message.is_some(),
-        !spec.messages.is_empty(),
-        !spec.sizes.is_empty(),
-        spec.count != 0,
-        spec.recv_max != 1024,
-        spec.connect_timeout_ms.is_some(),
-        spec.recv_timeout_ms.is_some(),
-        spec.retries != 0,
-        spec.backoff_ms != 500,
-        spec.backoff_max_ms != 8_000,
-        spec.max_conns.is_some(),
-        spec.idle_timeout_ms.is_some(),
-        spec.name.is_some(),
-        spec.use_send,
-        spec.interval_ms != 100,
+        spec.port != d.port,
+        spec.backlog != d.backlog,
+        spec.server != d.server,
+        spec.framing != d.framing,
+        spec.max_frame != d.max_frame,
+        spec.message != d.message,
+        spec.messages != d.messages,
+        spec.sizes != d.sizes,
+        spec.count != d.count,
+        spec.recv_max != d.recv_max,
+        spec.connect_timeout_ms != d.connect_timeout_ms,
+        spec.recv_timeout_ms != d.recv_timeout_ms,
+        spec.retries != d.retries,
+        spec.backoff_ms != d.backoff_ms,
+        spec.backoff_max_ms != d.backoff_max_ms,
+        spec.max_conns != d.max_conns,
+        spec.idle_timeout_ms != d.idle_timeout_ms,
+        spec.name != d.name,
+        spec.use_send != d.use_send,
+        spec.interval_ms != d.interval_ms,
     ];
     set.iter()
         .rev()
@@ -179,6 +178,7 @@ mod tests {
 
     use super::*;
     use crate::app::build;
+    use crate::frame::FramingKind;
 
     fn client(app: AppKind) -> AppSpec {
         AppSpec {
