@@ -39,7 +39,7 @@ pub fn scenario_json(scenario: &Scenario) -> String {
     serde_json::to_string(scenario).unwrap_or_default()
 }
 
-/// The op log for the page (which writes each op's label: `www/js/main.js`).
+/// The op log for the page (which writes each op's label: `www/js/ops.js`).
 pub fn ops(ops: &[Op]) -> Vec<OpJson> {
     ops.iter().cloned().map(OpJson::from).collect()
 }
