@@ -2,8 +2,15 @@
 //! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox`, `floor` or `turmoil`, WORK `serial`,
 //! `concurrent`, `hosts` (N greet connections) or `bulk` (N bytes), e.g.
 //! `perf record -g target/release/examples/rowloop sockbox concurrent 1000 50`.
+//! WORK `bulk-jumbo` is `bulk` with the floor on [`floor::net::Link::JUMBO_UNCHECKED`]
+//! (turmoil unchanged): how near the bare smoltcp loop can come to turmoil's
+//! bulk speed when spared as much as a link can spare it.
 //! With `ROWLOOP_EACH` set it also prints each run's wall ms on stderr, in
 //! order (this machine's speed can change between one run and the next).
+//! With `ROWLOOP_TURNS=floor,turmoil` (say) each run is preceded by one run of
+//! those implementations on the same work, untimed, as the bench's rows take
+//! turns: that shows what a run costs when the others have just had the caches
+//! and the heap.
 //!
 //! Where a VM exposes no hardware counters (`perf stat -e cycles` says
 //! "not supported"), sample on the timer instead, which still says where the
@@ -31,21 +38,33 @@ fn main() {
     let repeat: usize = arg(3, "20").parse().unwrap_or(20);
     let t = std::time::Instant::now();
     let mut walls = Vec::with_capacity(repeat);
+    let clients = match work.as_str() {
+        "serial" => Clients::Serial,
+        "hosts" => Clients::Hosts,
+        _ => Clients::Concurrent,
+    };
+    let once = |imp: &str| match (imp, work.as_str()) {
+        ("floor", "bulk") => floor::bulk(n),
+        ("floor", "bulk-jumbo") => floor::bulk_on(n, floor::net::Link::JUMBO_UNCHECKED),
+        ("turmoil", "bulk" | "bulk-jumbo") => sockbox_bench::turmoil_base::bulk(n),
+        ("turmoil", _) => sockbox_bench::turmoil_base::greet(n as usize, clients),
+        ("floor", _) => floor::greet(n as usize, clients),
+        (_, "bulk") => sockbox_sim::bulk(n),
+        (_, "bulk-jumbo") => Err("bulk-jumbo is for floor and turmoil".to_owned()),
+        _ => sockbox_sim::greet(n as usize, clients),
+    };
+    let turns: Vec<String> = std::env::var("ROWLOOP_TURNS")
+        .map(|t| t.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
     for _ in 0..repeat {
+        for other in &turns {
+            if let Err(e) = once(other) {
+                eprintln!("rowloop: {other}: {e}");
+                std::process::exit(1);
+            }
+        }
         let one = std::time::Instant::now();
-        let clients = match work.as_str() {
-            "serial" => Clients::Serial,
-            "hosts" => Clients::Hosts,
-            _ => Clients::Concurrent,
-        };
-        let r = match (imp.as_str(), work.as_str()) {
-            ("floor", "bulk") => floor::bulk(n),
-            ("turmoil", "bulk") => sockbox_bench::turmoil_base::bulk(n),
-            ("turmoil", _) => sockbox_bench::turmoil_base::greet(n as usize, clients),
-            ("floor", _) => floor::greet(n as usize, clients),
-            (_, "bulk") => sockbox_sim::bulk(n),
-            _ => sockbox_sim::greet(n as usize, clients),
-        };
+        let r = once(&imp);
         let r = match r {
             Ok(r) => r,
             Err(e) => {

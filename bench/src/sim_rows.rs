@@ -103,6 +103,9 @@ mod tests {
                 crate::turmoil_base::greet,
             ),
         ];
+        // The floor on the most favourable link it can have (rowloop's `bulk-jumbo`).
+        floor::bulk_on(1_000_000, floor::net::Link::JUMBO_UNCHECKED)
+            .unwrap_or_else(|e| panic!("floor bulk on jumbo frames: {e}"));
         for (name, bulk, greet) in imps {
             bulk(1_000_000).unwrap_or_else(|e| panic!("{name} bulk: {e}"));
             for clients in [Clients::Serial, Clients::Concurrent, Clients::Hosts] {
