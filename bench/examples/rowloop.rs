@@ -2,7 +2,7 @@
 //! `rowloop IMPL WORK N REPEAT`, IMPL `sockbox`, `floor` or `turmoil`, WORK `serial`,
 //! `concurrent`, `hosts` (N greet connections) or `bulk` (N bytes), e.g.
 //! `perf record -g target/release/examples/rowloop sockbox concurrent 1000 50`.
-//! WORK `bulk-jumbo` is `bulk` with the floor on [`floor::net::Link::JUMBO_UNCHECKED`]
+//! WORK `bulk-jumbo` is `bulk` with the floor on [`floor::net::LinkCaps::JUMBO_UNCHECKED`]
 //! (turmoil unchanged): how near the bare smoltcp loop can come to turmoil's
 //! bulk speed when spared as much as a link can spare it.
 //! With `ROWLOOP_EACH` set it also prints each run's wall ms on stderr, in
@@ -45,7 +45,7 @@ fn main() {
     };
     let once = |imp: &str| match (imp, work.as_str()) {
         ("floor", "bulk") => floor::bulk(n),
-        ("floor", "bulk-jumbo") => floor::bulk_on(n, floor::net::Link::JUMBO_UNCHECKED),
+        ("floor", "bulk-jumbo") => floor::bulk_on(n, floor::net::LinkCaps::JUMBO_UNCHECKED),
         ("turmoil", "bulk" | "bulk-jumbo") => sockbox_bench::turmoil_base::bulk(n),
         ("turmoil", _) => sockbox_bench::turmoil_base::greet(n as usize, clients),
         ("floor", _) => floor::greet(n as usize, clients),

@@ -104,7 +104,7 @@ mod tests {
             ),
         ];
         // The floor on the most favourable link it can have (rowloop's `bulk-jumbo`).
-        floor::bulk_on(1_000_000, floor::net::Link::JUMBO_UNCHECKED)
+        floor::bulk_on(1_000_000, floor::net::LinkCaps::JUMBO_UNCHECKED)
             .unwrap_or_else(|e| panic!("floor bulk on jumbo frames: {e}"));
         for (name, bulk, greet) in imps {
             bulk(1_000_000).unwrap_or_else(|e| panic!("{name} bulk: {e}"));

@@ -21,7 +21,7 @@ use smoltcp::time::Instant;
 use smoltcp::wire::IpAddress;
 
 use crate::report::Run;
-use net::{Host, Link, Net, Work, host_ip};
+use net::{Host, LinkCaps, Net, Work, host_ip};
 
 pub const GREETING: &[u8] = b"Thank you for connecting";
 pub const PORT: u16 = 12345;
@@ -271,13 +271,13 @@ impl Work for Bulk {
 
 /// One connection carrying `bytes` from client to server.
 pub fn bulk(bytes: u64) -> Result<Run, String> {
-    bulk_on(bytes, Link::ETHERNET)
+    bulk_on(bytes, LinkCaps::ETHERNET)
 }
 
-/// [`bulk`] over another [`Link`].
-pub fn bulk_on(bytes: u64, link: Link) -> Result<Run, String> {
+/// [`bulk`] over a link with other capabilities ([`LinkCaps`]).
+pub fn bulk_on(bytes: u64, caps: LinkCaps) -> Result<Run, String> {
     let t = WallInstant::now();
-    let mut net = Net::with_link(2, link);
+    let mut net = Net::with_caps(2, caps);
     let server = listener(&mut net.hosts[0], BULK_BUF)?;
     let client = connect(&mut net.hosts[1], BULK_BUF, 49152)?;
     net.wake(0);

@@ -25,7 +25,7 @@ pub const LATENCY_US: u64 = 100;
 
 /// What every host's device tells smoltcp it can do.
 #[derive(Clone, Copy, Debug)]
-pub struct Link {
+pub struct LinkCaps {
     /// Largest Ethernet frame, header included.
     pub frame_mtu: usize,
     /// Whether smoltcp computes and checks IPv4 and TCP checksums; a link
@@ -33,15 +33,15 @@ pub struct Link {
     pub checksums: bool,
 }
 
-impl Link {
+impl LinkCaps {
     /// The rows' link: an IP MTU of 1500, checksums on.
-    pub const ETHERNET: Link = Link {
+    pub const ETHERNET: LinkCaps = LinkCaps {
         frame_mtu: 1514,
         checksums: true,
     };
     /// The most a bare smoltcp loop can be spared: near-64 KiB frames, no
     /// checksums (only for measuring how far the floor itself can go).
-    pub const JUMBO_UNCHECKED: Link = Link {
+    pub const JUMBO_UNCHECKED: LinkCaps = LinkCaps {
         frame_mtu: 65_000,
         checksums: false,
     };
@@ -63,7 +63,7 @@ fn ip_index(ip: Ipv4Address) -> Option<usize> {
 
 /// One host's view of the network while it is polled.
 struct Port<'a> {
-    link: Link,
+    caps: LinkCaps,
     rx: &'a mut VecDeque<Vec<u8>>,
     out: &'a mut Vec<Vec<u8>>,
     pool: &'a mut Vec<Vec<u8>>,
@@ -134,8 +134,8 @@ impl Device for Port<'_> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.link.frame_mtu;
-        if !self.link.checksums {
+        caps.max_transmission_unit = self.caps.frame_mtu;
+        if !self.caps.checksums {
             caps.checksum = ChecksumCapabilities::ignored();
         }
         caps
@@ -156,7 +156,7 @@ pub trait Work {
 }
 
 pub struct Net {
-    device: Link,
+    caps: LinkCaps,
     pub hosts: Vec<Host>,
     link: VecDeque<(u64, usize, Vec<u8>)>,
     timers: BinaryHeap<Reverse<(u64, usize)>>,
@@ -169,14 +169,15 @@ pub struct Net {
 }
 
 impl Net {
-    /// `hosts` hosts on a [`Link::ETHERNET`] switch.
+    /// `hosts` hosts on a [`LinkCaps::ETHERNET`] switch.
     pub fn new(hosts: usize) -> Net {
-        Net::with_link(hosts, Link::ETHERNET)
+        Net::with_caps(hosts, LinkCaps::ETHERNET)
     }
 
-    pub fn with_link(hosts: usize, link: Link) -> Net {
+    /// `hosts` hosts whose devices report `caps`.
+    pub fn with_caps(hosts: usize, caps: LinkCaps) -> Net {
         let mut net = Net {
-            device: link,
+            caps,
             hosts: Vec::with_capacity(hosts),
             link: VecDeque::new(),
             timers: BinaryHeap::new(),
@@ -190,7 +191,7 @@ impl Net {
         for i in 0..hosts {
             let mut rx = VecDeque::new();
             let mut port = Port {
-                link,
+                caps,
                 rx: &mut rx,
                 out: &mut net.out,
                 pool: &mut net.pool,
@@ -298,7 +299,7 @@ impl Net {
         let now = Instant::from_micros(self.now as i64);
         let h = &mut self.hosts[i];
         let mut port = Port {
-            link: self.device,
+            caps: self.caps,
             rx: &mut h.rx,
             out: &mut self.out,
             pool: &mut self.pool,
