@@ -14,7 +14,7 @@ use super::giveup::{SYNACK_GIVE_UP, orphan_limit, retry_limit, timed_out};
 use super::host::{Ctx, Host};
 use super::sets::{Sock, Sockets};
 use super::sockets::{call, endpoint, idle_listener};
-use super::table::{Ends, Entry, Kind, Owner, Pending, TIME_WAIT, Table};
+use super::table::{BlockedCall, Ends, Entry, Kind, Owner, Pending, TIME_WAIT, Table};
 use super::trace::{HostName, Record, StateRecord, TcpState, Text, text};
 use crate::app::{ConnectError, Event, SockError, SockId};
 use crate::digits::Addr;
@@ -122,7 +122,7 @@ impl Host {
                             label,
                             i,
                             Some(id),
-                            "accept()".into(),
+                            BlockedCall::Accept.text(),
                             Text::addr("", &peer, ""),
                         );
                         let ends = Ends::default().update(s);

@@ -75,6 +75,7 @@ pub use scenario::{
     ScenarioError,
 };
 pub use sockets::{EPHEMERAL, MAX_BACKLOG};
+pub use table::BlockedCall;
 pub use trace::{
     Analysis, Fate, HostName, IcmpAbout, IcmpHeader, PacketRecord, Preview, Record, TcpState, Text,
     to_text,

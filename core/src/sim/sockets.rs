@@ -34,7 +34,7 @@ use super::backlog::Backlog;
 use super::giveup::RETRIES_GIVE_UP;
 use super::host::{Ctx, Host};
 use super::scenario::LISTEN_MEMORY;
-use super::table::{Ends, Entry, Kind, Orphan, Owner, Pending, connect_text, ephemeral};
+use super::table::{BlockedCall, Ends, Entry, Kind, Orphan, Owner, Pending, ephemeral};
 
 /// The socket an action is about, if any.
 fn action_sock(a: &Action) -> Option<SockId> {
@@ -377,7 +377,7 @@ impl Host {
                     &self.label,
                     i,
                     Some(sock),
-                    connect_text(&addr),
+                    BlockedCall::Connect(addr).text(),
                     super::check::connect_failure(error).into(),
                 );
                 return;

@@ -88,22 +88,55 @@ impl Pending {
 
     /// The call as Python spells it, for views and the trace.
     pub fn describe(&self) -> Option<Text> {
-        Some(match self {
-            Pending::None => return None,
-            Pending::Connect { addr, .. } => connect_text(addr),
-            Pending::Recv { max, .. } => Text::number("recv(", *max, ")"),
-            Pending::Send { data, .. } => Text::number("send(", data.len(), " bytes)"),
-            Pending::SendAll { data, .. } => Text::number("sendall(", data.len(), " bytes)"),
-            Pending::RecvFrom { max, .. } => Text::number("recvfrom(", *max, ")"),
-        })
+        Some(
+            match self {
+                Pending::None => return None,
+                Pending::Connect { addr, .. } => BlockedCall::Connect(*addr),
+                Pending::Recv { max, .. } => BlockedCall::Recv(*max),
+                Pending::Send { data, .. } => BlockedCall::Send(data.len()),
+                Pending::SendAll { data, .. } => BlockedCall::SendAll(data.len()),
+                Pending::RecvFrom { max, .. } => BlockedCall::RecvFrom(*max),
+            }
+            .text(),
+        )
     }
 }
 
-pub(crate) fn connect_text(addr: &SocketAddr) -> Text {
-    let mut t = Text::from("connect(");
-    t.push_py_addr(addr);
-    t.push(")");
-    t
+/// A socket call a program can wait in, with what its spelling shows. The
+/// simulator's trace and views and `sockbox run`'s summary of real sockets all
+/// spell calls through [`BlockedCall::text`], so they spell them alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockedCall {
+    Accept,
+    Connect(SocketAddr),
+    /// `recv(max)`.
+    Recv(usize),
+    /// `send` of this many bytes.
+    Send(usize),
+    /// `sendall` of this many bytes.
+    SendAll(usize),
+    /// `recvfrom(max)`.
+    RecvFrom(usize),
+}
+
+impl BlockedCall {
+    /// The call as Python spells it: `accept()`, `connect(('10.0.0.1', 12345))`,
+    /// `recv(1024)`, `send(10 bytes)`, `sendall(4004 bytes)`, `recvfrom(65535)`.
+    pub fn text(&self) -> Text {
+        match *self {
+            BlockedCall::Accept => "accept()".into(),
+            BlockedCall::Connect(addr) => {
+                let mut t = Text::from("connect(");
+                t.push_py_addr(&addr);
+                t.push(")");
+                t
+            }
+            BlockedCall::Recv(max) => Text::number("recv(", max, ")"),
+            BlockedCall::Send(len) => Text::number("send(", len, " bytes)"),
+            BlockedCall::SendAll(len) => Text::number("sendall(", len, " bytes)"),
+            BlockedCall::RecvFrom(max) => Text::number("recvfrom(", max, ")"),
+        }
+    }
 }
 
 pub(crate) struct Entry {
@@ -487,6 +520,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
     use alloc::vec;
     use smoltcp::iface::SocketSet;
 
@@ -519,5 +553,24 @@ mod tests {
                 assert_eq!(x.cmp(y), x.code().cmp(&y.code()), "{x:?} vs {y:?}");
             }
         }
+    }
+
+    /// Every blocked call as Python spells it: the one spelling the trace,
+    /// the views and `sockbox run` share.
+    #[test]
+    fn blocked_calls_are_spelled_as_python_spells_them() {
+        let spell = |c: BlockedCall| String::from(c.text());
+        let v4: SocketAddr = "10.0.0.1:12345".parse().unwrap();
+        let v6: SocketAddr = "[::1]:40919".parse().unwrap();
+        assert_eq!(spell(BlockedCall::Accept), "accept()");
+        assert_eq!(
+            spell(BlockedCall::Connect(v4)),
+            "connect(('10.0.0.1', 12345))"
+        );
+        assert_eq!(spell(BlockedCall::Connect(v6)), "connect(('::1', 40919))");
+        assert_eq!(spell(BlockedCall::Recv(1024)), "recv(1024)");
+        assert_eq!(spell(BlockedCall::Send(10)), "send(10 bytes)");
+        assert_eq!(spell(BlockedCall::SendAll(4004)), "sendall(4004 bytes)");
+        assert_eq!(spell(BlockedCall::RecvFrom(65535)), "recvfrom(65535)");
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use smoltcp::socket::{tcp, udp};
 
 use super::Sim;
-use super::table::Kind;
+use super::table::{BlockedCall, Kind};
 use super::trace::{Mac, TcpState};
 
 /// The MAC of host number `index`.
@@ -126,7 +126,7 @@ impl Sim {
                         tx_queued: 0,
                         rx_capacity: pool.slots().len(),
                         tx_capacity: 0,
-                        blocked_in: Some(String::from("accept()")),
+                        blocked_in: Some(BlockedCall::Accept.text().into()),
                     }
                 }
                 Kind::Udp(handle, port) => {

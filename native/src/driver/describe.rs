@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use sockbox_core::app::{Action, Event};
+use sockbox_core::sim::BlockedCall;
 
 use super::sock::{Kind, Sock};
 use super::{AppId, Driver};
@@ -88,20 +89,22 @@ pub struct Blocked {
     pub remote: Option<SocketAddr>,
 }
 
-/// What `sock` waits in, as the simulator says it: a connect or receive
+/// What `sock` waits in, spelled by the simulator's [`BlockedCall`]: a connect or receive
 /// before a queued send (`recv(1024)`, `connect(('127.0.0.1', 40919))`,
 /// `sendall(4004 bytes)`, `accept()`, `recvfrom(65535)`).
 fn blocked_in(sock: &Sock) -> Option<Blocked> {
     let (call, local, remote) = match &sock.kind {
-        Kind::Listener(l) => ("accept()".to_string(), l.local_addr().ok(), None),
+        Kind::Listener(l) => (BlockedCall::Accept, l.local_addr().ok(), None),
         Kind::Stream(s) => {
             let call = if let Some((target, _)) = s.connecting {
-                format!("connect(('{}', {}))", target.ip(), target.port())
+                BlockedCall::Connect(target)
             } else if let Some(armed) = s.recv {
-                format!("recv({})", armed.max)
+                BlockedCall::Recv(armed.max)
             } else {
-                let (all, len) = s.waiting_send()?;
-                format!("{}({len} bytes)", if all { "sendall" } else { "send" })
+                match s.waiting_send()? {
+                    (true, len) => BlockedCall::SendAll(len),
+                    (false, len) => BlockedCall::Send(len),
+                }
             };
             let remote = s.tcp.peer_addr().ok().or(s.connecting.map(|(t, _)| t));
             (call, s.tcp.local_addr().ok(), remote)
@@ -109,14 +112,14 @@ fn blocked_in(sock: &Sock) -> Option<Blocked> {
         Kind::Udp(u) => {
             let armed = u.recv?;
             (
-                format!("recvfrom({})", armed.max),
+                BlockedCall::RecvFrom(armed.max),
                 u.udp.local_addr().ok(),
                 None,
             )
         }
     };
     Some(Blocked {
-        call,
+        call: call.text().into(),
         local,
         remote,
     })
