@@ -16,7 +16,7 @@ use alloc::boxed::Box;
 use core::fmt;
 
 use super::chat::{ChatService, ChatSession};
-use super::check::check;
+use super::check::{MAX_MESSAGES, MAX_SEND_BYTES, check};
 use super::client::Client;
 use super::echo::{EchoService, EchoSession};
 use super::exchange::{ExchangeService, ExchangeSession};
@@ -70,8 +70,9 @@ impl fmt::Display for SpecError {
             }
             SpecError::TooMuch(app) => write!(
                 f,
-                "the {} client sends at most 100000 messages and 64 MiB",
-                app_name(*app)
+                "the {} client sends at most {MAX_MESSAGES} messages and {} MiB",
+                app_name(*app),
+                MAX_SEND_BYTES >> 20
             ),
         }
     }
