@@ -20,7 +20,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sockbox_core::app::{AppKind, AppSpec, Role, SpecError, build};
-use sockbox_core::sim::trace::push_console;
 use sockbox_core::time::Instant;
 
 use crate::driver::{AppId, Blocked, Driver, Host, Outcome};
@@ -97,14 +96,6 @@ fn free_port(udp: bool) -> io::Result<u16> {
     } else {
         std::net::TcpListener::bind(addr)?.local_addr()?.port()
     })
-}
-
-/// The line form of a console record, as `sockbox sim` prints it (on one line:
-/// control characters escaped, see [`push_console`]).
-pub fn console_line(at: Instant, host: &str, line: &str) -> String {
-    let mut s = format!("{at} {host} | ");
-    push_console(&mut s, line);
-    s
 }
 
 impl Lab {

@@ -23,7 +23,7 @@ use serde::{Serialize, Serializer};
 pub(crate) use super::label::text;
 pub use super::label::{HostName, PREVIEW_LEN, Preview, Text};
 use crate::digits::Addr;
-pub use crate::escape::push_console;
+use crate::escape::push_console;
 use crate::time::Instant;
 
 fn micros<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
@@ -509,6 +509,16 @@ impl Record {
     }
 }
 
+/// A console record's line as the text trace writes it, `<time> <host> | <line>`,
+/// the line kept on one line: control characters written as Python's `repr`
+/// writes them (`\n`, `\x1b`) and a backslash doubled. `sockbox run` prints
+/// the lines its programs print over real sockets through it too.
+pub fn push_console_line(s: &mut String, at: Instant, host: &str, line: &str) {
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{at} {host} | ");
+    push_console(s, line);
+}
+
 /// One tcpdump-like line, no trailing newline.
 pub fn to_text(record: &Record) -> String {
     let mut s = String::new();
@@ -529,8 +539,7 @@ fn write_text(s: &mut String, record: &Record) -> fmt::Result {
         }
         Record::Call(c) => write!(s, "{} {} {} -> {}", c.at, c.host, c.call, c.result),
         Record::Console(c) => {
-            write!(s, "{} {} | ", c.at, c.host)?;
-            push_console(s, &c.line);
+            push_console_line(s, c.at, c.host.as_str(), &c.line);
             Ok(())
         }
         Record::Fault(f) => write!(s, "{} fault: {}", f.at, f.fault),

@@ -24,11 +24,12 @@ use std::time::Duration;
 
 use clap::Args;
 use sockbox_core::app::Role;
+use sockbox_core::sim::trace::push_console_line;
 use sockbox_core::sim::{Conditions, FaultKind, Scenario};
 
 use super::{CliError, parse_secs};
 use crate::driver::{CRASHED, stdout_line};
-use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, MIN_BACKLOG, console_line};
+use crate::lab::{Lab, LabFault, LabFaultKind, LabHost, MIN_BACKLOG};
 use crate::simcli::blocked_line;
 
 /// Run a scenario's programs over real loopback sockets.
@@ -132,7 +133,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let mut lab = Lab::new(&hosts, &faults, move |h, at, line| {
         let host = names.get(h).map_or("?", String::as_str);
-        stdout_line(&console_line(at, host, line));
+        let mut text = String::new();
+        push_console_line(&mut text, at, host, line);
+        stdout_line(&text);
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     for (sim, real) in &lab.ports {
