@@ -267,3 +267,30 @@ a = "server"
     );
     Ok(())
 }
+
+/// Text that came over real sockets with line breaks and escape sequences in
+/// it is printed by `sockbox run` as `sockbox sim` prints it: on one line,
+/// control characters escaped, nothing raw reaching the terminal.
+#[test]
+fn run_escapes_console_lines_as_sim_does() -> Result<()> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/newlines.toml");
+    let sim = cli(&["sim", path])?;
+    let real = cli(&["run", path])?;
+    let (want, got) = (console(&sim.stdout), console(&real.stdout));
+    assert_eq!(got, want, "run vs sim console lines differ");
+    let lines = |host: &str| got.get(host).cloned().unwrap_or_default();
+    assert!(
+        lines("client").contains(&"Received: line one\\nline two".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        lines("server").contains(&"Received: red \\x1b[31m bell \\x07 \\\\ end".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        !real.stdout.contains('\u{1b}') && !real.stdout.contains('\u{7}'),
+        "{}",
+        real.stdout
+    );
+    Ok(())
+}

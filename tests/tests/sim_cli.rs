@@ -322,26 +322,9 @@ fn readme_flow_control_example_prints_what_it_says() {
 /// `repr` writes them (the JSON trace has the line as it is).
 #[test]
 fn console_text_from_the_wire_stays_on_one_line() {
-    let file = std::env::temp_dir().join(format!("sockbox-sim-{}-nl.toml", std::process::id()));
-    std::fs::write(
-        &file,
-        r#"
-name = "newlines"
-[[hosts]]
-name = "server"
-ip = "10.0.0.1"
-apps = [{app = "exchange", message = "line one\nline two"}]
-[[hosts]]
-name = "client"
-ip = "10.0.0.2"
-apps = [{app = "exchange", role = "client", server = "10.0.0.1:12345", messages = ["red \u001b[31m bell \u0007 \\ end"]}]
-"#,
-    )
-    .unwrap();
-    let path = file.to_str().unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/newlines.toml");
     let text = sockbox(&["sim", path]);
     let json = sockbox(&["sim", path, "--json"]);
-    std::fs::remove_file(&file).ok();
     assert!(text.status.success(), "{}", stderr(&text));
     let text = String::from_utf8(text.stdout).unwrap();
     let json = String::from_utf8(json.stdout).unwrap();
