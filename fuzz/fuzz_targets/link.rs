@@ -9,6 +9,7 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use sockbox_core::sim::Scenario;
+use sockbox_fuzz::assert_one_line;
 use sockbox_wasm::{Op, Session, views};
 
 #[derive(Arbitrary, Debug)]
@@ -20,10 +21,6 @@ struct Link {
     ops: String,
 }
 
-fn one_line(msg: String) {
-    assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
-}
-
 fuzz_target!(|link: Link| {
     let names: Vec<&str> = Scenario::builtins().iter().map(|(n, _)| *n).collect();
     let name = names[usize::from(link.lesson) % names.len()];
@@ -31,14 +28,14 @@ fuzz_target!(|link: Link| {
         panic!("the built-in {name} loads");
     };
     if let Err(e) = s.set_seed(link.seed) {
-        one_line(e.to_string());
+        assert_one_line(&e.to_string());
     }
     let step = u32::from(link.step % 3_000);
     match sockbox_core::json::from_str::<Vec<Op>>(&link.ops) {
-        Err(e) => one_line(e.to_string()),
+        Err(e) => assert_one_line(&e.to_string()),
         Ok(ops) => {
             if let Err(e) = s.restore(ops, step) {
-                one_line(e.to_string());
+                assert_one_line(&e.to_string());
             }
         }
     }
@@ -51,7 +48,7 @@ fuzz_target!(|link: Link| {
     let _ = s.partitions();
     if s.steps() > 0 {
         if let Err(e) = s.goto(s.steps() - 1) {
-            one_line(e.to_string());
+            assert_one_line(&e.to_string());
         }
     }
 });

@@ -9,6 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sockbox_core::sim::{Scenario, Sim};
+use sockbox_fuzz::assert_one_line;
 
 /// Most events stepped per scenario.
 const STEPS: usize = 2_000;
@@ -36,8 +37,7 @@ fn run(sc: &Scenario) {
         // A spec the apps refuse (`build`'s own checks) is an error too; it
         // must still be one line.
         Err(e) => {
-            let msg = e.to_string();
-            assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
+            assert_one_line(&e.to_string());
             return;
         }
     };
@@ -60,10 +60,7 @@ fuzz_target!(|data: &[u8]| {
     for parsed in [Scenario::from_json(text), Scenario::from_toml(text)] {
         match parsed {
             Ok(sc) => run(&sc),
-            Err(e) => {
-                let msg = e.to_string();
-                assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
-            }
+            Err(e) => assert_one_line(&e.to_string()),
         }
     }
 });

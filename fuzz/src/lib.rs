@@ -174,3 +174,10 @@ fn refused_for_a_reason(framing: &Framing, p: &[u8], e: EncodeError) {
         other => panic!("unexpected refusal of {} bytes: {other}", p.len()),
     }
 }
+
+/// The scenario and link targets' check on an error they are given: a
+/// message, on one line (it names what was wrong; a line break inside input
+/// it quotes must not split it).
+pub fn assert_one_line(msg: &str) {
+    assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
+}
