@@ -4,8 +4,8 @@
 import { svg, clear } from './svg.js';
 
 const W = 400, H = 260, CX = W / 2, CY = H / 2;
-// Half a host box's width and height.
-const HALF_W = 46, HALF_H = 18;
+// Half a host box's width and height; the packet dot's radius.
+const HALF_W = 46, HALF_H = 18, DOT_R = 7;
 
 export class Topology {
   constructor(el) {
@@ -54,7 +54,7 @@ export class Topology {
     const a = pos.get(packet.from);
     const b = pos.get(packet.to) || { x: CX, y: CY };
     const color = packet.proto === 'udp' ? '#23803f' : packet.proto === 'arp' ? '#a07400' : packet.proto === 'icmp' ? '#8e24aa' : '#1f6feb';
-    const dot = svg('circle', { class: 'pkt', r: 7, fill: packet.lost ? '#c62828' : color, cx: a.x, cy: a.y });
+    const dot = svg('circle', { class: 'pkt', r: DOT_R, fill: packet.lost ? '#c62828' : color, cx: a.x, cy: a.y });
     const label = svg('text', { class: 'pkt-label', x: a.x, y: a.y - 10, 'text-anchor': 'middle' }, packet.short);
     this.el.append(dot, label);
     // Path: host -> switch -> host, from and to where the link meets each host's
@@ -94,6 +94,6 @@ function edge(p) {
   const dx = CX - p.x, dy = CY - p.y;
   const len = Math.hypot(dx, dy) || 1;
   const out = Math.min(dx ? HALF_W / Math.abs(dx) : Infinity, dy ? HALF_H / Math.abs(dy) : Infinity);
-  const f = Math.min(out + 8 / len, 0.5);
+  const f = Math.min(out + (DOT_R + 1) / len, 0.5);
   return { x: p.x + dx * f, y: p.y + dy * f };
 }
