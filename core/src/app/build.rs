@@ -3,8 +3,8 @@
 //! Checks the spec first (`check.rs`) and answers a [`SpecError`] naming the
 //! problem: a client needs `server`; there is no raw server; an option the
 //! program does not read is an error; echo and udp-echo clients need something
-//! to send, at most [`MAX_MESSAGES`](super::MAX_MESSAGES) messages of at most
-//! [`MAX_SEND_BYTES`](super::MAX_SEND_BYTES) in all; `recv_max` must be at
+//! to send, at most [`MAX_MESSAGES`] messages of at most
+//! [`MAX_SEND_BYTES`] in all; `recv_max` must be at
 //! least 1.
 //!
 //! Framing: every TCP app uses the spec's framing, except the raw client (always
@@ -37,9 +37,9 @@ pub enum SpecError {
     NoMessages(AppKind),
     /// `recv_max` is 0: `recv(0)` would never read anything.
     ZeroRecvMax,
-    /// More than [`MAX_MESSAGES`](super::MAX_MESSAGES) messages (`messages`,
+    /// More than [`MAX_MESSAGES`] messages (`messages`,
     /// and `sizes` or `count`), or more than
-    /// [`MAX_SEND_BYTES`](super::MAX_SEND_BYTES) in all.
+    /// [`MAX_SEND_BYTES`] in all.
     TooMuch(AppKind),
     /// An option its program does not read is set (`count` on a greet
     /// client, `framing` on a udp-echo one): named, so it is not silently
